@@ -20,7 +20,6 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # The Debian rabbitmq-server package tries to start the service; in containers without systemd that
-  # fails harmlessly, so policy-rc.d keeps the install itself from failing.
+  # rabbitmq-server's post-install tries to start a service; without systemd that step is skipped
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

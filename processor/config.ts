@@ -44,6 +44,12 @@ export interface BindingConfig {
   timeAttribute?: TimeAttributeConfig;
   /** Content type of the data (e.g. application/json), from the Stream's schema context. */
   contentType?: string;
+  /** Inputs only: messages in flight (unacknowledged) per input: RabbitMQ prefetch, Kafka in-flight bound.
+   *  Default 500. */
+  prefetch?: number;
+  /** Outputs only, RabbitMQ: consumer groups whose queues are declared (and bound) before anything is published,
+   *  like Spring Cloud Stream's `requiredGroups`, so nothing is lost while their consumers are not yet running. */
+  requiredGroups?: string[];
 }
 
 export interface UdfConfig {
@@ -77,4 +83,65 @@ export interface ProcessorConfig {
   udf?: UdfConfig;
   /** The debug/metrics HTTP endpoint. Port 0 picks a free one (logged at start). */
   http: { host?: string; port: number };
+}
+
+/** Parses and checks a configuration document; throws an Error naming the first bad field. */
+export function parseProcessorConfig(text: string): ProcessorConfig {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`processor configuration is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const fail = (field: string, what: string): never => {
+    throw new Error(`processor configuration: ${field} ${what}`);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc)) return fail('(root)', 'must be an object');
+  const str = (obj: Record<string, unknown>, key: string, path: string, optional = false): void => {
+    if (obj[key] === undefined && optional) return;
+    if (typeof obj[key] !== 'string' || (obj[key] as string).length === 0) fail(`${path}${key}`, 'must be a non-empty string');
+  };
+  const int = (obj: Record<string, unknown>, key: string, path: string, min: number): void => {
+    const v = obj[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(`${path}${key}`, `must be an integer >= ${min}`);
+  };
+  str(doc, 'name', '');
+  str(doc, 'group', '');
+  if (doc.namespace === undefined) doc.namespace = 'default';
+  str(doc, 'namespace', '');
+  int(doc, 'instanceIndex', '', 0);
+  int(doc, 'instanceCount', '', 1);
+  if ((doc.instanceIndex as number) >= (doc.instanceCount as number)) fail('instanceIndex', 'must be less than instanceCount');
+  const binding = (v: unknown, path: string): void => {
+    if (!isObject(v)) return fail(path, 'must be an object');
+    str(v, 'stream', `${path}.`);
+    str(v, 'destination', `${path}.`);
+    if (v.protocol !== 'kafka' && v.protocol !== 'rabbitmq') fail(`${path}.protocol`, 'must be "kafka" or "rabbitmq"');
+    if (!isObject(v.server)) return fail(`${path}.server`, 'must be an object');
+    str(v.server, 'url', `${path}.server.`);
+    if (v.partitioning !== undefined) {
+      if (!isObject(v.partitioning)) return fail(`${path}.partitioning`, 'must be an object');
+      int(v.partitioning, 'partitionCount', `${path}.partitioning.`, 1);
+    }
+  };
+  for (const list of ['inputs', 'outputs'] as const) {
+    const items = doc[list];
+    if (!Array.isArray(items) || items.length === 0) fail(list, 'must be a non-empty array');
+    (items as unknown[]).forEach((item, i) => binding(item, `${list}[${i}]`));
+  }
+  if (doc.lateOutput !== undefined) binding(doc.lateOutput, 'lateOutput');
+  if (doc.deadLetter !== undefined) binding(doc.deadLetter, 'deadLetter');
+  if (doc.attributes === undefined) doc.attributes = {};
+  if (!isObject(doc.attributes) || Object.values(doc.attributes).some((v) => typeof v !== 'string')) {
+    fail('attributes', 'must be an object of strings');
+  }
+  if (doc.udf !== undefined) {
+    if (!isObject(doc.udf)) return fail('udf', 'must be an object');
+    str(doc.udf, 'address', 'udf.');
+  }
+  if (doc.http === undefined) doc.http = { port: 0 };
+  if (!isObject(doc.http)) return fail('http', 'must be an object');
+  int(doc.http, 'port', 'http.', 0);
+  return doc as unknown as ProcessorConfig;
 }

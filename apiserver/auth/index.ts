@@ -1,0 +1,303 @@
+// The security layer of the API server: builds authenticators, authorizers, the audit sink and the in-flight limiter
+// from kube-apiserver-style options, and hooks them into the fastify app in kube-apiserver's filter order:
+// request info -> authentication -> in-flight limit -> authorization, with the audit event written when the
+// response completes. See README.md in this folder.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import { fileAuditSink, type AuditSink } from './audit';
+import {
+  authenticateRequest,
+  bearerTokenAuthenticator,
+  clientCertificateAuthenticator,
+  DEFAULT_EXTRA_HEADER_PREFIXES,
+  DEFAULT_GROUP_HEADERS,
+  DEFAULT_UID_HEADERS,
+  DEFAULT_USERNAME_HEADERS,
+  identityHeaderNames,
+  requestHeaderAuthenticator,
+  anonymousUser,
+  ANONYMOUS_USER,
+  type Authenticator,
+  type RequestHeaderConfig,
+} from './authenticator';
+import {
+  alwaysAllow,
+  alwaysDeny,
+  isAuthorizationMode,
+  PRIVILEGED_GROUP,
+  rbacAuthorizer,
+  unionAuthorizer,
+  type Authorizer,
+} from './authorizer';
+import { loadKubeConfig, readPublishedAuthentication, TokenReviewAuthenticator, WebhookAuthorizer, type PublishedAuthentication } from './delegation';
+import { DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT, DEFAULT_MAX_REQUESTS_INFLIGHT, inflightLimiter } from './inflight';
+import { bootstrapPolicy, loadPolicyFile, mergePolicies, RbacAuthorizer } from './rbac';
+import { isLongRunning, parseRequestInfo, READ_ONLY_VERBS } from './request-info';
+import { forbiddenStatus, tooManyRequestsStatus, unauthorizedStatus, type FailureStatus } from './status';
+import { loadTokenFile } from './token-file';
+import type { BuildSecurity, ClientCertTlsOptions, RequestInfo, SecurityLayer, SecurityOptions, UserInfo } from './types';
+import { loadCaBundle, parsePemBundle, peerCertificateChain } from './x509';
+
+export type { BuildSecurity, SecurityLayer, SecurityOptions, UserInfo, RequestInfo } from './types';
+export { parseRequestInfo, isLongRunning } from './request-info';
+
+/** Health endpoints answer everyone (kubelet probes carry no credentials), like kube's always-allow paths. */
+export function isHealthPath(path: string): boolean {
+  return /^\/(healthz|livez|readyz)(\/.*)?$/.test(path);
+}
+
+/** What anonymous users may reach when `--anonymous-auth=true`: health, version, discovery and OpenAPI. */
+export function isAnonymousPath(info: RequestInfo): boolean {
+  if (info.isResourceRequest) return false;
+  const path = info.path.replace(/\/+$/, '') || '/';
+  if (isHealthPath(path) || path === '/version') return true;
+  if (/^\/apis(\/[^/]+){0,2}$/.test(path) || /^\/api(\/[^/]+)?$/.test(path)) return true;
+  return path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/');
+}
+
+const RETRY_AFTER_SECONDS = 1;
+
+function send(reply: FastifyReply, status: FailureStatus): FastifyReply {
+  return reply.code(status.code).header('content-type', 'application/json').send(JSON.stringify(status));
+}
+
+interface Built {
+  authenticators: Authenticator[];
+  requestHeader?: RequestHeaderConfig;
+  authorizer: Authorizer;
+  tlsCas: string[];
+}
+
+function pemsOf(certificates: X509Certificate[]): string[] {
+  return certificates.map((cert) => cert.toString());
+}
+
+function authorizationModes(opts: SecurityOptions): string[] {
+  const modes = (opts.authorizationMode ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter((m) => m !== '');
+  return modes.length > 0 ? modes : ['AlwaysAllow'];
+}
+
+async function buildAuthentication(opts: SecurityOptions, logger: Logger): Promise<Omit<Built, 'authorizer'>> {
+  const authenticators: Authenticator[] = [];
+  const tlsCas: string[] = [];
+
+  let clientCas = opts.clientCaFile ? loadCaBundle(opts.clientCaFile, '--client-ca-file').certificates : undefined;
+  let requestHeaderCas = opts.requestheaderClientCaFile
+    ? loadCaBundle(opts.requestheaderClientCaFile, '--requestheader-client-ca-file').certificates
+    : undefined;
+
+  // Like kube's delegating authentication: what the flags leave out is looked up in the ConfigMap kube-apiserver
+  // publishes for aggregated servers, when there is a cluster to ask.
+  const delegated = authorizationModes(opts).includes('Webhook');
+  const kubeConfig = await loadKubeConfig(opts.authenticationKubeconfig, delegated);
+  let published: PublishedAuthentication = {};
+  if (kubeConfig && (!clientCas || !requestHeaderCas)) {
+    try {
+      published = await readPublishedAuthentication(kubeConfig);
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read kube-system/extension-apiserver-authentication; using flags only');
+    }
+    if (!clientCas && published.clientCa) clientCas = parsePemBundle(published.clientCa, 'extension-apiserver-authentication client-ca-file');
+    if (!requestHeaderCas && published.requestheaderClientCa) {
+      requestHeaderCas = parsePemBundle(published.requestheaderClientCa, 'extension-apiserver-authentication requestheader-client-ca-file');
+    }
+  }
+
+  let requestHeader: RequestHeaderConfig | undefined;
+  if (requestHeaderCas) {
+    const nonEmpty = (list: string[] | undefined): string[] | undefined => (list && list.filter((item) => item !== '').length > 0 ? list.filter((item) => item !== '') : undefined);
+    requestHeader = {
+      caCertificates: requestHeaderCas,
+      allowedNames: nonEmpty(opts.requestheaderAllowedNames) ?? nonEmpty(published.requestheaderAllowedNames) ?? [],
+      usernameHeaders: nonEmpty(opts.requestheaderUsernameHeaders) ?? nonEmpty(published.requestheaderUsernameHeaders) ?? DEFAULT_USERNAME_HEADERS,
+      uidHeaders: DEFAULT_UID_HEADERS,
+      groupHeaders: nonEmpty(opts.requestheaderGroupHeaders) ?? nonEmpty(published.requestheaderGroupHeaders) ?? DEFAULT_GROUP_HEADERS,
+      extraHeaderPrefixes: nonEmpty(opts.requestheaderExtraHeadersPrefix) ?? nonEmpty(published.requestheaderExtraHeadersPrefix) ?? DEFAULT_EXTRA_HEADER_PREFIXES,
+    };
+    authenticators.push(requestHeaderAuthenticator(requestHeader));
+    tlsCas.push(...pemsOf(requestHeaderCas));
+  }
+  if (clientCas) {
+    authenticators.push(clientCertificateAuthenticator(clientCas));
+    tlsCas.push(...pemsOf(clientCas));
+  }
+
+  let staticTokens;
+  if (opts.tokenAuthFile) {
+    const loaded = loadTokenFile(opts.tokenAuthFile);
+    for (const warning of loaded.warnings) logger.warn(warning);
+    staticTokens = loaded.tokens;
+  }
+  const tokenReview = kubeConfig ? await TokenReviewAuthenticator.create(kubeConfig) : undefined;
+  if (staticTokens || tokenReview) authenticators.push(bearerTokenAuthenticator(staticTokens, tokenReview));
+
+  return { authenticators, requestHeader, tlsCas };
+}
+
+async function buildAuthorization(opts: SecurityOptions, logger: Logger): Promise<Authorizer> {
+  const modes = authorizationModes(opts);
+  const authorizers: Authorizer[] = [];
+  for (const mode of modes) {
+    if (!isAuthorizationMode(mode)) throw new Error(`--authorization-mode: unknown mode "${mode}" (AlwaysAllow, AlwaysDeny, RBAC, Webhook)`);
+    switch (mode) {
+      case 'AlwaysAllow':
+        authorizers.push(alwaysAllow);
+        break;
+      case 'AlwaysDeny':
+        authorizers.push(alwaysDeny);
+        break;
+      case 'RBAC': {
+        const parts = [bootstrapPolicy({ anonymousDiscovery: opts.anonymousAuth === true })];
+        if (opts.authorizationPolicyFile) {
+          const loaded = loadPolicyFile(opts.authorizationPolicyFile);
+          for (const warning of loaded.warnings) logger.warn(warning);
+          parts.push(loaded.policy);
+        } else {
+          logger.warn('--authorization-mode=RBAC without --authorization-policy-file: only system:masters and discovery are allowed');
+        }
+        authorizers.push(rbacAuthorizer(new RbacAuthorizer(mergePolicies(...parts))));
+        break;
+      }
+      case 'Webhook': {
+        const kubeConfig = await loadKubeConfig(opts.authorizationKubeconfig, true);
+        if (!kubeConfig) throw new Error('--authorization-mode=Webhook needs --authorization-kubeconfig (or to run in a cluster)');
+        authorizers.push(await WebhookAuthorizer.create(kubeConfig));
+        break;
+      }
+    }
+  }
+  return unionAuthorizer(authorizers);
+}
+
+function credentialSource(request: FastifyRequest): { headers: FastifyRequest['headers']; headersDistinct: Record<string, string[] | undefined>; peerCertificates: X509Certificate[] } {
+  return {
+    headers: request.headers,
+    headersDistinct: request.raw.headersDistinct,
+    peerCertificates: peerCertificateChain(request.raw.socket as TLSSocket),
+  };
+}
+
+const DEFAULT_IDENTITY_HEADERS = {
+  usernameHeaders: DEFAULT_USERNAME_HEADERS,
+  uidHeaders: DEFAULT_UID_HEADERS,
+  groupHeaders: DEFAULT_GROUP_HEADERS,
+  extraHeaderPrefixes: DEFAULT_EXTRA_HEADER_PREFIXES,
+};
+
+/** Removes identity headers so nothing after authentication can read or forward them. */
+function stripCredentials(request: FastifyRequest, requestHeader: RequestHeaderConfig | undefined, authenticated: boolean): void {
+  const targets = [request.raw.headers, request.headers];
+  // Without a front proxy configured, the default header names are still removed: nothing downstream may mistake a
+  // forged X-Remote-User for an identity.
+  const names = identityHeaderNames(requestHeader ?? DEFAULT_IDENTITY_HEADERS, request.raw.headers);
+  if (authenticated) names.push('authorization');
+  for (const headers of targets) {
+    for (const name of names) delete headers[name];
+  }
+  for (const name of names) delete (request.raw.headersDistinct as Record<string, unknown>)[name];
+}
+
+export const buildSecurity: BuildSecurity = async (opts, deps) => {
+  const logger = deps.logger;
+  const authentication = await buildAuthentication(opts, logger);
+  const authorizer = await buildAuthorization(opts, logger);
+  const anonymousAllowed = opts.anonymousAuth === true;
+  const audit: AuditSink | undefined = opts.auditLogPath
+    ? fileAuditSink(opts.auditLogPath, (err) => logger.error({ err: err.message }, 'audit log unwritable; audit events are dropped'))
+    : undefined;
+  const limiter = inflightLimiter(
+    opts.maxRequestsInflight ?? DEFAULT_MAX_REQUESTS_INFLIGHT,
+    opts.maxMutatingRequestsInflight ?? DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
+  );
+
+  const tlsOptions: ClientCertTlsOptions = { requestCert: authentication.tlsCas.length > 0, rejectUnauthorized: false };
+  if (authentication.tlsCas.length > 0) tlsOptions.ca = authentication.tlsCas;
+
+  const onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const started = process.hrtime.bigint();
+    const info = parseRequestInfo(request.method, request.url);
+    request.requestInfo = info;
+    let release: (() => void) | undefined;
+    reply.raw.once('close', () => {
+      release?.();
+      audit?.write({
+        user: request.user,
+        info,
+        method: request.method,
+        requestUri: request.url,
+        code: reply.raw.statusCode,
+        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        sourceIP: request.ip,
+        userAgent: String(request.headers['user-agent'] ?? ''),
+      });
+    });
+
+    const health = !info.isResourceRequest && isHealthPath(info.path);
+    let user: UserInfo;
+    let verdict;
+    try {
+      verdict = await authenticateRequest(authentication.authenticators, credentialSource(request), anonymousAllowed);
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'authentication failed unexpectedly');
+      verdict = { kind: 'failed' as const, reasons: ['internal error'] };
+    }
+    stripCredentials(request, authentication.requestHeader, verdict.kind === 'user');
+    if (verdict.kind === 'user') {
+      user = verdict.user;
+    } else if (health) {
+      user = anonymousUser();
+    } else if (verdict.kind === 'anonymous' && isAnonymousPath(info)) {
+      user = verdict.user;
+    } else {
+      if (verdict.kind === 'failed' && verdict.reasons.length > 0) logger.debug({ reasons: verdict.reasons, path: info.path }, 'unauthorized');
+      return send(reply, unauthorizedStatus());
+    }
+    request.user = user;
+    if (health) return undefined;
+
+    if (!isLongRunning(info) && !user.groups.includes(PRIVILEGED_GROUP)) {
+      release = limiter.tryAcquire(!READ_ONLY_VERBS.has(info.verb));
+      if (!release) {
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return send(reply, tooManyRequestsStatus(RETRY_AFTER_SECONDS));
+      }
+    }
+
+    const result = await authorizer.authorize(user, info);
+    if (result.decision === 'allow') return undefined;
+    if (result.error && result.decision === 'no-opinion') {
+      logger.error({ err: result.error }, 'authorization failed');
+      return send(reply, {
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError',
+        message: `Internal error occurred: ${result.error}`,
+      });
+    }
+    return send(reply, forbiddenStatus(user.name, info, result.reason));
+  };
+
+  const layer: SecurityLayer = {
+    tlsOptions,
+    register(app: FastifyInstance) {
+      if (!app.hasRequestDecorator('user')) app.decorateRequest('user', undefined);
+      if (!app.hasRequestDecorator('requestInfo')) app.decorateRequest('requestInfo', undefined);
+      app.addHook('onRequest', onRequest);
+    },
+    async close() {
+      await audit?.close();
+    },
+  };
+  logger.info(
+    {
+      authenticators: authentication.authenticators.length,
+      anonymous: anonymousAllowed,
+      frontProxy: Boolean(authentication.requestHeader),
+      audit: Boolean(audit),
+    },
+    'security layer ready',
+  );
+  return layer;
+};
+
+export { ANONYMOUS_USER };

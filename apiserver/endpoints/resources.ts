@@ -1,0 +1,359 @@
+// The REST handlers of /apis/<group>/<version>/...: routes a request to the registry store by verb, negotiates the
+// response (JSON, YAML, Table, PartialObjectMetadata), decodes bodies and query options, and streams watches.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { stringify as toYaml } from 'yaml';
+import type { ResourceStore, WriteOptions, ListOptions, ListResult, FieldValidation } from '../registry/store';
+import type { WatchCache } from '../storage/watch-cache';
+import type { JsonObject } from '../storage/interface';
+import {
+  ApiError, badRequest, invalid, methodNotAllowed, notFoundPath, successStatus,
+} from '../errors';
+import { invalid as invalidIssue, notSupported } from '../../crds/validation/field-issue';
+import { bodyKind, decodeBody, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
+import { parseFieldSelector, parseLabelSelector } from './selectors';
+import { TableConvertor, partialObjectMetadata, type IncludeObject } from './table';
+import { prepareWatch, serveWatch } from './watch';
+import { unsupportedMediaType } from '../errors';
+import type { ApiMetrics } from '../metrics';
+
+export interface ServedResource {
+  store: ResourceStore;
+  table: TableConvertor;
+}
+
+export interface ResourcePath {
+  group: string;
+  version: string;
+  namespace: string;
+  resource: string;
+  name: string;
+  subresource: string;
+  /** /apis/g/v/watch/... (deprecated watch paths). */
+  watchPrefix: boolean;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+function first(q: Query, key: string): string | undefined {
+  const v = q[key];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function all(q: Query, key: string): string[] {
+  const v = q[key];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Go's strconv.ParseBool, plus "" as false. */
+function parseBool(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['', '0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw badRequest(`invalid boolean value for ${name}: "${value}"`);
+}
+
+function parseInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^-?\d+$/.test(value)) throw badRequest(`invalid value for ${name}: "${value}": must be an integer`);
+  return Number(value);
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`malformed path segment: ${s}`);
+  }
+}
+
+/** Splits /apis/... into its parts; undefined when it is not a resource path. */
+export function parseResourcePath(urlPath: string): ResourcePath | undefined {
+  const segs = urlPath.split('/').filter((s) => s !== '').map(decodeSegment);
+  if (segs[0] !== 'apis' || segs.length < 4) return undefined;
+  const [, group, version, ...rest0] = segs;
+  let rest = rest0;
+  let watchPrefix = false;
+  if (rest[0] === 'watch') { watchPrefix = true; rest = rest.slice(1); }
+  let namespace = '';
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length === 0 || rest.length > 3) return undefined;
+  const [resource, name = '', subresource = ''] = rest;
+  return { group, version, namespace, resource, name, subresource, watchPrefix };
+}
+
+function escapeWarning(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\r\n]+/g, ' ');
+}
+
+export interface ResourceHandlerDeps {
+  resources: Map<string, ServedResource>;
+  cache: WatchCache;
+  metrics: ApiMetrics;
+  currentRevision: () => Promise<number>;
+}
+
+export class ResourceHandler {
+  constructor(private readonly deps: ResourceHandlerDeps) {}
+
+  lookup(path: ResourcePath): ServedResource | undefined {
+    return this.deps.resources.get(`${path.group}/${path.version}/${path.resource}`);
+  }
+
+  private send(reply: FastifyReply, code: number, body: unknown, negotiated: Negotiated, warnings: string[] = []): FastifyReply {
+    if (warnings.length > 0) reply.header('warning', Array.from(new Set(warnings)).slice(0, 50).map((w) => `299 - "${escapeWarning(w)}"`));
+    if (negotiated.format === 'yaml') return reply.code(code).type('application/yaml').send(toYaml(body));
+    return reply.code(code).type('application/json').send(JSON.stringify(body));
+  }
+
+  private writeOptions(request: FastifyRequest, query: Query, kind: string): WriteOptions {
+    const dryRunValues = all(query, 'dryRun');
+    for (const v of dryRunValues) {
+      if (v !== 'All') throw invalid({ group: '', kind }, '', [notSupported('dryRun', v, ['All'])]);
+    }
+    const fieldValidation = first(query, 'fieldValidation') ?? '';
+    if (!['', 'Ignore', 'Warn', 'Strict'].includes(fieldValidation)) {
+      throw badRequest(`fieldValidation must be one of "Ignore", "Warn" or "Strict", got "${fieldValidation}"`);
+    }
+    const explicit = first(query, 'fieldManager');
+    if (explicit !== undefined && explicit.length > 128) {
+      throw invalid({ group: '', kind }, '', [invalidIssue('fieldManager', explicit, 'must be no more than 128 characters')]);
+    }
+    const agent = String(request.headers['user-agent'] ?? '');
+    const fromAgent = agent.split('/')[0].slice(0, 128) || 'unknown';
+    return {
+      dryRun: dryRunValues.length > 0,
+      fieldManager: explicit && explicit !== '' ? explicit : fromAgent,
+      fieldValidation: (fieldValidation === '' ? 'Warn' : fieldValidation) as FieldValidation,
+      warnings: [],
+    };
+  }
+
+  private listOptions(query: Query): ListOptions {
+    const limit = parseInteger(first(query, 'limit'), 'limit') ?? 0;
+    return {
+      labelSelector: parseLabelSelector(first(query, 'labelSelector') ?? ''),
+      fieldSelector: parseFieldSelector(first(query, 'fieldSelector') ?? ''),
+      limit: limit > 0 ? limit : 0,
+      continueToken: first(query, 'continue') || undefined,
+      resourceVersion: first(query, 'resourceVersion'),
+      resourceVersionMatch: first(query, 'resourceVersionMatch'),
+    };
+  }
+
+  private includeObject(query: Query): IncludeObject {
+    const v = first(query, 'includeObject') ?? 'Metadata';
+    if (v !== 'None' && v !== 'Metadata' && v !== 'Object') throw badRequest(`includeObject must be one of None, Metadata, Object`);
+    return v;
+  }
+
+  private renderList(served: ServedResource, result: ListResult, negotiated: Negotiated, query: Query): unknown {
+    const meta: Record<string, string> = { resourceVersion: String(result.revision) };
+    if (result.continueToken) meta.continue = result.continueToken;
+    if (negotiated.shape === 'Table') return served.table.table(result.items, meta, this.includeObject(query));
+    if (negotiated.shape === 'PartialObjectMetadata') {
+      return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: result.items.map(partialObjectMetadata) };
+    }
+    return { apiVersion: served.store.apiVersion, kind: served.store.definition.listKind, metadata: meta, items: result.items };
+  }
+
+  private renderObject(served: ServedResource, object: JsonObject, negotiated: Negotiated, query: Query): unknown {
+    if (negotiated.shape === 'Table') {
+      return served.table.table([object], { resourceVersion: String((object.metadata as { resourceVersion?: string }).resourceVersion ?? '') }, this.includeObject(query));
+    }
+    if (negotiated.shape === 'PartialObjectMetadata') return partialObjectMetadata(object);
+    return object;
+  }
+
+  private body(request: FastifyRequest, forPatch: boolean): { kind: ReturnType<typeof bodyKind>; value: unknown } {
+    const kind = bodyKind(request.headers['content-type'], forPatch);
+    if (kind === 'strategic') throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_MEDIA_TYPES);
+    return { kind, value: decodeBody(request.headers['content-type'], request.body as Buffer | undefined) };
+  }
+
+  private objectBody(request: FastifyRequest): JsonObject {
+    const { value } = this.body(request, false);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw badRequest(`the body of the request must be a JSON or YAML object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+    }
+    return value as JsonObject;
+  }
+
+  /** Handles one request under /apis/<g>/<v>/...; `path` was already parsed and found. */
+  async handle(request: FastifyRequest, reply: FastifyReply, path: ResourcePath, served: ServedResource): Promise<FastifyReply | void> {
+    const store = served.store;
+    const def = store.definition;
+    const query = (request.query ?? {}) as Query;
+    const method = request.method.toUpperCase();
+    const describe = `${path.resource}${path.subresource ? `/${path.subresource}` : ''}`;
+
+    if (path.namespace !== '' && !store.namespaced) throw notFoundPath(request.url);
+    if (path.subresource !== '' && !((path.subresource === 'status' && def.subresources.status) || (path.subresource === 'scale' && def.subresources.scale))) {
+      throw notFoundPath(request.url);
+    }
+    const collection = path.name === '';
+    const allNamespaces = store.namespaced && path.namespace === '';
+    const isWatch = path.watchPrefix || (method === 'GET' && parseBool(first(query, 'watch'), 'watch') === true);
+
+    if (isWatch) {
+      if (method !== 'GET') throw methodNotAllowed(method, describe);
+      const negotiated = negotiate(request.headers.accept);
+      const listOptions = this.listOptions(query);
+      if (!collection) listOptions.fieldSelector.push({ field: 'metadata.name', equals: true, value: path.name });
+      const include = this.includeObject(query);
+      const labels = { verb: 'WATCH', group: def.group, version: def.version, resource: def.plural, scope: allNamespaces ? 'cluster' : store.namespaced ? 'namespace' : 'cluster' };
+      const watchRequest = {
+        namespace: path.namespace,
+        labelSelector: listOptions.labelSelector,
+        fieldSelector: listOptions.fieldSelector,
+        resourceVersion: listOptions.resourceVersion ?? '',
+        resourceVersionMatch: listOptions.resourceVersionMatch ?? '',
+        sendInitialEvents: parseBool(first(query, 'sendInitialEvents'), 'sendInitialEvents'),
+        allowWatchBookmarks: parseBool(first(query, 'allowWatchBookmarks'), 'allowWatchBookmarks') === true,
+        timeoutSeconds: parseInteger(first(query, 'timeoutSeconds'), 'timeoutSeconds'),
+        render: (object: JsonObject, isFirst: boolean): unknown => {
+          if (negotiated.shape === 'Table') return served.table.table([object], { resourceVersion: String((object.metadata as { resourceVersion?: string }).resourceVersion ?? '') }, include, isFirst);
+          if (negotiated.shape === 'PartialObjectMetadata') return partialObjectMetadata(object);
+          return object;
+        },
+        currentRevision: this.deps.currentRevision,
+        onOpen: () => { this.deps.metrics.longRunning.inc(labels); this.deps.metrics.registeredWatchers.inc({ group: def.group, kind: def.kind }); },
+        onClose: () => { this.deps.metrics.longRunning.dec(labels); this.deps.metrics.registeredWatchers.dec({ group: def.group, kind: def.kind }); },
+      };
+      await prepareWatch(this.deps.cache, watchRequest);
+      reply.hijack();
+      await serveWatch(reply.raw, this.deps.cache, store, watchRequest);
+      return;
+    }
+
+    if (path.subresource === 'scale') return this.handleScale(request, reply, path, served, query);
+
+    if (collection) {
+      if (method === 'GET' || method === 'HEAD') {
+        const negotiated = negotiate(request.headers.accept);
+        const result = await store.list(path.namespace, this.listOptions(query));
+        return this.send(reply, 200, this.renderList(served, result, negotiated, query), negotiated);
+      }
+      if (allNamespaces) throw methodNotAllowed(method, describe);
+      if (method === 'POST') {
+        const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
+        const options = this.writeOptions(request, query, def.kind);
+        const created = await store.create(path.namespace, this.objectBody(request), options);
+        return this.send(reply, 201, this.renderObject(served, created, negotiated, query), negotiated, options.warnings);
+      }
+      if (method === 'DELETE') {
+        const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
+        const deleteOptions = this.deleteOptions(request, query);
+        const result = await store.deleteCollection(path.namespace, this.listOptions(query), deleteOptions);
+        return this.send(reply, 200, this.renderList(served, result, negotiated, query), negotiated);
+      }
+      throw methodNotAllowed(method, describe);
+    }
+
+    const subresource = path.subresource as '' | 'status';
+    switch (method) {
+      case 'GET':
+      case 'HEAD': {
+        const negotiated = negotiate(request.headers.accept);
+        const object = await store.get(path.namespace, path.name);
+        return this.send(reply, 200, this.renderObject(served, object, negotiated, query), negotiated);
+      }
+      case 'PUT': {
+        const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
+        const options = this.writeOptions(request, query, def.kind);
+        const updated = await store.update(path.namespace, path.name, this.objectBody(request), subresource, options);
+        return this.send(reply, 200, this.renderObject(served, updated, negotiated, query), negotiated, options.warnings);
+      }
+      case 'PATCH': {
+        const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
+        const options = this.writeOptions(request, query, def.kind);
+        const { kind, value } = this.body(request, true);
+        const force = parseBool(first(query, 'force'), 'force') === true;
+        if (kind !== 'apply' && first(query, 'force') !== undefined) {
+          throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'force', type: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch' }]);
+        }
+        if (kind === 'apply' && (first(query, 'fieldManager') ?? '') === '') {
+          throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'fieldManager', type: 'FieldValueRequired', message: 'Required value: is required for apply patch' }]);
+        }
+        const patchType = kind === 'json-patch' ? 'json' : kind === 'merge-patch' ? 'merge' : 'apply';
+        let existed = true;
+        if (patchType === 'apply') {
+          try { await store.get(path.namespace, path.name); } catch (err) { if (err instanceof ApiError && err.code === 404) existed = false; else throw err; }
+        }
+        const patched = await store.patch(path.namespace, path.name, patchType, value, subresource, options, force);
+        return this.send(reply, existed ? 200 : 201, this.renderObject(served, patched, negotiated, query), negotiated, options.warnings);
+      }
+      case 'DELETE': {
+        if (subresource) throw methodNotAllowed(method, describe);
+        const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
+        const deleted = await store.delete(path.namespace, path.name, this.deleteOptions(request, query));
+        const meta = deleted.metadata as { uid?: string; deletionTimestamp?: string; finalizers?: string[] };
+        if (meta.deletionTimestamp && (meta.finalizers ?? []).length > 0) {
+          return this.send(reply, 200, this.renderObject(served, deleted, negotiated, query), negotiated);
+        }
+        if (negotiated.shape === 'Object') return this.send(reply, 200, deleted, negotiated);
+        return this.send(reply, 200, successStatus({ name: path.name, group: def.group, kind: def.plural, uid: meta.uid }), negotiated);
+      }
+      default:
+        throw methodNotAllowed(method, describe);
+    }
+  }
+
+  private deleteOptions(request: FastifyRequest, query: Query): { dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } } {
+    const dryRunQuery = all(query, 'dryRun');
+    for (const v of dryRunQuery) if (v !== 'All') throw invalid({ group: '', kind: 'DeleteOptions' }, '', [notSupported('dryRun', v, ['All'])]);
+    const raw = request.body as Buffer | undefined;
+    let dryRun = dryRunQuery.length > 0;
+    let preconditions: { uid?: string; resourceVersion?: string } | undefined;
+    if (raw && raw.length > 0 && raw.toString('utf8').trim() !== '') {
+      const ct = request.headers['content-type'] ?? 'application/json';
+      bodyKind(ct, false);
+      const body = decodeBody(ct, raw);
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('DeleteOptions must be an object');
+      const opts = body as Record<string, unknown>;
+      if (opts.dryRun !== undefined) {
+        if (!Array.isArray(opts.dryRun) || opts.dryRun.some((v) => v !== 'All')) throw invalid({ group: '', kind: 'DeleteOptions' }, '', [notSupported('dryRun', opts.dryRun, ['All'])]);
+        dryRun = dryRun || opts.dryRun.length > 0;
+      }
+      const pre = opts.preconditions;
+      if (pre !== undefined && pre !== null) {
+        if (typeof pre !== 'object' || Array.isArray(pre)) throw badRequest('preconditions must be an object');
+        const p = pre as Record<string, unknown>;
+        preconditions = {
+          ...(typeof p.uid === 'string' ? { uid: p.uid } : {}),
+          ...(typeof p.resourceVersion === 'string' ? { resourceVersion: p.resourceVersion } : {}),
+        };
+      }
+    }
+    return { dryRun, ...(preconditions ? { preconditions } : {}) };
+  }
+
+  private async handleScale(request: FastifyRequest, reply: FastifyReply, path: ResourcePath, served: ServedResource, query: Query): Promise<FastifyReply> {
+    const store = served.store;
+    const method = request.method.toUpperCase();
+    const negotiated = negotiate(request.headers.accept, ['Object']);
+    if (path.name === '') throw methodNotAllowed(method, `${path.resource}/scale`);
+    if (method === 'GET' || method === 'HEAD') return this.send(reply, 200, await store.getScale(path.namespace, path.name), negotiated);
+    if (method === 'PUT') {
+      const options = this.writeOptions(request, query, 'Scale');
+      const wanted = this.objectBody(request);
+      const scale = await store.updateScale(path.namespace, path.name, () => wanted, options);
+      return this.send(reply, 200, scale, negotiated, options.warnings);
+    }
+    if (method === 'PATCH') {
+      const options = this.writeOptions(request, query, 'Scale');
+      const { kind, value } = this.body(request, true);
+      const { applyJsonPatch, applyMergePatch } = await import('../registry/store');
+      const scale = await store.updateScale(path.namespace, path.name, (current) => {
+        if (kind === 'json-patch') return applyJsonPatch(current, value);
+        if (kind === 'merge-patch') return applyMergePatch(current, value);
+        // An apply configuration of a Scale: its spec.replicas wins.
+        return applyMergePatch(current, value);
+      }, options);
+      return this.send(reply, 200, scale, negotiated, options.warnings);
+    }
+    throw methodNotAllowed(method, `${path.resource}/scale`);
+  }
+}

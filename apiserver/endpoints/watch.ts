@@ -1,0 +1,171 @@
+// Watch streaming (k8s.io/apiserver's WatchServer over the watch cache): one JSON event per line, flushed per event;
+// resourceVersion semantics, selector transitions (ADDED/DELETED when an object enters/leaves the selection),
+// bookmarks, timeoutSeconds, WatchList (sendInitialEvents + the k8s.io/initial-events-end bookmark), and 410 in the
+// stream when the requested revision is no longer available.
+import type { ServerResponse } from 'node:http';
+import type { StorageEvent, JsonObject } from '../storage/interface';
+import { TooOldRevisionError, type WatchCache } from '../storage/watch-cache';
+import type { ResourceStore } from '../registry/store';
+import type { FieldRequirement, LabelRequirement } from './selectors';
+import { ApiError, expired, invalid, resourceVersionTooLarge, type Status } from '../errors';
+import { invalid as invalidIssue, forbidden as forbiddenIssue } from '../../crds/validation/field-issue';
+
+export interface WatchRequest {
+  namespace: string;
+  labelSelector: LabelRequirement[];
+  fieldSelector: FieldRequirement[];
+  resourceVersion: string;
+  resourceVersionMatch: string;
+  sendInitialEvents?: boolean;
+  allowWatchBookmarks: boolean;
+  timeoutSeconds?: number;
+  /** Renders each object (plain, Table row, PartialObjectMetadata). `first` = first event of the stream. */
+  render: (object: JsonObject, first: boolean) => unknown;
+  /** Current storage revision (for consistent starts). */
+  currentRevision: () => Promise<number>;
+  onOpen?: () => void;
+  onClose?: () => void;
+}
+
+const BOOKMARK_INTERVAL_MS = 60_000;
+const TOO_LARGE_WAIT_MS = 3000;
+/** A watcher this far behind (bytes queued) is dropped, like kube's cacher drops slow watchers. */
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+
+/**
+ * Validates the request and resolves the starting point before any byte is written, so errors can still be
+ * answered with a normal Status response.
+ */
+export async function prepareWatch(cache: WatchCache, req: WatchRequest): Promise<void> {
+  if (req.sendInitialEvents !== undefined) {
+    if (req.resourceVersionMatch !== 'NotOlderThan') {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [forbiddenIssue('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")]);
+    }
+    if (req.sendInitialEvents && !req.allowWatchBookmarks) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [forbiddenIssue('allowWatchBookmarks', 'sendInitialEvents requires setting allowWatchBookmarks to true')]);
+    }
+  } else if (req.resourceVersionMatch !== '') {
+    throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [forbiddenIssue('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch')]);
+  }
+  if (req.resourceVersion !== '' && !/^\d+$/.test(req.resourceVersion)) {
+    throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [invalidIssue('resourceVersion', req.resourceVersion, 'must be a non-negative integer')]);
+  }
+  const rv = Number(req.resourceVersion || '0');
+  if (rv > 0 && rv > cache.revision && !(await cache.waitForRevision(rv, TOO_LARGE_WAIT_MS))) throw resourceVersionTooLarge();
+  if (!cache.ready) await cache.waitForRevision(0, 10_000);
+}
+
+export async function serveWatch(res: ServerResponse, cache: WatchCache, store: ResourceStore, req: WatchRequest): Promise<void> {
+  const prefix = store.keyPrefix(req.namespace);
+  let first = true;
+  let lastSentRevision = 0;
+  let closed = false;
+  const matches = (o: JsonObject): boolean => store.matches(o, req.labelSelector, req.fieldSelector);
+
+  const write = (type: string, object: unknown): void => {
+    if (closed) return;
+    res.write(JSON.stringify({ type, object }) + '\n');
+    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+  };
+  const sendObject = (type: string, object: JsonObject, revision: number): void => {
+    write(type, req.render(store.toApi({ object, revision }), first));
+    first = false;
+    lastSentRevision = Math.max(lastSentRevision, revision);
+  };
+  const sendError = (status: Status): void => write('ERROR', status);
+  const bookmark = (revision: number, initialEventsEnd = false): void => {
+    write('BOOKMARK', {
+      kind: store.definition.kind,
+      apiVersion: store.apiVersion,
+      metadata: { resourceVersion: String(revision), ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
+    });
+    lastSentRevision = Math.max(lastSentRevision, revision);
+  };
+
+  const deliver = (events: StorageEvent[]): void => {
+    for (const e of events) {
+      const now = e.type === 'DELETED' ? false : matches(e.object);
+      const before = e.previous ? matches(e.previous) : false;
+      if (e.type === 'ADDED') { if (now) sendObject('ADDED', e.object, e.revision); continue; }
+      if (e.type === 'DELETED') { if (before) sendObject('DELETED', e.previous ?? e.object, e.revision); continue; }
+      if (now && before) sendObject('MODIFIED', e.object, e.revision);
+      else if (now) sendObject('ADDED', e.object, e.revision);
+      else if (before && e.previous) sendObject('DELETED', e.previous, e.revision);
+    }
+  };
+
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'cache-control': 'no-cache, private',
+    'x-content-type-options': 'nosniff',
+    'transfer-encoding': 'chunked',
+  });
+  res.flushHeaders();
+  req.onOpen?.();
+
+  let timers: NodeJS.Timeout[] = [];
+  let unsubscribe: () => void = () => undefined;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  function finish(): void {
+    if (closed) return;
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers = [];
+    unsubscribe();
+    req.onClose?.();
+    res.end();
+    resolveDone();
+  }
+  res.on('close', finish);
+
+  const rvText = req.resourceVersion;
+  const initial = req.sendInitialEvents === true || (req.sendInitialEvents === undefined && (rvText === '' || rvText === '0'));
+  let startRevision: number;
+  try {
+    if (initial) {
+      if (rvText === '' && req.sendInitialEvents === true) {
+        // Consistent start, like a list with resourceVersion="".
+        await cache.waitForRevision(await req.currentRevision(), 1500);
+      }
+      if (closed) return;
+      const snap = cache.snapshot(prefix);
+      startRevision = snap.revision;
+      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliver, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
+      unsubscribe = sub.unsubscribe;
+      for (const item of snap.items) if (matches(item.object)) sendObject('ADDED', item.object, item.revision);
+      if (req.sendInitialEvents === true) bookmark(startRevision, true);
+      deliver(sub.backlog);
+    } else {
+      startRevision = Number(rvText);
+      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliver, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
+      unsubscribe = sub.unsubscribe;
+      deliver(sub.backlog);
+    }
+  } catch (err) {
+    if (err instanceof TooOldRevisionError) {
+      sendError(expired(`too old resource version: ${err.requested} (${err.oldest})`).status);
+    } else if (err instanceof ApiError) {
+      sendError(err.status);
+    } else {
+      sendError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError', message: String(err) });
+    }
+    finish();
+    return done;
+  }
+
+  if (req.allowWatchBookmarks) {
+    const tick = (): void => {
+      if (closed) return;
+      if (cache.revision > lastSentRevision) bookmark(cache.revision);
+      timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
+    };
+    timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
+  }
+  const timeoutMs = req.timeoutSeconds !== undefined && req.timeoutSeconds > 0
+    ? req.timeoutSeconds * 1000
+    : 1800_000 * (1 + Math.random());
+  timers.push(setTimeout(finish, timeoutMs));
+  return done;
+}

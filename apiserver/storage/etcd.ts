@@ -1,0 +1,248 @@
+// The etcd3 implementation of Storage: single-key compare-and-swap transactions (the shapes kine accepts too),
+// revision-pinned ranges, and a watch that never skips or repeats an event across reconnects (the etcd3 client
+// would resume from the last header revision + 1, which can skip events it had not delivered yet).
+import { CompareResult, CompareTarget, Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+import {
+  CompactedError, KeyExistsError, KeyNotFoundError, StorageUnavailableError, prefixEnd,
+  type JsonObject, type ListPage, type ListRequest, type Storage, type StorageEvent, type StorageWatch,
+  type StoredObject, type UpdateDecision, type WatchHandlers,
+} from './interface';
+
+export interface EtcdStorageOptions {
+  endpoints: string[];
+  /** Per-call deadline (ms) for unary calls. */
+  callTimeoutMs?: number;
+  /** Observes the latency of every call (operation name, seconds). */
+  observe?: (operation: string, seconds: number) => void;
+}
+
+const MAX_UPDATE_ATTEMPTS = 100;
+
+function parseValue(kv: IKeyValue): JsonObject {
+  return JSON.parse(kv.value.toString('utf8')) as JsonObject;
+}
+
+function toStored(kv: IKeyValue): StoredObject {
+  return { key: kv.key.toString('utf8'), object: parseValue(kv), revision: Number(kv.mod_revision) };
+}
+
+function compactRevisionOf(err: unknown): number | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/compacted/i.test(message)) return undefined;
+  const m = /compact(?:ed)?[^0-9]*(\d+)/i.exec(message);
+  return m ? Number(m[1]) : 0;
+}
+
+function isUnavailable(err: unknown): boolean {
+  const message = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /unavailable|deadline|ECONNREFUSED|circuit|No connection|connect|UNAVAILABLE|BrokenCircuit|Isolated/i.test(message);
+}
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly callTimeoutMs: number;
+  private readonly observe: (operation: string, seconds: number) => void;
+
+  constructor(options: EtcdStorageOptions) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.observe = options.observe ?? (() => undefined);
+    const timeout = this.callTimeoutMs;
+    this.client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: 3000,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+  }
+
+  /** Runs one call, recording its latency and translating transport failures. */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      return await run();
+    } catch (err) {
+      const compacted = compactRevisionOf(err);
+      if (compacted !== undefined) throw new CompactedError(compacted);
+      if (isUnavailable(err)) throw new StorageUnavailableError(`etcd is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    } finally {
+      this.observe(operation, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  async create(key: string, object: JsonObject): Promise<StoredObject> {
+    const keyBuf = Buffer.from(key);
+    const value = Buffer.from(JSON.stringify(object));
+    const res = await this.call('create', () => this.client.kv.txn({
+      compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: '0' }],
+      success: [{ request_put: { key: keyBuf, value } }],
+      failure: [],
+    }));
+    if (!res.succeeded) throw new KeyExistsError(key);
+    return { key, object, revision: Number(res.header.revision) };
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const res = await this.call('get', () => this.client.kv.range({ key: Buffer.from(key) }));
+    return res.kvs.length > 0 ? toStored(res.kvs[0]) : undefined;
+  }
+
+  async list(prefix: string, request: ListRequest): Promise<ListPage> {
+    const prefixBuf = Buffer.from(prefix);
+    const res = await this.call('list', () => this.client.kv.range({
+      key: request.startKey ? Buffer.from(request.startKey) : prefixBuf,
+      range_end: prefixEnd(prefixBuf),
+      limit: request.limit ? String(request.limit) : '0',
+      revision: request.revision ? String(request.revision) : '0',
+    }));
+    return { items: res.kvs.map(toStored), revision: Number(res.header.revision), more: Boolean(res.more) };
+  }
+
+  async guaranteedUpdate(
+    key: string,
+    tryUpdate: (current: StoredObject) => UpdateDecision | Promise<UpdateDecision>,
+    suggestion?: StoredObject,
+  ): Promise<{ stored: StoredObject; deleted: boolean; changed: boolean }> {
+    const keyBuf = Buffer.from(key);
+    let current = suggestion ?? (await this.get(key));
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      if (!current) throw new KeyNotFoundError(key);
+      const decision = await tryUpdate(current);
+      if (decision.kind === 'unchanged') {
+        // A suggestion may be stale: only a fresh read proves "unchanged" (like kube's cache-assisted update).
+        if (suggestion && attempt === 0) {
+          const fresh = await this.get(key);
+          if (!fresh || fresh.revision !== current.revision) { current = fresh; continue; }
+        }
+        return { stored: current, deleted: false, changed: false };
+      }
+      const expected = String(current.revision);
+      const op = decision.kind === 'delete'
+        ? { request_delete_range: { key: keyBuf } }
+        : { request_put: { key: keyBuf, value: Buffer.from(JSON.stringify(decision.object)) } };
+      const res = await this.call('update', () => this.client.kv.txn({
+        compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expected }],
+        success: [op],
+        failure: [{ request_range: { key: keyBuf } }],
+      }));
+      if (res.succeeded) {
+        const revision = Number(res.header.revision);
+        if (decision.kind === 'delete') return { stored: { key, object: current.object, revision }, deleted: true, changed: true };
+        return { stored: { key, object: decision.object, revision }, deleted: false, changed: true };
+      }
+      const kvs = res.responses[0]?.response_range?.kvs ?? [];
+      current = kvs.length > 0 ? toStored(kvs[0]) : undefined;
+    }
+    throw new Error(`too many concurrent updates of ${key}`);
+  }
+
+  async deleteIf(key: string, expectedRevision: number): Promise<{ deleted: true; revision: number } | { deleted: false; current?: StoredObject }> {
+    const keyBuf = Buffer.from(key);
+    const res = await this.call('delete', () => this.client.kv.txn({
+      compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: String(expectedRevision) }],
+      success: [{ request_delete_range: { key: keyBuf } }],
+      failure: [{ request_range: { key: keyBuf } }],
+    }));
+    if (res.succeeded) return { deleted: true, revision: Number(res.header.revision) };
+    const kvs = res.responses[0]?.response_range?.kvs ?? [];
+    return { deleted: false, current: kvs.length > 0 ? toStored(kvs[0]) : undefined };
+  }
+
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StorageWatch {
+    let lastDelivered = afterRevision;
+    let stopped = false;
+    let watcher: Watcher | undefined;
+    let connected = true;
+
+    const open = (): void => {
+      if (stopped) return;
+      const pending = this.client.watch().prefix(prefix).startRevision(String(lastDelivered + 1)).withPreviousKV().create();
+      pending.then((w) => {
+        if (stopped) { void w.cancel(); return; }
+        watcher = w;
+        w.on('data', (res: IWatchResponse) => onData(res));
+        w.on('connected', () => { if (!connected) { connected = true; handlers.onConnectionChange?.(true); } });
+        w.on('disconnected', () => {
+          if (connected) { connected = false; handlers.onConnectionChange?.(false); }
+          // Reopen ourselves from the last revision we delivered instead of the client's header-based resume.
+          w.removeAllListeners();
+          void w.cancel().catch(() => undefined);
+          watcher = undefined;
+          setTimeout(open, 200);
+        });
+        w.on('error', (err: unknown) => {
+          const compacted = compactRevisionOf(err);
+          w.removeAllListeners();
+          watcher = undefined;
+          if (compacted !== undefined || /Watcher canceled/i.test(String(err))) {
+            stopped = true;
+            handlers.onCompacted(compacted ?? 0);
+            return;
+          }
+          setTimeout(open, 500);
+        });
+      }, () => setTimeout(open, 500));
+    };
+
+    const onData = (res: IWatchResponse): void => {
+      if (stopped) return;
+      const compactRevision = Number(res.compact_revision ?? 0);
+      if (compactRevision > 0 && compactRevision > lastDelivered) {
+        stopped = true;
+        handlers.onCompacted(compactRevision);
+        return;
+      }
+      const events: StorageEvent[] = [];
+      let batchRevision = lastDelivered;
+      for (const e of res.events ?? []) {
+        const revision = Number(e.kv.mod_revision);
+        // Never repeat: anything at or below what we already delivered is a replay after a reconnect.
+        if (revision <= lastDelivered) continue;
+        batchRevision = Math.max(batchRevision, revision);
+        const key = e.kv.key.toString('utf8');
+        const previous = e.prev_kv && e.prev_kv.value && e.prev_kv.value.length > 0 ? parseValue(e.prev_kv) : undefined;
+        if (e.type === 'Delete') {
+          if (!previous) continue;
+          events.push({ type: 'DELETED', key, object: previous, previous, revision });
+        } else {
+          const object = parseValue(e.kv);
+          const created = e.kv.create_revision === e.kv.mod_revision;
+          events.push({ type: created ? 'ADDED' : 'MODIFIED', key, object, previous, revision });
+        }
+      }
+      lastDelivered = batchRevision;
+      handlers.onEvents(events, Number(res.header.revision));
+    };
+
+    open();
+    return {
+      stop: () => {
+        stopped = true;
+        const w = watcher;
+        watcher = undefined;
+        if (w) { w.removeAllListeners(); void w.cancel().catch(() => undefined); }
+      },
+    };
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call('revision', () => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.call('compact', () => this.client.kv.compact({ revision: String(revision), physical: false }));
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: Buffer.from('health'), count_only: true }, { deadline: Date.now() + 2000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

@@ -1,0 +1,233 @@
+// The watch cache (like k8s.io/apiserver's cacher): ONE etcd watch keeps an in-memory copy of every object under a
+// prefix plus a window of recent events. Lists and watches are served from it; a watch can resume from any revision
+// still in the window, older ones get 410 Expired.
+import {
+  CompactedError, type Storage, type StorageEvent, type StorageWatch, type StoredObject,
+} from './interface';
+
+export interface CacheListener {
+  /** Events in revision order, already past the listener's starting revision. */
+  onEvents(events: StorageEvent[]): void;
+  /** The cache cannot continue this stream (history compacted / relisted): answer 410 and close. */
+  onExpired(): void;
+}
+
+export interface CacheSubscription {
+  /** Events after the requested revision that were already in the window (deliver before live ones). */
+  backlog: StorageEvent[];
+  unsubscribe(): void;
+}
+
+export interface WatchCacheOptions {
+  /** Maximum number of recent events kept to resume watches. */
+  windowSize?: number;
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+export class TooOldRevisionError extends Error {
+  constructor(readonly requested: number, readonly oldest: number) {
+    super(`too old resource version: ${requested} (${oldest})`);
+  }
+}
+
+export class TooLargeRevisionError extends Error {}
+
+interface Subscriber {
+  prefix: string;
+  listener: CacheListener;
+}
+
+export class WatchCache {
+  private readonly objects = new Map<string, StoredObject>();
+  private sortedKeys: string[] | undefined;
+  private window: StorageEvent[] = [];
+  /** Events with revision > windowStart are all in `window`. */
+  private windowStart = 0;
+  private currentRevision = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private revisionWaiters: { revision: number; resolve: () => void }[] = [];
+  private etcdWatch: StorageWatch | undefined;
+  private stopped = false;
+  private readyFlag = false;
+  private readonly windowSize: number;
+
+  constructor(private readonly storage: Storage, private readonly prefix: string, private readonly options: WatchCacheOptions = {}) {
+    this.windowSize = options.windowSize ?? 20_000;
+  }
+
+  get revision(): number {
+    return this.currentRevision;
+  }
+
+  get ready(): boolean {
+    return this.readyFlag;
+  }
+
+  get oldestResumableRevision(): number {
+    return this.windowStart;
+  }
+
+  /** Lists everything once, then follows the etcd watch. Retries until etcd answers. */
+  async start(): Promise<void> {
+    for (;;) {
+      try {
+        await this.relist();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        this.options.logger?.warn({ err: String(err) }, 'watch cache: initial list failed, retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const revision = await this.storage.currentRevision();
+    const items: StoredObject[] = [];
+    let startKey: string | undefined;
+    for (;;) {
+      const page = await this.storage.list(this.prefix, { revision, startKey, limit: 5000 });
+      items.push(...page.items);
+      if (!page.more || page.items.length === 0) break;
+      startKey = page.items[page.items.length - 1].key + '\x00';
+    }
+    this.objects.clear();
+    for (const item of items) this.objects.set(item.key, item);
+    this.sortedKeys = undefined;
+    this.window = [];
+    this.windowStart = revision;
+    this.currentRevision = revision;
+    this.readyFlag = true;
+    this.follow(revision);
+    this.releaseWaiters();
+  }
+
+  private follow(fromRevision: number): void {
+    this.etcdWatch?.stop();
+    this.etcdWatch = this.storage.watch(this.prefix, fromRevision, {
+      onEvents: (events, headerRevision) => this.apply(events, headerRevision),
+      onCompacted: () => {
+        // We fell behind the compacted history: every open watch must restart from a fresh list.
+        this.options.logger?.warn({ revision: this.currentRevision }, 'watch cache: history compacted under us, relisting');
+        this.expireAll();
+        void this.start();
+      },
+    });
+  }
+
+  private apply(events: StorageEvent[], headerRevision: number): void {
+    for (const event of events) {
+      if (event.type === 'DELETED') {
+        this.objects.delete(event.key);
+        this.sortedKeys = undefined;
+      } else {
+        if (!this.objects.has(event.key)) this.sortedKeys = undefined;
+        this.objects.set(event.key, { key: event.key, object: event.object, revision: event.revision });
+      }
+      this.window.push(event);
+      this.currentRevision = Math.max(this.currentRevision, event.revision);
+    }
+    // A watch response with no events for us still proves we have seen everything up to its header revision
+    // only when it carries no events at all (progress); with events, the last event revision is what we know.
+    if (events.length === 0 && headerRevision > this.currentRevision) this.currentRevision = headerRevision;
+    if (this.window.length > this.windowSize) {
+      const drop = this.window.length - this.windowSize;
+      this.windowStart = this.window[drop - 1].revision;
+      this.window = this.window.slice(drop);
+    }
+    if (events.length > 0) {
+      for (const sub of this.subscribers) {
+        const mine = events.filter((e) => e.key.startsWith(sub.prefix));
+        if (mine.length > 0) {
+          try { sub.listener.onEvents(mine); } catch { /* a broken listener must not stop the others */ }
+        }
+      }
+    }
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    if (this.revisionWaiters.length === 0) return;
+    const still: typeof this.revisionWaiters = [];
+    for (const w of this.revisionWaiters) {
+      if (this.readyFlag && this.currentRevision >= w.revision) w.resolve(); else still.push(w);
+    }
+    this.revisionWaiters = still;
+  }
+
+  /** Resolves once the cache has seen `revision`; false after `timeoutMs`. */
+  waitForRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.readyFlag && this.currentRevision >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(true); } };
+      const timer = setTimeout(() => {
+        this.revisionWaiters = this.revisionWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.revisionWaiters.push(waiter);
+    });
+  }
+
+  /** Every object under `prefix`, sorted by key, at `revision`. */
+  snapshot(prefix: string): { items: StoredObject[]; revision: number } {
+    if (!this.sortedKeys) this.sortedKeys = Array.from(this.objects.keys()).sort();
+    const keys = this.sortedKeys;
+    // Binary search for the first key >= prefix, then walk while keys share it.
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid] < prefix) lo = mid + 1; else hi = mid;
+    }
+    const items: StoredObject[] = [];
+    for (let i = lo; i < keys.length && keys[i].startsWith(prefix); i++) {
+      const item = this.objects.get(keys[i]);
+      if (item) items.push(item);
+    }
+    return { items, revision: this.currentRevision };
+  }
+
+  get(key: string): StoredObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /**
+   * Subscribes to changes under `prefix` after `afterRevision`. Throws TooOldRevisionError when that revision is
+   * no longer in the window.
+   */
+  subscribe(prefix: string, afterRevision: number, listener: CacheListener): CacheSubscription {
+    if (afterRevision < this.windowStart) throw new TooOldRevisionError(afterRevision, this.windowStart);
+    const backlog = afterRevision >= this.currentRevision
+      ? []
+      : this.window.filter((e) => e.revision > afterRevision && e.key.startsWith(prefix));
+    const sub: Subscriber = { prefix, listener };
+    this.subscribers.add(sub);
+    return { backlog, unsubscribe: () => { this.subscribers.delete(sub); } };
+  }
+
+  get watcherCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** etcd history up to `revision` was compacted: watches can no longer resume from before it. */
+  compacted(revision: number): void {
+    if (revision <= this.windowStart) return;
+    this.window = this.window.filter((e) => e.revision > revision);
+    this.windowStart = Math.min(revision, this.currentRevision);
+  }
+
+  private expireAll(): void {
+    for (const sub of Array.from(this.subscribers)) {
+      this.subscribers.delete(sub);
+      try { sub.listener.onExpired(); } catch { /* ignore */ }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.etcdWatch?.stop();
+    this.expireAll();
+  }
+}
+
+export { CompactedError };

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `sr`: the one entry point. Each subcommand lives with the part that owns it and is loaded lazily, so
+// `sr processor` never loads the control plane (and the reverse).
+
+interface Subcommand {
+  summary: string;
+  load: () => Promise<{ main: (argv: string[]) => Promise<void> }>;
+}
+
+const subcommands: Record<string, Subcommand> = {
+  up: { summary: 'run everything on this machine: etcd, API server, controllers, processors', load: () => import('./up') },
+  apiserver: { summary: 'the aggregated API server (kube-apiserver flags)', load: () => import('../apiserver/cmd') },
+  controllers: { summary: 'the reconcilers for ClusterStream, Stream and Processor', load: () => import('../controllers/cmd') },
+  processor: { summary: 'one SRP processor instance (the data plane)', load: () => import('../processor/cmd') },
+  logs: { summary: 'show the logs of a Processor run by `sr up`', load: () => import('./logs') },
+  tap: { summary: 'stream a sample of the messages passing through a processor', load: () => import('./tap') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(subcommands).map((n) => n.length));
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`);
+  return `Usage: sr <command> [flags]\n\nCommands:\n${lines.join('\n')}\n\nRun 'sr <command> --help' for a command's flags.\n`;
+}
+
+async function run(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const sub = subcommands[name];
+  if (!sub) {
+    process.stderr.write(`sr: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const mod = await sub.load();
+  await mod.main(rest);
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`sr: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

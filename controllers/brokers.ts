@@ -1,0 +1,102 @@
+// Where brokers are and how to reach them. The default server per protocol (`--kafka-brokers`,
+// `--rabbitmq-url`) serves auto-provisioned ClusterStreams. Credentials are never published: URLs in status
+// are stripped of user info; credentials come from the URL given to the controllers (the default servers), the
+// ClusterStream's URL user info, or (in a cluster) the `binding` Secret.
+import type { Protocol, StorageServerAddress } from '../crds/types';
+import { KafkaAdminProvisioner, kafkaBrokers } from './provisioners/kafka';
+import { KafkaMockProvisioner } from './provisioners/kafka-mock';
+import { RabbitMqProvisioner } from './provisioners/rabbitmq';
+import type { BrokerEndpoint, Provisioner } from './provisioners/types';
+
+export interface BrokerDefaults {
+  kafka?: string;
+  rabbitmq?: string;
+  /** Control address of the dev kafka-mock cluster (then `kafka` is its bootstrap list). */
+  kafkaMockControl?: string;
+}
+
+export const SUPPORTED_PROTOCOLS: readonly Protocol[] = ['kafka', 'rabbitmq'];
+
+/** The protocol a ClusterStream speaks: server.protocol, or the original's adapter names. */
+export function protocolOf(protocol: string | undefined, adapter?: string): Protocol | undefined {
+  const p = (adapter ?? protocol ?? '').toLowerCase();
+  if (p === 'kafka') return 'kafka';
+  if (p === 'rabbitmq' || p === 'rabbitmq-operator' || p === 'amqp') return 'rabbitmq';
+  return undefined;
+}
+
+export class BrokerDirectory {
+  private readonly kafkaAdmin = new KafkaAdminProvisioner();
+  private readonly kafkaMock: KafkaMockProvisioner | undefined;
+  private readonly rabbit = new RabbitMqProvisioner();
+
+  constructor(private readonly defaults: BrokerDefaults) {
+    this.kafkaMock = defaults.kafkaMockControl ? new KafkaMockProvisioner(defaults.kafkaMockControl) : undefined;
+  }
+
+  /** The default server URL for a protocol, without credentials (goes into auto-provisioned specs). */
+  defaultUrl(protocol: Protocol): string | undefined {
+    const url = protocol === 'kafka' ? this.defaults.kafka : this.defaults.rabbitmq;
+    return url ? stripCredentials(protocol, url) : undefined;
+  }
+
+  /** The endpoint to connect to for a ClusterStream URL; unset/"empty" (the original's placeholder) = default. */
+  endpoint(protocol: Protocol, specUrl: string | undefined): BrokerEndpoint | undefined {
+    const url = specUrl && specUrl !== 'empty' ? specUrl : protocol === 'kafka' ? this.defaults.kafka : this.defaults.rabbitmq;
+    if (!url) return undefined;
+    const credentials = credentialsOf(protocol, url) ?? this.defaultCredentialsFor(protocol, url);
+    return { url: stripCredentials(protocol, url), ...(credentials ? { credentials } : {}) };
+  }
+
+  provisioner(protocol: Protocol, endpoint: BrokerEndpoint): Provisioner {
+    if (protocol === 'rabbitmq') return this.rabbit;
+    if (this.kafkaMock && this.defaults.kafka && sameKafkaCluster(endpoint.url, this.defaults.kafka)) return this.kafkaMock;
+    return this.kafkaAdmin;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.kafkaAdmin.close(), this.rabbit.close(), this.kafkaMock?.close()]);
+  }
+
+  private defaultCredentialsFor(protocol: Protocol, url: string): BrokerEndpoint['credentials'] {
+    const def = protocol === 'kafka' ? this.defaults.kafka : this.defaults.rabbitmq;
+    if (!def) return undefined;
+    return stripCredentials(protocol, def) === stripCredentials(protocol, url) ? credentialsOf(protocol, def) : undefined;
+  }
+}
+
+function sameKafkaCluster(a: string, b: string): boolean {
+  const set = new Set(kafkaBrokers(b));
+  return kafkaBrokers(a).some((x) => set.has(x));
+}
+
+function credentialsOf(protocol: Protocol, url: string): BrokerEndpoint['credentials'] {
+  if (protocol !== 'rabbitmq') return undefined;
+  try {
+    const u = new URL(/^amqps?:\/\//.test(url) ? url : `amqp://${url}`);
+    if (!u.username) return undefined;
+    return { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  } catch { return undefined; }
+}
+
+/** Normal form of a server URL without user info: Kafka `h:p,h2:p`; RabbitMQ `amqp://h:p[/vhost]`. */
+export function stripCredentials(protocol: Protocol, url: string): string {
+  if (protocol === 'kafka') return kafkaBrokers(url).join(',');
+  try {
+    const u = new URL(/^amqps?:\/\//.test(url) ? url : `amqp://${url}`);
+    u.username = '';
+    u.password = '';
+    const port = u.port || (u.protocol === 'amqps:' ? '5671' : '5672');
+    const vhost = u.pathname && u.pathname !== '/' ? u.pathname : '';
+    return `${u.protocol}//${u.hostname}:${port}${vhost}`;
+  } catch { return url.replace(/\/\/[^@/]*@/, '//'); }
+}
+
+/** The public address written to status.storageAddress.server (no credentials, ever). */
+export function publicAddress(protocol: Protocol, url: string): StorageServerAddress {
+  if (protocol === 'kafka') {
+    return { url, protocol: 'kafka', variables: { brokers: url } };
+  }
+  const u = new URL(url);
+  return { url, protocol: 'rabbitmq', protocolVersion: '0.9.1', variables: { host: u.hostname, port: u.port || '5672' } };
+}

@@ -1,0 +1,131 @@
+// Wires informers -> work queues -> reconcilers, with cross-kind triggers and a periodic resync:
+//   ClusterStream change -> its Streams;  Stream change -> its ClusterStream (claims, partitions) and the
+//   Processors that use it;  Processor change -> the ClusterStreams of its inputs (partitions for replicas).
+// A runtime status change (a process died) requeues its Processor. After the first sync, workloads whose
+// Processor no longer exists are removed (they were deleted while the controllers were down).
+import type { Logger } from 'pino';
+import type { ClusterStream, KindName, Processor, Stream } from '../crds/types';
+import { BrokerDirectory, type BrokerDefaults } from './brokers';
+import type { ControllerContext, ControllerOptions } from './context';
+import { StreamingClient } from './kube/client';
+import { Informer } from './kube/informer';
+import { WorkQueue } from './queue';
+import { reconcileClusterStream, errorText } from './reconcilers/clusterstream';
+import { reconcileProcessor } from './reconcilers/processor';
+import { reconcileStream, streamClusterStreamName } from './reconcilers/stream';
+import type { Runtime } from './runtime/types';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export interface ManagerOptions extends ControllerOptions {
+  kubeConfig: KubeConfig;
+  runtime: Runtime;
+  brokers: BrokerDefaults;
+  resyncPeriodMs: number;
+  workers: number;
+  log: Logger;
+}
+
+export class ControllerManager {
+  readonly ctx: ControllerContext;
+  private readonly queues: Record<KindName, WorkQueue>;
+  private resyncTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: ManagerOptions) {
+    const client = new StreamingClient(opts.kubeConfig);
+    const log = opts.log;
+    const queues = {} as Record<KindName, WorkQueue>;
+    this.ctx = {
+      client,
+      clusterStreams: new Informer<ClusterStream>(client, 'ClusterStream', log),
+      streams: new Informer<Stream>(client, 'Stream', log),
+      processors: new Informer<Processor>(client, 'Processor', log),
+      brokers: new BrokerDirectory(opts.brokers),
+      runtime: opts.runtime,
+      options: { autoProvisionClusterStreams: opts.autoProvisionClusterStreams, autoProvisionStreams: opts.autoProvisionStreams, retryDelayMs: opts.retryDelayMs },
+      log,
+      enqueue: (kind, key) => queues[kind].add(key),
+    };
+    const ctx = this.ctx;
+    const onError = (kind: KindName) => (key: string, err: unknown): void => log.warn({ kind, key, err: errorText(err) }, 'reconcile failed; retrying with backoff');
+    queues.ClusterStream = new WorkQueue((k) => reconcileClusterStream(ctx, k), { workers: opts.workers }, onError('ClusterStream'));
+    queues.Stream = new WorkQueue((k) => reconcileStream(ctx, k), { workers: opts.workers }, onError('Stream'));
+    queues.Processor = new WorkQueue((k) => reconcileProcessor(ctx, k), { workers: opts.workers }, onError('Processor'));
+    this.queues = queues;
+
+    ctx.clusterStreams.onChange((key, cur, prev) => {
+      queues.ClusterStream.add(key);
+      if (!sameReadiness(cur, prev)) for (const s of ctx.streams.list()) if (streamClusterStreamName(s) === key) queues.Stream.add(streamKey(s));
+    });
+    ctx.streams.onChange((key, cur, prev) => {
+      queues.Stream.add(key);
+      const s = cur ?? prev;
+      if (!s) return;
+      if (!cur || !prev || cur.metadata.generation !== prev.metadata.generation || !!cur.metadata.deletionTimestamp) {
+        queues.ClusterStream.add(streamClusterStreamName(s));
+      }
+      if (!sameReadiness(cur, prev) || cur?.metadata.generation !== prev?.metadata.generation) {
+        for (const p of ctx.processors.list()) if (usesStream(p, s)) queues.Processor.add(streamKey(p));
+      }
+    });
+    ctx.processors.onChange((key, cur, prev) => {
+      queues.Processor.add(key);
+      const p = cur ?? prev;
+      if (!p || cur?.spec.replicas === prev?.spec.replicas) return;
+      for (const input of p.spec.inputs ?? []) {
+        const s = ctx.streams.get(`${p.metadata.namespace}/${input.name}`);
+        if (s) queues.ClusterStream.add(streamClusterStreamName(s));
+      }
+    });
+    opts.runtime.onStatusChange((key) => queues.Processor.add(key));
+  }
+
+  async start(): Promise<void> {
+    const { clusterStreams, streams, processors } = this.ctx;
+    clusterStreams.start();
+    streams.start();
+    processors.start();
+    await Promise.all([clusterStreams.waitForSync(), streams.waitForSync(), processors.waitForSync()]);
+    // Workloads of Processors deleted while we were away.
+    for (const key of await this.ctx.runtime.workloads()) {
+      if (!processors.get(key)) this.queues.Processor.add(key);
+    }
+    if (this.opts.resyncPeriodMs > 0) {
+      this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncPeriodMs);
+      this.resyncTimer.unref();
+    }
+    this.opts.log.info('controllers synced and running');
+  }
+
+  /** Level-triggered safety net: look at everything again. */
+  resync(): void {
+    for (const k of this.ctx.clusterStreams.keys()) this.queues.ClusterStream.add(k);
+    for (const k of this.ctx.streams.keys()) this.queues.Stream.add(k);
+    for (const k of this.ctx.processors.keys()) this.queues.Processor.add(k);
+  }
+
+  async stop(opts: { stopWorkloads: boolean }): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    for (const q of Object.values(this.queues)) q.stop();
+    this.ctx.clusterStreams.stop();
+    this.ctx.streams.stop();
+    this.ctx.processors.stop();
+    await this.ctx.runtime.close(opts);
+    await this.ctx.brokers.close();
+  }
+}
+
+function streamKey(o: { metadata: { namespace?: string; name?: string } }): string {
+  return `${o.metadata.namespace ?? 'default'}/${o.metadata.name ?? ''}`;
+}
+
+function usesStream(p: Processor, s: Stream): boolean {
+  if (p.metadata.namespace !== s.metadata.namespace) return false;
+  const name = s.metadata.name;
+  const attrs = p.spec.attributes ?? {};
+  return [...(p.spec.inputs ?? []), ...(p.spec.outputs ?? [])].some((x) => x.name === name) || attrs['srp.output.late'] === name || attrs['srp.output.deadLetter'] === name;
+}
+
+function sameReadiness(a: { status?: { conditions?: { type: string; status: string }[]; storageAddress?: unknown } } | undefined, b: typeof a): boolean {
+  const ready = (x: typeof a): string => JSON.stringify([x?.status?.conditions?.find((c) => c.type === 'Ready')?.status, x?.status?.storageAddress]);
+  return !!a && !!b && ready(a) === ready(b);
+}

@@ -1,0 +1,125 @@
+// Processor: resolve every input and output in the Processor's own namespace (auto-provisioning missing Streams
+// when allowed), build the configuration, deploy through the runtime, and report Ready, replicas, readyReplicas,
+// selector and observedGeneration. A deleted Processor is stopped by the runtime (its cache entry is gone).
+import type { ProcessorStatus, Stream } from '../../crds/types';
+import { API_VERSION } from '../../crds/types';
+import { isReady, setCondition } from '../conditions';
+import { writeStatus, type ControllerContext } from '../context';
+import { isApiError } from '../kube/client';
+import type { ReconcileOutcome } from '../queue';
+import { buildWorkload, desiredReplicas, type ResolvedStream } from '../workload';
+import { errorText } from './clusterstream';
+import { fsqlWorkload, placeholderStreams } from '../fsql';
+
+export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
+
+export async function reconcileProcessor(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
+  const processor = ctx.processors.get(key);
+  if (!processor || processor.metadata.deletionTimestamp) {
+    await ctx.runtime.remove(key);
+    return;
+  }
+  const ns = processor.metadata.namespace ?? 'default';
+  const generation = processor.metadata.generation;
+  const desired = desiredReplicas(processor);
+  const set = async (status: 'True' | 'False' | 'Unknown', reason: string, message: string, replicas = 0, readyReplicas = 0): Promise<void> => {
+    const next: ProcessorStatus = {
+      observedGeneration: generation,
+      replicas, readyReplicas,
+      selector: `${PROCESSOR_LABEL}=${processor.metadata.name ?? ''}`,
+      conditions: setCondition(processor.status?.conditions, { status, reason, message, observedGeneration: generation }),
+    };
+    await writeStatus(ctx, ctx.processors, processor, next);
+  };
+
+  const attributes = processor.spec.attributes ?? {};
+  if (!Array.isArray(processor.spec.inputs ?? []) || !Array.isArray(processor.spec.outputs ?? [])) {
+    await set('False', 'InvalidSpec', 'spec.inputs and spec.outputs must be lists of {name}');
+    return;
+  }
+  const names = {
+    inputs: (processor.spec.inputs ?? []).map((i) => i.name),
+    outputs: (processor.spec.outputs ?? []).map((o) => o.name),
+    late: attributes['srp.output.late'],
+    deadLetter: attributes['srp.output.deadLetter'],
+  };
+  const fsqlStreams = processor.spec.type === 'FSQL' ? placeholderStreams(processor.spec.inlineQuery ?? []) : [];
+  const all = [...new Set([...fsqlStreams, ...names.inputs, ...names.outputs, ...(names.late ? [names.late] : []), ...(names.deadLetter ? [names.deadLetter] : [])])];
+  const missing: string[] = [];
+  const notReady: string[] = [];
+  const resolved = new Map<string, ResolvedStream>();
+  for (const name of all) {
+    const stream = ctx.streams.get(`${ns}/${name}`);
+    if (!stream) { missing.push(name); continue; }
+    if (!isReady(stream.status?.conditions)) { notReady.push(name); continue; }
+    const address = Object.values(stream.status?.storageAddress?.server ?? {})[0];
+    const endpoint = ctx.brokers.endpoint(stream.spec.protocol, address?.url);
+    if (!endpoint) { notReady.push(name); continue; }
+    resolved.set(name, { stream, endpoint });
+  }
+  if (missing.length) {
+    if (!ctx.options.autoProvisionStreams) {
+      await set('False', 'StreamNotFound', `Stream(s) ${missing.map((m) => `"${m}"`).join(', ')} not found in namespace "${ns}" and auto-provisioning is off`);
+      await ctx.runtime.remove(key);
+      return;
+    }
+    for (const name of missing) {
+      try {
+        const created = await ctx.client.create<Stream>({
+          apiVersion: API_VERSION, kind: 'Stream',
+          metadata: { name, namespace: ns, labels: { 'streaming.tanzu.vmware.com/auto-provisioned': 'true' } },
+          spec: { name, protocol: 'kafka' },
+        });
+        ctx.streams.observe(created);
+      } catch (err) {
+        if (!isApiError(err, 409)) {
+          await set('False', 'StreamProvisioningFailed', `could not create Stream "${name}": ${errorText(err)}`);
+          throw err;
+        }
+      }
+    }
+  }
+  if (missing.length || notReady.length) {
+    const waiting = [...missing, ...notReady];
+    await set('False', 'ProcessorStreamNotReady', `waiting for Stream(s) ${waiting.map((m) => `"${m}"`).join(', ')} to be ready`);
+    return;
+  }
+
+  const { workload, derived } = buildWorkload({
+    processor,
+    inputs: names.inputs.map((n) => resolved.get(n)!),
+    outputs: names.outputs.map((n) => resolved.get(n)!),
+    ...(names.late ? { late: resolved.get(names.late)! } : {}),
+    ...(names.deadLetter ? { deadLetter: resolved.get(names.deadLetter)! } : {}),
+    credentialsInConfig: ctx.runtime.name === 'local',
+    httpPort: ctx.runtime.name === 'local' ? 0 : 8080,
+  });
+  if (workload.type === 'FSQL') {
+    workload.fsql = fsqlWorkload(processor, resolved);
+    derived.length = 0;
+  }
+  try {
+    for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, 1);
+  } catch (err) {
+    await set('False', 'ProvisioningFailed', `could not create the dead-letter/late destinations: ${errorText(err)}`);
+    throw err;
+  }
+  let status;
+  try {
+    status = await ctx.runtime.apply(workload);
+  } catch (err) {
+    await set('False', 'DeploymentFailed', `${ctx.runtime.name} runtime: ${errorText(err)}`);
+    throw err;
+  }
+  if (status.unsupported) {
+    await set('False', status.unsupported.reason, status.unsupported.message);
+    return;
+  }
+  if (status.readyReplicas >= desired && status.replicas === desired) {
+    await set('True', 'ProcessorDeployed', `${status.readyReplicas}/${desired} replica(s) running`, status.replicas, status.readyReplicas);
+    return;
+  }
+  await set('False', 'ProcessorDeploying', `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}`, status.replicas, status.readyReplicas);
+  // The runtime notifies on changes; this is a safety net for runtimes that cannot (a cluster without watches).
+  return { requeueAfterMs: 5000 };
+}

@@ -1,0 +1,181 @@
+// The Kubernetes objects of a Processor: ConfigMap (processor configuration per instance), Deployment — or
+// StatefulSet + headless Service for partitioned input / forceStatefulSet (ordinal = instance index) — with the
+// processor container, UDF sidecars (SRP) or the application containers with the Spring Cloud Stream env (SCS);
+// FSQL: the original's Flink sql-aggregator Deployment and its ConfigMap. Pure functions over the workload.
+import type { Container, EnvVar } from '../../../crds/types';
+import { API_VERSION } from '../../../crds/types';
+import type { ProcessorWorkload } from '../types';
+
+/** A Kubernetes object as plain JSON (what the API accepts). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; ownerReferences?: OwnerRef[]; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+interface OwnerRef { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }
+
+export interface KubernetesRuntimeSettings {
+  /** Image with the `sr` CLI (runs `sr processor`). */
+  processorImage: string;
+  /** The original's Flink SQL aggregator image. */
+  sqlAggregatorImage: string;
+  httpPort: number;
+}
+
+export const DEFAULT_SETTINGS: KubernetesRuntimeSettings = {
+  processorImage: 'ghcr.io/streaming-runtime/sr:0.1.0',
+  sqlAggregatorImage: 'ghcr.io/vmware-tanzu/streaming-runtimes/sql-aggregator:latest',
+  httpPort: 8080,
+};
+
+export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
+const CONFIG_MOUNT = '/etc/sr';
+
+export function workloadName(w: ProcessorWorkload): string {
+  return `${w.type === 'FSQL' ? 'fsql' : 'srp'}-${w.name}`;
+}
+
+export function labelsFor(w: ProcessorWorkload): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': w.type === 'FSQL' ? 'sql-aggregator' : w.type === 'SCS' ? 'scs-processor' : 'srp-processor',
+    'app.kubernetes.io/instance': w.name,
+    'app.kubernetes.io/component': 'processor',
+    'app.kubernetes.io/part-of': 'streaming-runtime',
+    'app.kubernetes.io/managed-by': 'sr-controllers',
+    [PROCESSOR_LABEL]: w.name,
+  };
+}
+
+function meta(w: ProcessorWorkload, name: string): KubeObject['metadata'] {
+  return {
+    name,
+    namespace: w.namespace,
+    labels: labelsFor(w),
+    ...(w.uid ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'Processor', name: w.name, uid: w.uid, controller: true, blockOwnerDeletion: true }] } : {}),
+  };
+}
+
+/** Every object the workload needs, in creation order (ConfigMap and Service before the workload). */
+export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSettings = DEFAULT_SETTINGS): KubeObject[] {
+  if (w.type === 'FSQL') return fsqlObjects(w, settings);
+  const name = workloadName(w);
+  const objects: KubeObject[] = [];
+  const selector = { [PROCESSOR_LABEL]: w.name };
+  const podLabels = labelsFor(w);
+  let containers: Record<string, unknown>[];
+  const volumes: Record<string, unknown>[] = [];
+
+  if (w.type === 'SRP') {
+    const data: Record<string, string> = {};
+    w.configs.forEach((c, i) => {
+      const config = structuredClone(c);
+      if (config.udf && w.udf) config.udf.address = `127.0.0.1:${w.udf.podPort}`;
+      config.http = { port: settings.httpPort };
+      data[`config-${i}.json`] = JSON.stringify(config, null, 2);
+    });
+    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(w, `${name}-config`), data });
+    volumes.push({ name: 'config', configMap: { name: `${name}-config` } });
+    const env: Record<string, unknown>[] = [
+      // StatefulSet pods carry their ordinal in this label (Kubernetes >= 1.28); Deployments use config-0.
+      w.stateful
+        ? { name: 'SR_INSTANCE_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }
+        : { name: 'SR_INSTANCE_INDEX', value: '0' },
+      ...(w.secretEnv ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
+    ];
+    const processor = {
+      name: 'processor',
+      image: settings.processorImage,
+      args: ['processor', '--config', `${CONFIG_MOUNT}/config-$(SR_INSTANCE_INDEX).json`],
+      env,
+      ports: [{ name: 'http', containerPort: settings.httpPort, protocol: 'TCP' }],
+      volumeMounts: [{ name: 'config', mountPath: CONFIG_MOUNT, readOnly: true }],
+      readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+      livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    };
+    containers = [processor, ...w.containers.map((c) => sidecar(c, c.name === w.udf?.containerName ? w.udf.podPort : undefined))];
+  } else {
+    // SCS: the user's containers with the env contract (instance index from the pod ordinal when stateful).
+    containers = w.containers.map((c) => {
+      const scs = (w.scsEnv?.[0] ?? []).map((e) => (e.name === 'SPRING_CLOUD_STREAM_INSTANCEINDEX' && w.stateful
+        ? { name: e.name, valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }
+        : { name: e.name, value: e.value ?? '' }));
+      const secret = (w.secretEnv ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } }));
+      return { ...sidecar(c), env: [...scs, ...secret, ...envList(c.env)] };
+    });
+  }
+
+  const podSpec = { containers, ...(volumes.length ? { volumes } : {}), terminationGracePeriodSeconds: 30 };
+  const template = { metadata: { labels: podLabels }, spec: podSpec };
+  if (w.stateful) {
+    objects.push({
+      apiVersion: 'v1', kind: 'Service', metadata: meta(w, name),
+      spec: { clusterIP: 'None', selector, ports: [{ name: 'http', port: settings.httpPort, targetPort: 'http', protocol: 'TCP' }], publishNotReadyAddresses: true },
+    });
+    objects.push({
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(w, name),
+      spec: { replicas: w.replicas, serviceName: name, podManagementPolicy: 'Parallel', selector: { matchLabels: selector }, template },
+    });
+  } else {
+    objects.push({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(w, name),
+      spec: { replicas: w.replicas, selector: { matchLabels: selector }, template },
+    });
+  }
+  return objects;
+}
+
+function envList(env: EnvVar[] | undefined): Record<string, unknown>[] {
+  return (env ?? []).map((e) => (e.valueFrom ? { name: e.name, valueFrom: e.valueFrom } : { name: e.name, value: e.value ?? '' }));
+}
+
+/** A template container as a pod container: only fields Kubernetes knows, the UDF port declared. */
+function sidecar(c: Container, udfPort?: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: c.name };
+  if (c.image) out.image = c.image;
+  if (c.command?.length) out.command = c.command;
+  if (c.args?.length) out.args = c.args;
+  if (c.workingDir) out.workingDir = c.workingDir;
+  const env = envList(c.env);
+  if (udfPort !== undefined && !env.some((e) => e.name === 'SR_UDF_PORT')) env.push({ name: 'SR_UDF_PORT', value: String(udfPort) });
+  if (env.length) out.env = env;
+  const ports = c.ports?.length ? c.ports : udfPort !== undefined ? [{ name: 'grpc', containerPort: udfPort, protocol: 'TCP' as const }] : [];
+  if (ports.length) out.ports = ports;
+  if (c.resources) {
+    // Quantities are strings in the API (`1`, `500m`, `1Gi`); manifests may write numbers.
+    const quantities = (m?: Record<string, string | number>): Record<string, string> | undefined => m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+    out.resources = { ...(c.resources.limits ? { limits: quantities(c.resources.limits) } : {}), ...(c.resources.requests ? { requests: quantities(c.resources.requests) } : {}) };
+  }
+  return out;
+}
+
+function fsqlObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSettings): KubeObject[] {
+  const name = workloadName(w);
+  const selector = { [PROCESSOR_LABEL]: w.name };
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(w, name), data: { 'application.yaml': w.fsql?.applicationYaml ?? '' } },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(w, name),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: labelsFor(w) },
+          spec: {
+            containers: [{
+              name: 'sql-aggregator',
+              image: settings.sqlAggregatorImage,
+              env: [{ name: 'SPRING_CONFIG_LOCATION', value: 'file:/config/application.yaml' }],
+              ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+              volumeMounts: [{ name: 'config', mountPath: '/config', readOnly: true }],
+              resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+            }],
+            volumes: [{ name: 'config', configMap: { name, items: [{ key: 'application.yaml', path: 'application.yaml' }] } }],
+          },
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,278 @@
+// The local runtime (`sr up`): every Processor replica is a supervised child process
+// `node dist/cli/sr.js processor --config FILE`; containers with `command` (UDFs; SCS applications) run as local
+// processes beside it. Ports never collide: each UDF gets a port picked by the kernel and reserved by this runtime
+// for as long as the slot exists; the UDF learns it from PORT / GRPC_PORT / SR_UDF_PORT.
+//
+// Layout under DIR: run/<ns>_<name>/config-<i>.json, run/<ns>_<name>/<i>-<container>.pid (adoption after a
+// controller restart), logs/<ns>_<name>-<i>.log (processor) and logs/<ns>_<name>-<i>-<container>.log.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Container } from '../../../crds/types';
+import type { ProcessorConfig } from '../../../processor/config';
+import type { ProcessorWorkload, Runtime, WorkloadStatus } from '../types';
+import { SupervisedProcess, killRecorded, type ProcessSpec } from './supervisor';
+
+export interface LocalRuntimeOptions {
+  dir: string;
+  log: Logger;
+  /** The `sr` entry point (dist/cli/sr.js). */
+  srEntry?: string;
+  /** Working directory of UDF/SCS processes without `workingDir`. */
+  cwd?: string;
+  initialBackoffMs?: number;
+}
+
+interface Slot {
+  index: number;
+  hash: string;
+  processes: SupervisedProcess[];
+}
+
+interface LocalWorkload {
+  key: string;
+  slots: Slot[];
+}
+
+export const UDF_PORT_ENVS = ['PORT', 'GRPC_PORT', 'SR_UDF_PORT'] as const;
+
+export class LocalRuntime implements Runtime {
+  readonly name = 'local' as const;
+  private readonly workloadsByKey = new Map<string, LocalWorkload>();
+  private readonly listeners: ((key: string) => void)[] = [];
+  private readonly reservedPorts = new Set<number>();
+  private readonly srEntry: string;
+  private readonly runDir: string;
+  private readonly logDir: string;
+  private closed = false;
+
+  constructor(private readonly opts: LocalRuntimeOptions) {
+    this.srEntry = opts.srEntry ?? resolve(__dirname, '..', '..', '..', 'cli', 'sr.js');
+    this.runDir = join(opts.dir, 'run', 'processors');
+    this.logDir = join(opts.dir, 'logs');
+    mkdirSync(this.runDir, { recursive: true });
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  onStatusChange(listener: (key: string) => void): void { this.listeners.push(listener); }
+
+  async apply(workload: ProcessorWorkload): Promise<WorkloadStatus> {
+    if (workload.type === 'FSQL') {
+      await this.remove(workload.key);
+      return {
+        replicas: 0, readyReplicas: 0,
+        unsupported: {
+          reason: 'FSQLNotSupportedLocally',
+          message: 'FSQL processors need the Flink sql-aggregator, which the local runtime cannot run; use `sr controllers --runtime kubernetes` on a cluster',
+        },
+      };
+    }
+    const missing = workload.containers.filter((c) => !c.command?.length && (workload.type === 'SCS' || c.name === workload.udf?.containerName));
+    if (missing.length) {
+      await this.remove(workload.key);
+      return {
+        replicas: 0, readyReplicas: 0,
+        unsupported: {
+          reason: 'ContainerCommandRequired',
+          message: `the local runtime runs containers as local processes and cannot run images: give container(s) ${missing.map((c) => `"${c.name}"`).join(', ')} a command`,
+        },
+      };
+    }
+    const dirName = slotDir(workload.key);
+    const state = this.workloadsByKey.get(workload.key) ?? { key: workload.key, slots: [] };
+    this.workloadsByKey.set(workload.key, state);
+    const wanted = workload.replicas;
+    // Scale down: stop the highest indexes first (StatefulSet order).
+    while (state.slots.length > wanted) {
+      const slot = state.slots.pop()!;
+      await this.stopSlot(slot);
+    }
+    for (let index = 0; index < wanted; index++) {
+      const hash = slotHash(workload, index);
+      const existing = state.slots[index];
+      if (existing && existing.hash === hash) continue;
+      if (existing) await this.stopSlot(existing);
+      state.slots[index] = await this.startSlot(workload, index, hash, dirName);
+    }
+    return this.status(workload.key);
+  }
+
+  status(key: string): WorkloadStatus {
+    const state = this.workloadsByKey.get(key);
+    if (!state) return { replicas: 0, readyReplicas: 0 };
+    const ready = state.slots.filter((s) => s.processes.every((p) => p.running)).length;
+    const restarting = state.slots.flatMap((s) => s.processes).filter((p) => !p.running && p.lastExit);
+    const message = restarting.length
+      ? `restarting ${restarting.map((p) => `${p.spec.id} (exit ${p.lastExit?.code ?? p.lastExit?.signal ?? '?'})`).join(', ')}`
+      : undefined;
+    return { replicas: state.slots.length, readyReplicas: ready, ...(message ? { message } : {}) };
+  }
+
+  async remove(key: string): Promise<void> {
+    const state = this.workloadsByKey.get(key);
+    this.workloadsByKey.delete(key);
+    if (state) await Promise.all(state.slots.map((s) => this.stopSlot(s)));
+    // Leftovers of an earlier controller run (processes recorded in pid files).
+    const dir = join(this.runDir, slotDir(key));
+    if (existsSync(dir)) {
+      for (const f of readdirSync(dir)) if (f.endsWith('.pid')) killRecorded(join(dir, f));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async workloads(): Promise<string[]> {
+    const keys = new Set(this.workloadsByKey.keys());
+    if (existsSync(this.runDir)) {
+      for (const d of readdirSync(this.runDir)) {
+        const key = keyOfDir(d);
+        if (key) keys.add(key);
+      }
+    }
+    return [...keys];
+  }
+
+  async close(opts: { stopWorkloads: boolean }): Promise<void> {
+    this.closed = true;
+    for (const state of this.workloadsByKey.values()) {
+      for (const slot of state.slots) {
+        if (opts.stopWorkloads) await this.stopSlot(slot);
+        else for (const p of slot.processes) p.detach();
+      }
+    }
+    if (opts.stopWorkloads) {
+      for (const key of await this.workloads()) await this.remove(key);
+    }
+    this.workloadsByKey.clear();
+  }
+
+  /** Pid of every running process (tests: kill -9, duplicate checks). */
+  processIds(key: string): { id: string; pid: number }[] {
+    const state = this.workloadsByKey.get(key);
+    return state?.slots.flatMap((s) => s.processes.filter((p) => p.processId !== undefined).map((p) => ({ id: p.spec.id, pid: p.processId! }))) ?? [];
+  }
+
+  private notify(key: string): void {
+    if (this.closed) return;
+    for (const l of this.listeners) l(key);
+  }
+
+  private async startSlot(workload: ProcessorWorkload, index: number, hash: string, dirName: string): Promise<Slot> {
+    const dir = join(this.runDir, dirName);
+    mkdirSync(dir, { recursive: true });
+    const base = `${dirName}-${index}`;
+    const processes: SupervisedProcess[] = [];
+    const supervise = (spec: ProcessSpec): void => {
+      processes.push(new SupervisedProcess(spec, {
+        initialBackoffMs: this.opts.initialBackoffMs ?? 100,
+        onChange: () => this.notify(workload.key),
+        onExit: (id, code, signal) => this.opts.log.warn({ id, code, signal }, 'process exited; restarting with backoff'),
+      }));
+    };
+    const portsFile = join(dir, `${index}.ports.json`);
+    const ports = await this.portsFor(portsFile, workload.containers.map((c) => c.name));
+
+    if (workload.type === 'SRP') {
+      const config: ProcessorConfig = structuredClone(workload.configs[index] ?? workload.configs[0]);
+      config.instanceIndex = index;
+      if (workload.udf) {
+        const udfContainer = workload.containers.find((c) => c.name === workload.udf?.containerName);
+        if (udfContainer) config.udf = { ...(config.udf ?? {}), address: `127.0.0.1:${ports[udfContainer.name]}` };
+      }
+      const configFile = join(dir, `config-${index}.json`);
+      writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
+      for (const c of workload.containers) {
+        if (!c.command?.length) continue;
+        supervise(this.containerSpec(workload, index, c, ports[c.name], [], hash, dir, base));
+      }
+      supervise({
+        id: `${workload.key}/${index}/processor`,
+        command: process.execPath,
+        args: [this.srEntry, 'processor', '--config', configFile],
+        env: {},
+        logFile: join(this.logDir, `${base}.log`),
+        pidFile: join(dir, `${index}-processor.pid`),
+        hash,
+      });
+    } else {
+      const env = workload.scsEnv?.[index] ?? [];
+      for (const c of workload.containers) {
+        supervise(this.containerSpec(workload, index, c, ports[c.name], env.map((e) => [e.name, e.value ?? ''] as [string, string]), hash, dir, base));
+      }
+    }
+    for (const p of processes) p.start();
+    return { index, hash, processes };
+  }
+
+  private containerSpec(workload: ProcessorWorkload, index: number, c: Container, port: number, extraEnv: [string, string][], hash: string, dir: string, base: string): ProcessSpec {
+    const [command, ...commandArgs] = c.command ?? [];
+    const env: Record<string, string> = {};
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    for (const [k, v] of extraEnv) env[k] = v;
+    for (const name of UDF_PORT_ENVS) env[name] = String(port);
+    env.SR_INSTANCE_INDEX = String(index);
+    env.INSTANCE_INDEX = String(index);
+    env.SR_PROCESSOR = workload.key;
+    return {
+      id: `${workload.key}/${index}/${c.name}`,
+      command,
+      args: [...commandArgs, ...(c.args ?? [])],
+      env,
+      cwd: c.workingDir ?? this.opts.cwd ?? process.cwd(),
+      logFile: join(this.logDir, `${base}-${c.name}.log`),
+      pidFile: join(dir, `${index}-${c.name}.pid`),
+      hash,
+    };
+  }
+
+  /** Ports per container of a slot: kept in a file so an adopted UDF keeps its port after a controller restart. */
+  private async portsFor(file: string, names: string[]): Promise<Record<string, number>> {
+    let ports: Record<string, number> = {};
+    if (existsSync(file)) {
+      try { ports = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>; } catch { ports = {}; }
+    }
+    for (const name of names) {
+      if (!ports[name]) ports[name] = await this.reservePort();
+      else this.reservedPorts.add(ports[name]);
+    }
+    writeFileSync(file, JSON.stringify(ports));
+    return ports;
+  }
+
+  private async reservePort(): Promise<number> {
+    for (;;) {
+      const port = await kernelPort();
+      if (!this.reservedPorts.has(port)) { this.reservedPorts.add(port); return port; }
+    }
+  }
+
+  private async stopSlot(slot: Slot): Promise<void> {
+    await Promise.all(slot.processes.map((p) => p.stop()));
+  }
+}
+
+function kernelPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** What a replica runs; any change restarts that replica. */
+function slotHash(w: ProcessorWorkload, index: number): string {
+  const what = { type: w.type, config: w.configs[index] ?? w.configs[0], containers: w.containers, udf: w.udf, env: w.scsEnv?.[index] };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+}
+
+function slotDir(key: string): string { return key.replace('/', '_'); }
+
+function keyOfDir(dir: string): string | undefined {
+  const i = dir.indexOf('_');
+  return i > 0 ? `${dir.slice(0, i)}/${dir.slice(i + 1)}` : undefined;
+}

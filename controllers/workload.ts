@@ -1,0 +1,248 @@
+// From resources to a workload: the processor configuration per instance (processor/config.ts), the Spring Cloud
+// Stream environment for SCS, the UDF sidecar, and the extra destinations the processor writes to (late events,
+// dead letters). Pure functions: everything is resolved by the reconciler first, so this is easy to test.
+import type { Container, EnvVar, Processor, Protocol, Stream } from '../crds/types';
+import { parseDuration } from '../crds/expressions/duration';
+import type { BindingConfig, ProcessorConfig } from '../processor/config';
+import type { BrokerEndpoint } from './provisioners/types';
+import type { ProcessorWorkload, SecretEnv } from './runtime/types';
+
+export interface ResolvedStream {
+  stream: Stream;
+  endpoint: BrokerEndpoint;
+}
+
+/** A destination the processor writes to that no Stream describes (default late / dead-letter destinations). */
+export interface DerivedDestination {
+  protocol: Protocol;
+  endpoint: BrokerEndpoint;
+  destination: string;
+}
+
+export interface WorkloadInput {
+  processor: Processor;
+  inputs: ResolvedStream[];
+  outputs: ResolvedStream[];
+  /** The Stream named by srp.output.late, when set. */
+  late?: ResolvedStream;
+  /** The Stream named by srp.output.deadLetter, when set. */
+  deadLetter?: ResolvedStream;
+  /** Local: credentials go into the configuration file. Kubernetes: they come from Secrets (secretEnv). */
+  credentialsInConfig: boolean;
+  /** Port of the processor's debug/metrics endpoint (0 = any free port). */
+  httpPort: number;
+}
+
+export interface BuiltWorkload {
+  workload: ProcessorWorkload;
+  derived: DerivedDestination[];
+}
+
+export const DEFAULT_GRPC_PORT = 55554;
+export const DEFAULT_PARTITION_COUNT = 5;
+
+export function isPartitionedStream(stream: Stream): boolean {
+  return (stream.spec.keys?.length ?? 0) > 0 || !!stream.spec.keyExpression;
+}
+
+export function isPartitionedInput(processor: Processor, inputs: Stream[]): boolean {
+  return inputs.some(isPartitionedStream) || processor.spec.attributes?.partitionedInput === 'true';
+}
+
+export function desiredReplicas(processor: Processor): number {
+  const r = processor.spec.replicas;
+  return typeof r === 'number' && Number.isInteger(r) && r >= 0 ? r : 1;
+}
+
+export function buildWorkload(input: WorkloadInput): BuiltWorkload {
+  const { processor } = input;
+  const meta = processor.metadata;
+  const namespace = meta.namespace ?? 'default';
+  const name = meta.name ?? '';
+  const attributes = processor.spec.attributes ?? {};
+  const type = processor.spec.type ?? 'SRP';
+  const replicas = desiredReplicas(processor);
+  const partitionedInput = isPartitionedInput(processor, input.inputs.map((i) => i.stream));
+  const stateful = partitionedInput || attributes.forceStatefulSet === 'true';
+  const containers = processor.spec.template?.spec?.containers ?? [];
+  const secretEnv: SecretEnv[] = [];
+
+  const binding = (r: ResolvedStream, role: 'input' | 'output'): BindingConfig => {
+    const s = r.stream;
+    const config: BindingConfig = {
+      stream: s.metadata.name ?? '',
+      protocol: s.spec.protocol,
+      destination: s.spec.name,
+      server: serverFor(r, input.credentialsInConfig, secretEnv),
+    };
+    const contentType = s.spec.dataSchemaContext?.schemaless;
+    if (contentType) config.contentType = contentType;
+    if (role === 'output' && isPartitionedStream(s)) {
+      config.partitioning = {
+        ...(s.spec.keys?.length ? { keys: s.spec.keys } : {}),
+        ...(s.spec.keyExpression ? { keyExpression: s.spec.keyExpression } : {}),
+        partitionCount: s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT,
+      };
+    }
+    if (role === 'input') {
+      if (partitionedInput) config.partitioned = true;
+      const time = s.spec.dataSchemaContext?.timeAttributes?.[0];
+      if (time?.name) config.timeAttribute = { field: time.name.replace(/`/g, ''), ...(time.watermark ? { watermark: time.watermark } : {}) };
+    }
+    return config;
+  };
+
+  const inputs = input.inputs.map((r) => binding(r, 'input'));
+  const outputs = input.outputs.map((r) => binding(r, 'output'));
+  const derived: DerivedDestination[] = [];
+
+  let lateOutput: BindingConfig | undefined;
+  if ((attributes['srp.lateEventMode'] ?? '').toUpperCase() === 'SIDE_CHANNEL') {
+    if (input.late) lateOutput = binding(input.late, 'output');
+    else if (input.outputs[0]) {
+      const first = input.outputs[0];
+      lateOutput = { ...binding(first, 'output'), stream: `${first.stream.metadata.name ?? ''}.late`, destination: `${first.stream.spec.name}.late` };
+      delete lateOutput.partitioning;
+      derived.push({ protocol: first.stream.spec.protocol, endpoint: first.endpoint, destination: lateOutput.destination });
+    }
+  }
+
+  let deadLetter: BindingConfig | undefined;
+  if (input.deadLetter) deadLetter = binding(input.deadLetter, 'output');
+  else if (input.inputs[0]) {
+    const first = input.inputs[0];
+    const destination = `${first.stream.spec.name}.${name}.dlq`;
+    deadLetter = {
+      stream: `${first.stream.metadata.name ?? ''}.dlq`,
+      protocol: first.stream.spec.protocol,
+      destination,
+      server: serverFor(first, input.credentialsInConfig, secretEnv),
+    };
+    derived.push({ protocol: first.stream.spec.protocol, endpoint: first.endpoint, destination });
+  }
+
+  const udfContainer = containers[0];
+  const skipUdf = attributes['srp.skipUdf'] === 'true' || !udfContainer;
+  const udf = type === 'SRP' && !skipUdf && udfContainer
+    ? { containerName: udfContainer.name, podPort: udfPort(attributes, udfContainer) }
+    : undefined;
+
+  const configs: ProcessorConfig[] = [];
+  for (let index = 0; index < Math.max(replicas, 1); index++) {
+    const config: ProcessorConfig = {
+      name, namespace, group: name,
+      instanceIndex: index, instanceCount: Math.max(replicas, 1),
+      inputs, outputs,
+      attributes: { ...attributes },
+      http: { port: input.httpPort },
+    };
+    if (lateOutput) config.lateOutput = lateOutput;
+    if (deadLetter) config.deadLetter = deadLetter;
+    if (udf) {
+      config.udf = { address: `127.0.0.1:${udf.podPort}` };
+      const timeout = attributes['srp.udf.timeout'] ? parseDuration(attributes['srp.udf.timeout']) : undefined;
+      if (timeout?.ok) config.udf.timeoutMs = timeout.value;
+      const attempts = Number(attributes['srp.udf.maxAttempts']);
+      if (Number.isInteger(attempts) && attempts > 0) config.udf.maxAttempts = attempts;
+    }
+    configs.push(config);
+  }
+
+  const workload: ProcessorWorkload = {
+    key: `${namespace}/${name}`, namespace, name,
+    ...(meta.uid ? { uid: meta.uid } : {}),
+    ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
+    type, replicas, stateful, configs, containers,
+    ...(udf ? { udf } : {}),
+    ...(secretEnv.length ? { secretEnv: dedupe(secretEnv) } : {}),
+  };
+  if (type === 'SCS') {
+    workload.scsEnv = configs.map((_, index) => scsEnvironment(name, input, partitionedInput, index, Math.max(replicas, 1)));
+  }
+  return { workload, derived };
+}
+
+/** The UDF's port: srp.grpcPort, else the container's first declared port, else the original's default 55554. */
+export function udfPort(attributes: Record<string, string>, container: Container): number {
+  const fromAttr = Number(attributes['srp.grpcPort']);
+  if (Number.isInteger(fromAttr) && fromAttr > 0 && fromAttr < 65536) return fromAttr;
+  return container.ports?.[0]?.containerPort ?? DEFAULT_GRPC_PORT;
+}
+
+/** Environment variable names carrying a Stream's binding credentials (kubernetes runtime, secretKeyRef). */
+export function credentialEnvNames(streamName: string): { username: string; password: string } {
+  const id = streamName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  return { username: `SR_BINDING_${id}_USERNAME`, password: `SR_BINDING_${id}_PASSWORD` };
+}
+
+function serverFor(r: ResolvedStream, credentialsInConfig: boolean, secretEnv: SecretEnv[]): BindingConfig['server'] {
+  if (credentialsInConfig) {
+    return { url: r.endpoint.url, ...(r.endpoint.credentials ? { credentials: r.endpoint.credentials } : {}) };
+  }
+  const secret = r.stream.spec.binding;
+  if (secret) {
+    const names = credentialEnvNames(r.stream.metadata.name ?? '');
+    // servicebinding.io well-known entries: `username` and `password`.
+    secretEnv.push({ env: names.username, secret, key: 'username' }, { env: names.password, secret, key: 'password' });
+  }
+  return { url: r.endpoint.url };
+}
+
+function dedupe(list: SecretEnv[]): SecretEnv[] {
+  const seen = new Map<string, SecretEnv>();
+  for (const s of list) seen.set(s.env, s);
+  return [...seen.values()];
+}
+
+/** The original's Spring Cloud Stream environment contract for SCS containers (first input and output, as the
+ *  original; Spring apps bind `input`/`output`). */
+export function scsEnvironment(group: string, input: WorkloadInput, partitionedInput: boolean, index: number, count: number): EnvVar[] {
+  const env: EnvVar[] = [];
+  const add = (name: string, value: string): void => { env.push({ name, value }); };
+  const addServer = (r: ResolvedStream): void => {
+    if (r.stream.spec.protocol === 'kafka') {
+      add('SPRING_CLOUD_STREAM_KAFKA_BINDER_BROKERS', r.endpoint.url);
+      add('SPRING_KAFKA_BOOTSTRAP_SERVERS', r.endpoint.url);
+    } else {
+      const u = new URL(r.endpoint.url);
+      add('SPRING_RABBITMQ_HOST', u.hostname);
+      add('SPRING_RABBITMQ_PORT', u.port || '5672');
+      if (input.credentialsInConfig && r.endpoint.credentials) {
+        add('SPRING_RABBITMQ_USERNAME', r.endpoint.credentials.username);
+        add('SPRING_RABBITMQ_PASSWORD', r.endpoint.credentials.password);
+      }
+    }
+  };
+  const first = input.inputs[0];
+  if (first) {
+    add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_DESTINATION', first.stream.spec.name);
+    add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_GROUP', group);
+    addServer(first);
+    if (partitionedInput) {
+      add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_CONSUMER_PARTITIONED', 'true');
+      add('SPRING_CLOUD_STREAM_INSTANCECOUNT', String(count));
+      add('SPRING_CLOUD_STREAM_INSTANCEINDEX', String(index));
+    }
+  }
+  const out = input.outputs[0];
+  if (out) {
+    add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_DESTINATION', out.stream.spec.name);
+    if (!first || first.stream.spec.protocol !== out.stream.spec.protocol) addServer(out);
+    if (isPartitionedStream(out.stream)) {
+      add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_PRODUCER_PARTITIONKEYEXPRESSION', partitionKeyExpression(out.stream));
+      add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_PRODUCER_PARTITIONCOUNT', String(out.stream.spec.partitionCount ?? DEFAULT_PARTITION_COUNT));
+    }
+  }
+  const binder = (first ?? out)?.stream.spec.protocol;
+  if (binder) add('SPRING_CLOUD_STREAM_DEFAULTBINDER', binder === 'kafka' ? 'kafka' : 'rabbit');
+  return env;
+}
+
+/** The original turned `payload.team` into a SpEL over the payload bytes and `keys` into a header lookup. */
+function partitionKeyExpression(stream: Stream): string {
+  if (stream.spec.keyExpression) {
+    const expr = stream.spec.keyExpression;
+    return expr.startsWith('payload.') ? `new String(payload).${expr.slice('payload.'.length)}` : expr;
+  }
+  return `headers['${stream.spec.keys?.[0] ?? ''}']`;
+}

@@ -1,0 +1,62 @@
+// The seams between the pipeline and a broker. One implementation of each per broker (kafka.ts, rabbitmq.ts).
+import type { Message } from '../message';
+
+/** One message received from an input, with the means to acknowledge it once everything it caused is confirmed. */
+export interface InboundDelivery {
+  message: Message;
+  /** The broker partition it came from (Kafka partition; RabbitMQ: the instance's partition, or -1 unpartitioned). */
+  partition: number;
+  /** Settles the message at the broker (RabbitMQ basic.ack, Kafka offset eligible for commit). Idempotent. */
+  ack(): void;
+}
+
+export type DeliveryHandler = (delivery: InboundDelivery) => void;
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+/** What /debug/state shows about a binder: never credentials. */
+export interface BinderStatus {
+  stream: string;
+  protocol: 'kafka' | 'rabbitmq';
+  destination: string;
+  /** Server address with any userinfo removed. */
+  server: string;
+  state: ConnectionState;
+  lastError?: string;
+  /** Messages handed to the pipeline and not yet acknowledged (inputs), or sent and not yet confirmed (outputs). */
+  inFlight: number;
+  detail?: Record<string, unknown>;
+}
+
+export interface InputBinder {
+  /** Starts consuming; every message goes to `handler`. Resolves once the first connection is established. */
+  start(handler: DeliveryHandler): Promise<void>;
+  /** Stops fetching new messages (in-flight ones may still be acknowledged). */
+  pause(): void;
+  resume(): void;
+  /** Stops consuming and closes; unacknowledged messages are left for redelivery. */
+  stop(): Promise<void>;
+  status(): BinderStatus;
+}
+
+export interface OutputBinder {
+  start(): Promise<void>;
+  /** Resolves once the broker confirmed the message (RabbitMQ publisher confirm, Kafka acks=-1). Retries across
+   *  reconnects until confirmed or the binder is stopped (then rejects). */
+  send(message: Message, partition?: number): Promise<void>;
+  /** Waits for unconfirmed sends (bounded by `timeoutMs`), then closes. */
+  stop(timeoutMs?: number): Promise<void>;
+  status(): BinderStatus;
+}
+
+/** The server address without credentials, for logs and debug output. */
+export function redactServer(url: string): string {
+  return url
+    .split(',')
+    .map((part) => part.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1'))
+    .join(',');
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

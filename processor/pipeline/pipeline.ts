@@ -1,0 +1,324 @@
+// The per-message pipeline: decode -> transform (SpEL / JSONata / filter) -> event time & watermark ->
+// (window | stateless) -> UDF -> output headers -> partition -> produce to ALL outputs -> acknowledge the input once
+// every output it caused is confirmed. A failing message goes to the dead-letter destination (then is acknowledged);
+// nothing is dropped silently and the processor keeps going.
+//
+// Messages are computed concurrently (UDF calls overlap), but what they produce is issued in arrival order per input
+// partition, so a bridge or a mapper keeps the order of each partition.
+import type { Logger } from 'pino';
+import type { BindingConfig } from '../config';
+import type { DeliveryHandler, InboundDelivery, OutputBinder } from '../binders/types';
+import { errorText } from '../binders/types';
+import type { Tap } from '../debug/tap';
+import { Headers, type Message } from '../message';
+import type { ProcessorMetrics } from '../metrics';
+import type { EventClock, Transform, UdfCall } from './stages';
+import { StageError } from './stage-error';
+
+export type LateEventMode = 'DROP' | 'UPSERT' | 'SIDE_CHANNEL';
+
+/** An output destination with the function that picks the partition of each message (absent = unpartitioned);
+ *  `assign` returns the message with its `scst_partition` header set, and throws when the key is missing. */
+export interface Route {
+  binding: BindingConfig;
+  binder: OutputBinder;
+  assign?: (message: Message) => { message: Message; partition: number };
+}
+
+/** One message bound for one output, partition decided. */
+interface Routed {
+  route: Route;
+  message: Message;
+  partition?: number;
+}
+
+export interface PipelineOptions {
+  outputs: Route[];
+  deadLetter: Route;
+  lateOutput?: Route;
+  lateEventMode: LateEventMode;
+  metrics: ProcessorMetrics;
+  tap: Tap;
+  log: Logger;
+  /** Reads the payload as JSON when some stage needs it; a payload that is not JSON is then a decode failure. */
+  requireJsonPayload: boolean;
+  transform?: Transform;
+  clock?: EventClock;
+  udf?: UdfCall;
+  /** srp.output.headers over the outbound message. */
+  outputHeaders?: (message: Message) => Message;
+  /** The windowed path: returns true when the window took the message (and its acknowledgement). */
+  window?: (input: BindingConfig, delivery: InboundDelivery, message: Message, done: () => void) => WindowVerdict;
+}
+
+export type WindowVerdict = 'buffered' | 'late' | 'discard';
+
+type Outcome =
+  | { kind: 'emit'; sends: Routed[] }
+  | { kind: 'filtered' }
+  | { kind: 'held' }
+  | { kind: 'late'; message: Message; discard: boolean }
+  | { kind: 'failed'; stage: string; error: string };
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+export class Pipeline {
+  private inFlight = 0;
+  /** Acknowledgements owned by open windows (left unacknowledged on shutdown, for redelivery). */
+  private held = 0;
+  private idleWaiters: Array<() => void> = [];
+  /** Per input partition: the tail of the in-order emission chain. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  handler(input: BindingConfig): DeliveryHandler {
+    const inFlightGauge = this.options.metrics.inFlight.labels(input.stream);
+    const inCounter = this.options.metrics.messagesIn.labels(input.stream);
+    return (delivery) => {
+      this.inFlight++;
+      inFlightGauge.inc();
+      inCounter.inc();
+      this.options.tap.offer('in', input.stream, delivery.message, delivery.partition);
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        delivery.ack();
+        inFlightGauge.dec();
+        this.finished();
+      };
+      const outcome = this.compute(input, delivery, done);
+      const key = `${input.stream}\u0000${delivery.partition}`;
+      const previous = this.chains.get(key) ?? RESOLVED;
+      const tail = previous.then(() => outcome).then((o) => this.settle(input, delivery, o, done));
+      this.chains.set(key, tail);
+      // Forget the chain once it is idle so the map does not grow with partitions that went quiet.
+      void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });
+    };
+  }
+
+  private async compute(input: BindingConfig, delivery: InboundDelivery, done: () => void): Promise<Outcome> {
+    const o = this.options;
+    try {
+      let message = delivery.message;
+      if (message.headers[Headers.contentType] === undefined && input.contentType) {
+        message = { ...message, headers: { ...message.headers, [Headers.contentType]: input.contentType } };
+      }
+      if (o.requireJsonPayload) decodeJson(message);
+      if (o.transform) {
+        const transformed = await o.transform(message);
+        if (!transformed) return { kind: 'filtered' };
+        message = transformed;
+      }
+      if (o.window) {
+        const verdict = o.window(input, delivery, message, () => { this.held--; done(); });
+        if (verdict === 'buffered') {
+          this.held++;
+          return { kind: 'held' };
+        }
+        return { kind: 'late', message, discard: verdict === 'discard' };
+      }
+      let late = false;
+      let discard = false;
+      if (o.clock) {
+        const timing = o.clock.observe(input.stream, delivery.partition, message);
+        message = withTimeHeaders(message, timing.eventTime, timing.watermark);
+        late = timing.verdict !== 'on-time';
+        discard = timing.verdict === 'discard';
+      }
+      if (late && o.lateEventMode !== 'UPSERT') return { kind: 'late', message, discard };
+      let results = [message];
+      if (o.udf) {
+        const replies = await o.udf(message);
+        results = replies.map((reply) => withTimeHeaders(reply, eventTimeOf(message), eventWatermarkOf(message)));
+      }
+      if (o.outputHeaders) results = results.map(o.outputHeaders);
+      return { kind: 'emit', sends: this.routeAll(results) };
+    } catch (err) {
+      return { kind: 'failed', stage: stageOf(err), error: errorText(err) };
+    }
+  }
+
+  /** Runs in arrival order per input partition: issues the sends, acknowledges when all are confirmed. */
+  private settle(input: BindingConfig, delivery: InboundDelivery, outcome: Outcome, done: () => void): void {
+    const o = this.options;
+    switch (outcome.kind) {
+      case 'held':
+        return;
+      case 'filtered':
+        o.metrics.filtered.labels(input.stream).inc();
+        o.tap.offer('filtered', input.stream, delivery.message, delivery.partition);
+        done();
+        return;
+      case 'emit':
+        this.confirmThenAck(this.sendAll(outcome.sends), done);
+        return;
+      case 'late':
+        this.late(input, outcome.message, outcome.discard, done);
+        return;
+      case 'failed':
+        this.deadLetter(input, delivery, outcome.stage, outcome.error, done);
+        return;
+    }
+  }
+
+  /** Every message for every output, with its partition. Throws StageError('partition') when a key is missing. */
+  routeAll(messages: Message[]): Routed[] {
+    const routed: Routed[] = [];
+    for (const message of messages) {
+      for (const route of this.options.outputs) routed.push(routeOne(route, message));
+    }
+    return routed;
+  }
+
+  /** Issues the sends; resolves when the brokers confirmed all of them. */
+  sendAll(sends: Routed[]): Promise<unknown> {
+    if (sends.length === 1) return this.send(sends[0], 'out');
+    return Promise.all(sends.map((r) => this.send(r, 'out')));
+  }
+
+  private send(routed: Routed, point: 'out' | 'late' | 'dead-letter'): Promise<void> {
+    const { route, message, partition } = routed;
+    const stream = route.binding.stream;
+    return route.binder.send(message, partition).then(() => {
+      this.options.metrics.messagesOut.labels(stream).inc();
+      this.options.tap.offer(point, stream, message, partition);
+    });
+  }
+
+  private confirmThenAck(confirmed: Promise<unknown>, done: () => void): void {
+    confirmed.then(done, (err: unknown) => {
+      // Only a stopping output rejects: leave the input unacknowledged so the broker redelivers it.
+      this.options.log.debug({ err: errorText(err) }, 'send not confirmed; the input will be redelivered');
+      this.finished();
+    });
+  }
+
+  private late(input: BindingConfig, message: Message, discard: boolean, done: () => void): void {
+    const o = this.options;
+    if (o.lateEventMode === 'SIDE_CHANNEL' && o.lateOutput) {
+      o.metrics.late.labels(input.stream, 'side_channel').inc();
+      this.confirmThenAck(this.sendRouted(o.lateOutput, message, 'late', input, done), done);
+      return;
+    }
+    if (o.lateEventMode === 'UPSERT' && !discard) {
+      o.metrics.late.labels(input.stream, 'upserted').inc();
+      this.confirmThenAck(this.sendAll(this.routeAll([message])), done);
+      return;
+    }
+    o.metrics.late.labels(input.stream, 'dropped').inc();
+    o.metrics.dropped.labels(input.stream, 'late').inc();
+    done();
+  }
+
+  private deadLetter(input: BindingConfig, delivery: InboundDelivery, stage: string, error: string, done: () => void): void {
+    const o = this.options;
+    o.metrics.deadLettered.labels(input.stream, stage).inc();
+    o.log.warn({ input: input.stream, partition: delivery.partition, stage, err: error }, 'message dead-lettered');
+    const original = delivery.message;
+    const letter: Message = {
+      payload: original.payload,
+      headers: {
+        ...original.headers,
+        [Headers.exceptionMessage]: error,
+        [Headers.exceptionStage]: stage,
+        [Headers.originalDestination]: input.destination,
+        [Headers.originalPartition]: String(delivery.partition),
+      },
+    };
+    if (original.key) letter.key = original.key;
+    this.confirmThenAck(this.send({ route: o.deadLetter, message: letter }, 'dead-letter'), done);
+  }
+
+  /** Sends to a side route (late channel) that may itself be partitioned. */
+  private sendRouted(route: Route, message: Message, point: 'late', input: BindingConfig, done: () => void): Promise<void> {
+    try {
+      return this.send(routeOne(route, message), point);
+    } catch (err) {
+      this.deadLetter(input, { message, partition: -1, ack: () => undefined }, stageOf(err), errorText(err), done);
+      return new Promise(() => undefined); // settled by the dead letter
+    }
+  }
+
+  /** Produces a window's results and acknowledges its tokens once everything is confirmed (used by window stages). */
+  emitRelease(messages: Message[], acks: Array<() => void>): void {
+    this.confirmThenAck(this.sendAll(this.routeAll(messages)), () => { for (const ack of acks) ack(); });
+  }
+
+  /** Dead-letters a window batch whose processing failed, acknowledging its events once the letters are confirmed. */
+  deadLetterBatch(input: BindingConfig, messages: Message[], stage: string, error: string, acks: Array<() => void>): void {
+    const o = this.options;
+    const letters = messages.map((m) => {
+      o.metrics.deadLettered.labels(input.stream, stage).inc();
+      const letter: Message = { payload: m.payload, headers: { ...m.headers, [Headers.exceptionMessage]: error, [Headers.exceptionStage]: stage, [Headers.originalDestination]: input.destination } };
+      return this.send({ route: o.deadLetter, message: letter }, 'dead-letter');
+    });
+    this.confirmThenAck(Promise.all(letters), () => { for (const ack of acks) ack(); });
+  }
+
+  private finished(): void {
+    this.inFlight--;
+    if (this.inFlight - this.held <= 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Messages received and not yet acknowledged (including those held by windows). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves when nothing is in flight except what open windows hold (or after `timeoutMs`). */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight - this.held <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => { clearTimeout(timer); resolve(true); });
+    });
+  }
+}
+
+function routeOne(route: Route, message: Message): Routed {
+  if (!route.assign) return { route, message };
+  try {
+    const assigned = route.assign(message);
+    return { route, message: assigned.message, partition: assigned.partition };
+  } catch (err) {
+    throw new StageError('partition', `output ${route.binding.stream}: ${errorText(err)}`);
+  }
+}
+
+/** The stage a failure belongs to: StageError and the transform module's TransformError both carry `stage`. */
+function stageOf(err: unknown): string {
+  if (err instanceof StageError) return err.stage;
+  if (err instanceof Error && 'stage' in err && typeof err.stage === 'string') return err.stage;
+  return 'unknown';
+}
+
+function decodeJson(message: Message): void {
+  const contentType = message.headers[Headers.contentType];
+  if (contentType && !/json/i.test(contentType)) return;
+  try {
+    JSON.parse(message.payload.toString('utf8'));
+  } catch (err) {
+    throw new StageError('decode', `payload is not valid JSON: ${errorText(err)}`);
+  }
+}
+
+export function withTimeHeaders(message: Message, eventTime: number, watermark: number): Message {
+  const headers: Record<string, string> = { ...message.headers, [Headers.eventTime]: String(eventTime) };
+  // No watermark yet (-Infinity) means no header, rather than a value downstream could not parse.
+  if (Number.isFinite(watermark)) headers[Headers.watermark] = String(watermark);
+  return { ...message, headers };
+}
+
+function eventTimeOf(message: Message): number {
+  return Number(message.headers[Headers.eventTime]);
+}
+
+function eventWatermarkOf(message: Message): number {
+  return Number(message.headers[Headers.watermark]);
+}

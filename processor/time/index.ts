@@ -1,0 +1,25 @@
+export {
+  EventTimeExtractor,
+  EventTimeError,
+  resolveEventTime,
+  parseTimestampSource,
+  parseTimestampValue,
+  ATTRIBUTE_TIMESTAMP,
+  ATTRIBUTE_MAX_OUT_OF_ORDERNESS,
+  EVENT_TIME_HEADER,
+  type EventTimeSettings,
+  type TimestampSource,
+} from './event-time';
+export {
+  WatermarkTracker,
+  PartitionWatermark,
+  NO_WATERMARK,
+  parseWatermarkHeader,
+  formatWatermark,
+  resolveWatermarkIdleTimeout,
+  ATTRIBUTE_WATERMARK_IDLE_TIMEOUT,
+  DEFAULT_WATERMARK_IDLE_TIMEOUT_MS,
+  type WatermarkState,
+  type PartitionWatermarkState,
+  type WatermarkTrackerOptions,
+} from './watermark';

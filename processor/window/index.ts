@@ -1,0 +1,37 @@
+export {
+  WindowOperator,
+  type WindowEvent,
+  type WindowRelease,
+  type AddResult,
+  type WindowOperatorState,
+  type OpenWindowState,
+} from './operator';
+export {
+  resolveWindowSettings,
+  type WindowSettings,
+  type WindowType,
+  type LateEventMode,
+  DEFAULT_MAX_STATE,
+  ATTRIBUTE_WINDOW,
+  ATTRIBUTE_WINDOW_TYPE,
+  ATTRIBUTE_WINDOW_SLIDE,
+  ATTRIBUTE_WINDOW_GAP,
+  ATTRIBUTE_WINDOW_IDLE_TIMEOUT,
+  ATTRIBUTE_WINDOW_MAX_STATE,
+  ATTRIBUTE_ALLOWED_LATENESS,
+  ATTRIBUTE_LATE_EVENT_MODE,
+} from './settings';
+export {
+  encodePayloadCollection,
+  decodePayloadCollection,
+  encodeWindowRequest,
+  decodeWindowReply,
+  windowAsJsonArray,
+  windowHeaders,
+  contentSubtype,
+  WINDOW_START_HEADER,
+  WINDOW_END_HEADER,
+  WINDOW_PARTIAL_HEADER,
+  WINDOW_KEY_HEADER,
+  WINDOW_UPDATE_HEADER,
+} from './encoding';

@@ -1,0 +1,119 @@
+// Faults, with the real `sr processor` process: a PRIVATE RabbitMQ node restarted mid-stream (stop_app/start_app)
+// and a kafka-mock broker set down and up mid-stream. Every message must still arrive; duplicates are counted and
+// allowed (at-least-once), loss is not.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as amqp from 'amqplib';
+import type { ProcessorConfig } from '../../processor/config';
+import { startKafka, type KafkaHandle } from '../support/kafka';
+import { uniqueName } from '../support/rabbitmq';
+import { waitFor } from '../support/ports';
+import { startPrivateRabbit, type PrivateRabbit } from '../support/processor-rabbit-node';
+import { countPayloads, KafkaCollector, kafkaProduce, rabbitPublish, startProcessor, waitReady, type ProcessorProcess, type ReceivedMessage } from '../support/processor-harness';
+
+let rabbit: PrivateRabbit | undefined;
+let kafka: KafkaHandle | undefined;
+const processes: ProcessorProcess[] = [];
+const closers: Array<{ close(): Promise<void> }> = [];
+
+after(async () => {
+  for (const p of processes) await p.kill();
+  for (const c of closers) await c.close();
+  await kafka?.stop();
+  await rabbit?.destroy();
+});
+
+async function messagesOut(debugUrl: string): Promise<number> {
+  const text = await (await fetch(`${debugUrl}/metrics`)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^sr_processor_messages_out_total\{[^}]*\} (\d+)/gm)) total += Number(match[1]);
+  return total;
+}
+
+/** Reads a queue until `expected` distinct payloads were seen (or the timeout), acknowledging as it goes. */
+async function drainQueue(url: string, queue: string, expected: number, timeoutMs: number): Promise<ReceivedMessage[]> {
+  const connection = await amqp.connect(url);
+  const received: ReceivedMessage[] = [];
+  const distinct = new Set<string>();
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(1000);
+    await channel.consume(queue, (msg) => {
+      if (!msg) return;
+      const payload = msg.content.toString();
+      received.push({ payload, headers: {} });
+      distinct.add(payload);
+      channel.ack(msg);
+    });
+    await waitFor(`${expected} distinct messages in ${queue}`, () => distinct.size >= expected, timeoutMs, 100).catch(() => undefined);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+  return received;
+}
+
+test('RabbitMQ restarts mid-stream: every message arrives', async () => {
+  rabbit = await startPrivateRabbit();
+  const id = uniqueName('fr');
+  const input = `${id}-in`;
+  const output = `${id}-out`;
+  const collectorGroup = 'collector';
+  const config: ProcessorConfig = {
+    name: 'restart', namespace: 'test', group: `${id}-proc`, instanceIndex: 0, instanceCount: 1,
+    // A small prefetch keeps the stream going long enough to be cut in the middle.
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url: rabbit.url }, prefetch: 20 }],
+    // requiredGroups: the collector's durable queue exists before the first publish, and survives the restart.
+    outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: output, server: { url: rabbit.url }, requiredGroups: [collectorGroup] }],
+    attributes: {},
+    http: { port: 0 },
+  };
+  const proc = await startProcessor(config, { logLevel: 'error' });
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const n = 4000;
+  await rabbitPublish(rabbit.url, input, Array.from({ length: n }, (_, i) => ({ payload: `m${i}`, headers: { seq: String(i) } })));
+  await waitFor('the stream to be under way', async () => (await messagesOut(proc.debugUrl)) >= 200, 30_000, 20);
+  await rabbit.stopApp();
+  assert.ok((await messagesOut(proc.debugUrl)) < n, 'the restart happened mid-stream');
+  await rabbit.startApp();
+  const received = await drainQueue(rabbit.url, `${output}.${collectorGroup}`, n, 90_000);
+  const counts = countPayloads(received);
+  const missing = Array.from({ length: n }, (_, i) => `m${i}`).filter((p) => !counts.has(p));
+  const duplicates = received.length - counts.size;
+  process.stdout.write(`# rabbitmq restart: ${n} sent, ${counts.size} distinct received, ${duplicates} duplicates\n`);
+  assert.deepEqual(missing, [], `lost messages: ${missing.length}`);
+  await waitReady(proc.debugUrl);
+  assert.equal(await proc.stop(), 0);
+});
+
+test('a Kafka broker goes down and up mid-stream: every message arrives', async () => {
+  kafka = await startKafka({ brokers: 3 });
+  const id = uniqueName('fk');
+  const input = `${id}-in`;
+  const output = `${id}-out`;
+  await kafka.createTopic(input, 3);
+  await kafka.createTopic(output, 3);
+  const config: ProcessorConfig = {
+    name: 'kfault', namespace: 'test', group: `${id}-proc`, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, prefetch: 50 }],
+    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap } }],
+    attributes: {},
+    http: { port: 0 },
+  };
+  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-collector`);
+  closers.push(collector);
+  const proc = await startProcessor(config, { logLevel: 'error' });
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const n = 6000;
+  await kafkaProduce(kafka.bootstrap, input, Array.from({ length: n }, (_, i) => ({ payload: `k${i}`, partition: i % 3 })));
+  await waitFor('the stream to be under way', async () => (await messagesOut(proc.debugUrl)) >= 200, 30_000, 20);
+  await kafka.brokerDown(2);
+  await new Promise((r) => setTimeout(r, 1500)); // the broker stays down for a while: requests to it fail
+  await kafka.brokerUp(2);
+  await waitFor('every message on the output', () => countPayloads(collector.messages).size >= n, 120_000, 200);
+  const counts = countPayloads(collector.messages);
+  process.stdout.write(`# kafka broker down/up: ${n} sent, ${counts.size} distinct received, ${collector.messages.length - counts.size} duplicates\n`);
+  assert.equal(counts.size, n);
+  assert.equal(await proc.stop(), 0);
+});
