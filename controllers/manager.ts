@@ -52,12 +52,12 @@ export class ControllerManager {
     queues.Processor = new WorkQueue((k) => reconcileProcessor(ctx, k), { workers: opts.workers }, onError('Processor'));
     this.queues = queues;
 
-    ctx.clusterStreams.onChange((key, cur, prev) => {
-      queues.ClusterStream.add(key);
+    ctx.clusterStreams.onChange((key, cur, prev, origin) => {
+      if (origin === 'watch') queues.ClusterStream.add(key);
       if (!sameReadiness(cur, prev)) for (const s of ctx.streams.list()) if (streamClusterStreamName(s) === key) queues.Stream.add(streamKey(s));
     });
-    ctx.streams.onChange((key, cur, prev) => {
-      queues.Stream.add(key);
+    ctx.streams.onChange((key, cur, prev, origin) => {
+      if (origin === 'watch') queues.Stream.add(key);
       const s = cur ?? prev;
       if (!s) return;
       if (!cur || !prev || cur.metadata.generation !== prev.metadata.generation || !!cur.metadata.deletionTimestamp) {
@@ -67,8 +67,8 @@ export class ControllerManager {
         for (const p of ctx.processors.list()) if (usesStream(p, s)) queues.Processor.add(streamKey(p));
       }
     });
-    ctx.processors.onChange((key, cur, prev) => {
-      queues.Processor.add(key);
+    ctx.processors.onChange((key, cur, prev, origin) => {
+      if (origin === 'watch') queues.Processor.add(key);
       const p = cur ?? prev;
       if (!p || cur?.spec.replicas === prev?.spec.replicas) return;
       for (const input of p.spec.inputs ?? []) {

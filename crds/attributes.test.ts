@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closestSrpAttribute, OTHER_KNOWN_ATTRIBUTES, SRP_ATTRIBUTES, srpAttribute } from './attributes';
+import { definitionFor } from './loader';
 import { validateAttributes } from './validation';
 
 // The attributes agreed for the whole project (helpers' brief): the original's and ours.
@@ -23,6 +24,11 @@ describe('attribute catalogue', () => {
     for (const attribute of OTHER_KNOWN_ATTRIBUTES) assert.ok(!attribute.name.startsWith('srp.'));
   });
 
+  it('the Processor CRD describes every srp.* attribute (kubectl explain processor.spec.attributes)', () => {
+    const description = definitionFor('Processor')?.schema.properties?.spec?.properties?.attributes?.description ?? '';
+    for (const attribute of SRP_ATTRIBUTES) assert.ok(description.includes(attribute.name), attribute.name);
+  });
+
   it('has the agreed defaults', () => {
     const defaults = Object.fromEntries(SRP_ATTRIBUTES.filter((a) => a.default !== undefined).map((a) => [a.name, a.default]));
     assert.equal(defaults['srp.lateEventMode'], 'DROP');
@@ -36,10 +42,13 @@ describe('attribute catalogue', () => {
 
   it('every example and enum value passes validation; defaults that are literal values too', () => {
     for (const attribute of SRP_ATTRIBUTES) {
-      const values = [attribute.example, ...(attribute.allowedValues ?? [])];
+      const literalDefault = attribute.default !== undefined && !/[\s<]/.test(attribute.default) ? [attribute.default] : [];
+      const values = [attribute.example, ...(attribute.allowedValues ?? []), ...literalDefault];
       for (const value of values) {
         const result = validateAttributes({ [attribute.name]: value }, 'spec.attributes', { type: 'SRP', hasContainers: true });
-        assert.deepEqual(result.errors, [], `${attribute.name}=${value}`);
+        // Only the value itself: combination rules (e.g. SLIDING needs a slide) are tested in validation/.
+        const own = result.errors.filter((e) => e.field === `spec.attributes[${attribute.name}]`);
+        assert.deepEqual(own, [], `${attribute.name}=${value}`);
       }
     }
   });

@@ -82,8 +82,12 @@ export const CRD_FILES = ['clusterstream.yaml', 'stream.yaml', 'processor.yaml']
 
 let cached: ResourceDefinition[] | undefined;
 
-/** The folder holding the CRD manifests: `<package root>/crds`. */
+/**
+ * The folder holding the CRD manifests: `<package root>/crds`, or $SR_CRDS_DIR (for bundles that move the code away
+ * from the manifests, e.g. a packaged editor extension).
+ */
 export function crdDirectory(): string {
+  if (process.env.SR_CRDS_DIR) return process.env.SR_CRDS_DIR;
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);

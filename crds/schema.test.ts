@@ -129,6 +129,12 @@ describe('applyDefaults', () => {
     assert.deepEqual(obj.spec, { type: 'SCS', replicas: 0 });
   });
 
+  it('treats null as absent: defaults it, or drops it when the field has no default (as kube does)', () => {
+    const obj = processor({ replicas: null, inputs: null, attributes: { 'srp.window': null, kept: 'x' } });
+    applyDefaults('Processor', obj);
+    assert.deepEqual(obj.spec, { type: 'SRP', replicas: 1, attributes: { kept: 'x' } });
+  });
+
   it('does not invent objects that are absent (no storage → no reclaimPolicy)', () => {
     const cs = { apiVersion: API_VERSION, kind: 'ClusterStream', metadata: { name: 'c' }, spec: { name: 't' } };
     applyDefaults('ClusterStream', cs);
@@ -205,7 +211,12 @@ describe('JSON Schema translation', () => {
     assert.equal(spec.additionalProperties, false);
     assert.deepEqual(spec.properties.type.enum, ['SRP', 'SCS', 'FSQL']);
     assert.ok(spec.properties.replicas.description);
+    const attributes = (spec.properties as Record<string, { properties?: Record<string, { enum?: unknown; description?: string }> }>).attributes;
+    assert.deepEqual(attributes.properties?.['srp.lateEventMode']?.enum, ['DROP', 'UPSERT', 'SIDE_CHANNEL']);
+    assert.match(attributes.properties?.['srp.window']?.description ?? '', /window/);
     const ajv = new Ajv({ strict: false });
+    assert.equal(ajv.validate(json, { ...processor({ attributes: { 'srp.lateEventMode': 'LATE' } }) }), false);
+    assert.equal(ajv.validate(json, { ...processor({ attributes: { free: 'form' } }) }), true);
     assert.equal(ajv.validate(json, { ...processor({ bogus: 1 }) }), false);
     assert.equal(ajv.validate(json, { ...processor({ type: 'SRP' }) }), true);
   });

@@ -7,6 +7,7 @@
 // Unknown fields are not a validation error here: like kube, they are pruned (and reported by pruneUnknownFields).
 
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { OTHER_KNOWN_ATTRIBUTES, SRP_ATTRIBUTES } from './attributes';
 import { definitionFor, type OpenApiSchema } from './loader';
 import { API_VERSION, type KindName } from './types';
 import { child, duplicate, index, invalid, key, notSupported, required, type FieldIssue } from './validation/field-issue';
@@ -113,7 +114,27 @@ export function editorJsonSchema(kind: KindName, options: JsonSchemaOptions = { 
       annotations: { type: 'object', description: 'Free-form annotations.', additionalProperties: { type: 'string' } },
     },
   };
+  if (kind === 'Processor') properties.spec = withAttributeCatalogue(properties.spec);
   return { $schema: 'http://json-schema.org/draft-07/schema#', title: kind, ...root, properties, required: ['apiVersion', 'kind', 'metadata'] };
+}
+
+/** Describes the known keys of Processor spec.attributes (hover, completion, enum values) — the map stays open. */
+function withAttributeCatalogue(spec: JsonSchema): JsonSchema {
+  const specProperties = { ...(spec.properties as Record<string, JsonSchema>) };
+  const known: Record<string, JsonSchema> = {};
+  for (const attribute of SRP_ATTRIBUTES) {
+    known[attribute.name] = {
+      type: 'string',
+      description: `${attribute.description} Value: ${attribute.valueHint}.${attribute.default ? ` Default: ${attribute.default}.` : ''}`,
+      ...(attribute.allowedValues ? { enum: [...attribute.allowedValues] } : {}),
+      examples: [attribute.example],
+    };
+  }
+  for (const attribute of OTHER_KNOWN_ATTRIBUTES) {
+    known[attribute.name] = { type: 'string', description: `${attribute.description} Value: ${attribute.valueHint}.`, examples: [attribute.example] };
+  }
+  specProperties.attributes = { ...specProperties.attributes, properties: known };
+  return { ...spec, properties: specProperties };
 }
 
 // ------------------------------------------------------------------------------------------------ validation
@@ -275,8 +296,8 @@ function mapKeyDefault(items: OpenApiSchema | undefined, name: string): unknown 
 // ------------------------------------------------------------------------------------------------ defaulting
 
 /**
- * Fills in schema `default`s for absent fields (recursively, also inside list items and map values), like
- * kube-apiserver. Before that it upgrades shapes the original Streaming Runtime's manifests used
+ * Fills in schema `default`s for absent fields (recursively, also inside list items and map values) and drops
+ * `null`s of non-nullable fields without a default (`replicas: ~`), like kube-apiserver. Before that it upgrades shapes the original Streaming Runtime's manifests used
  * (see validation/legacy.ts: Processor `inputs.sources`, Stream/ClusterStream `spec.name` from metadata.name).
  * Mutates `obj`. Never throws on bad input.
  */
@@ -296,11 +317,15 @@ function defaultNode(schema: OpenApiSchema | undefined, value: unknown): void {
   for (const [name, sub] of Object.entries(schema.properties ?? {})) {
     const absent = !(name in value) || (value[name] === null && sub.nullable !== true);
     if (absent && sub.default !== undefined) value[name] = structuredClone(sub.default);
+    else if (name in value && value[name] === null && sub.nullable !== true) delete value[name];
     if (name in value) defaultNode(sub, value[name]);
   }
-  if (typeof schema.additionalProperties === 'object') {
+  const additional = schema.additionalProperties;
+  if (typeof additional === 'object') {
     for (const [name, sub] of Object.entries(value)) {
-      if (!schema.properties?.[name]) defaultNode(schema.additionalProperties, sub);
+      if (schema.properties?.[name]) continue;
+      if (sub === null && additional.nullable !== true) delete value[name];
+      else defaultNode(additional, sub);
     }
   }
 }

@@ -48,6 +48,10 @@ export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
   type: string;
+  /**
+   * Our controllers write True/False/Unknown. Objects written by the original Streaming Runtime's controllers may
+   * hold lower-case "true"/"false" (the schema accepts any string): compare case-insensitively when reading.
+   */
   status: ConditionStatus;
   reason?: string;
   message?: string;
@@ -73,12 +77,14 @@ export type ReclaimPolicy = 'Retain' | 'Delete';
 export type Protocol = 'kafka' | 'rabbitmq';
 
 export interface ClusterStreamSpec {
+  /** Topic/exchange name. Optional in manifests: defaulting (crds/schema applyDefaults) sets it to metadata.name. */
   name: string;
   keys?: string[];
   streamModes?: string[];
   storage?: {
-    server?: { url?: string; protocol?: string; binding?: string };
+    server?: { url?: string; protocol?: Protocol; binding?: string };
     attributes?: Record<string, string>;
+    /** Defaults to Retain. */
     reclaimPolicy?: ReclaimPolicy;
   };
 }
@@ -128,6 +134,7 @@ export interface DataSchemaContext {
 }
 
 export interface StreamSpec {
+  /** Topic/exchange name. Optional in manifests: defaulting (crds/schema applyDefaults) sets it to metadata.name. */
   name: string;
   protocol: Protocol;
   keyExpression?: string;
@@ -184,9 +191,12 @@ export interface Container {
 }
 
 export interface ProcessorSpec {
+  /** Defaults to SRP. */
   type?: ProcessorType;
+  /** Manifests may use the original's `{ sources: [...] }` form; defaulting turns it into this list. */
   inputs?: { name: string }[];
   outputs?: { name: string }[];
+  /** Defaults to 1; minimum 0. */
   replicas?: number;
   inlineQuery?: string[];
   attributes?: Record<string, string>;

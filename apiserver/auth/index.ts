@@ -220,7 +220,9 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     const info = parseRequestInfo(request.method, request.url);
     request.requestInfo = info;
     let release: (() => void) | undefined;
+    let closed = false;
     reply.raw.once('close', () => {
+      closed = true;
       release?.();
       audit?.write({
         user: request.user,
@@ -263,6 +265,8 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
         return send(reply, tooManyRequestsStatus(RETRY_AFTER_SECONDS));
       }
+      // The client may have gone while authentication awaited (TokenReview): never keep a slot nobody will free.
+      if (closed) release();
     }
 
     const result = await authorizer.authorize(user, info);

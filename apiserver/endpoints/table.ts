@@ -76,7 +76,8 @@ export class TableConvertor {
     if (!column.path) return null;
     const results = evaluateJsonPath(column.path, object);
     if (results.length === 0) return null;
-    const value = results[0];
+    // Several matches (e.g. `.spec.inputs[*].name`) read best joined in one string cell.
+    const value = results.length > 1 && column.type === 'string' ? results.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join(',') : results[0];
     if (value === null || value === undefined) return null;
     if (column.type === 'date') {
       const t = typeof value === 'string' ? Date.parse(value) : NaN;

@@ -25,6 +25,11 @@ function serialNumber(): string {
   return '0' + randomBytes(16).toString('hex').slice(1);
 }
 
+/** Subject attributes as UTF8String: Go's x509 rejects PrintableString values with characters like ':' or '@'. */
+function utf8(name: string, value: string): { name: string; value: string; valueTagClass: forge.asn1.Class } {
+  return { name, value, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class };
+}
+
 function generateKeys(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
 }
@@ -43,7 +48,7 @@ function baseCertificate(publicKey: forge.pki.PublicKey, validDays: number): for
 export function createCertificateAuthority(commonName: string): CertificateAuthority {
   const keys = generateKeys();
   const cert = baseCertificate(keys.publicKey, 3650);
-  const subject = [{ name: 'commonName', value: commonName }];
+  const subject = [utf8('commonName', commonName)];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -75,7 +80,7 @@ export function issueServingCertificate(ca: CertificateAuthority, names: Serving
   const ips = names.ips ?? [];
   const keys = generateKeys();
   const cert = baseCertificate(keys.publicKey, 365);
-  cert.setSubject([{ name: 'commonName', value: hosts[0] ?? ips[0] ?? 'localhost' }]);
+  cert.setSubject([utf8('commonName', hosts[0] ?? ips[0] ?? 'localhost')]);
   const altNames = [
     ...hosts.map((value) => ({ type: 2, value })),
     ...ips.map((ip) => ({ type: 7, ip })),
@@ -102,8 +107,8 @@ export function issueClientCertificate(ca: CertificateAuthority, identity: Clien
   const keys = generateKeys();
   const cert = baseCertificate(keys.publicKey, 365);
   cert.setSubject([
-    { name: 'commonName', value: identity.cn },
-    ...(identity.organizations ?? []).map((value) => ({ name: 'organizationName', value })),
+    utf8('commonName', identity.cn),
+    ...(identity.organizations ?? []).map((value) => utf8('organizationName', value)),
   ]);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
@@ -143,7 +148,7 @@ export function loadOrCreateServingCertificate(certDir: string, hosts: string[] 
   mkdirSync(certDir, { recursive: true, mode: 0o700 });
   const ca = existsSync(caFile) && existsSync(caKeyFile)
     ? { certPem: readFileSync(caFile, 'utf8'), keyPem: readFileSync(caKeyFile, 'utf8') }
-    : createCertificateAuthority(`sr-apiserver-ca@${Math.floor(Date.now() / 1000)}`);
+    : createCertificateAuthority(`sr-apiserver-ca-${Math.floor(Date.now() / 1000)}`);
   const all = Array.from(new Set(['localhost', '127.0.0.1', '::1', ...hosts]));
   const pair = issueServingCertificate(ca, splitHosts(all));
   writeFileSync(caFile, ca.certPem, { mode: 0o644 });

@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import type { KindName, StreamingResource } from '../../crds/types';
 import { ApiError, objectKey, type StatusBody, type StreamingClient, type WatchEvent } from './client';
 
-export type ChangeHandler<T> = (key: string, current: T | undefined, previous: T | undefined) => void;
+/** `local` = an object this process just wrote (observe()), delivered before the watch echoes it back, so
+ *  cross-kind triggers fire on the transition; handlers need not requeue the object itself for it. */
+export type ChangeOrigin = 'watch' | 'local';
+export type ChangeHandler<T> = (key: string, current: T | undefined, previous: T | undefined, origin: ChangeOrigin) => void;
 
 export class Informer<T extends StreamingResource> {
   private readonly cache = new Map<string, T>();
@@ -53,13 +56,14 @@ export class Informer<T extends StreamingResource> {
   observe(obj: T): void {
     const key = objectKey(obj.metadata);
     const prev = this.cache.get(key);
-    if (prev && Number(prev.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return;
+    if (prev && Number(prev.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
     this.cache.set(key, obj);
+    this.emit(key, obj, prev, 'local');
   }
 
-  private emit(key: string, current: T | undefined, previous: T | undefined): void {
+  private emit(key: string, current: T | undefined, previous: T | undefined, origin: ChangeOrigin = 'watch'): void {
     for (const h of this.handlers) {
-      try { h(key, current, previous); } catch (err) { this.log.error({ err, key }, 'informer handler failed'); }
+      try { h(key, current, previous, origin); } catch (err) { this.log.error({ err, key }, 'informer handler failed'); }
     }
   }
 

@@ -39,7 +39,7 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
       return;
     }
     try {
-      const created = await ctx.client.create<ClusterStream>(autoClusterStream(ctx, stream, csName));
+      const created = await ctx.client.create<ClusterStream>(autoClusterStream(stream, csName));
       ctx.clusterStreams.observe(created);
     } catch (err) {
       if (!isApiError(err, 409)) {
@@ -63,11 +63,10 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${cs.spec.name})`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
 }
 
-function autoClusterStream(ctx: ControllerContext, stream: Stream, name: string): ClusterStream {
+function autoClusterStream(stream: Stream, name: string): ClusterStream {
   const attributes: Record<string, string> = { namespace: stream.metadata.namespace ?? 'default' };
   const adapter = stream.spec.attributes?.protocolAdapterName;
   if (adapter) attributes.protocolAdapterName = adapter;
-  const url = ctx.brokers.defaultUrl(stream.spec.protocol);
   return {
     apiVersion: API_VERSION,
     kind: 'ClusterStream',
@@ -77,7 +76,9 @@ function autoClusterStream(ctx: ControllerContext, stream: Stream, name: string)
       ...(stream.spec.keys ? { keys: stream.spec.keys } : {}),
       streamModes: stream.spec.streamMode ?? ['read'],
       storage: {
-        server: { protocol: stream.spec.protocol, ...(url ? { url } : {}), ...(stream.spec.binding ? { binding: stream.spec.binding } : {}) },
+        // No url: "the default server for this protocol", resolved at each reconcile (the original wrote "empty"),
+        // so a dev cluster that comes back on other ports (sr up's kafka-mock) is followed.
+        server: { protocol: stream.spec.protocol, ...(stream.spec.binding ? { binding: stream.spec.binding } : {}) },
         attributes,
         reclaimPolicy: 'Retain',
       },

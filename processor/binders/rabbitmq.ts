@@ -259,6 +259,17 @@ export class RabbitOutput implements OutputBinder {
     });
   }
 
+  private flushScheduled = false;
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushBacklog();
+    });
+  }
+
   private flushBacklog(): void {
     while (this.channel && !this.blocked && this.backlog.length > 0) {
       this.publish(this.backlog.shift() as PendingPublish);
@@ -282,10 +293,11 @@ export class RabbitOutput implements OutputBinder {
       accepted = channel.publish(this.options.binding.destination, pending.routingKey, message.payload, options, (err) => {
         if (pending.done || pending.attempt !== attempt) return;
         if (err) {
-          // Nacked or channel closed: publish again (on this channel if it still works, else after reconnect).
+          // Nacked or channel closed: publish again. Deferred, never from inside amqplib's callback: on a closing
+          // channel the callbacks run before our close handler, and republishing there would loop on a dead channel.
           this.unconfirmed.delete(pending);
-          if (this.channel === channel) this.publish(pending);
-          else if (!this.stopped) this.backlog.push(pending);
+          this.backlog.push(pending);
+          this.scheduleFlush();
           return;
         }
         pending.done = true;
@@ -293,7 +305,8 @@ export class RabbitOutput implements OutputBinder {
         pending.resolve();
       });
     } catch {
-      // The channel is closing; setUp() of the next connection resends.
+      // The channel is closing: setUp() of the next connection resends everything unconfirmed.
+      this.blocked = true;
       return;
     }
     if (!accepted) this.blocked = true;

@@ -22,6 +22,8 @@ export interface WindowEvent<T> {
   payload: Buffer;
   headers: Record<string, string>;
   token: T;
+  /** The parsed payload when the caller has it, so in-process aggregation does not parse twice. */
+  value?: unknown;
 }
 
 export type AddResult =

@@ -1,5 +1,5 @@
-// Acceptance of the original Streaming Runtime's manifests (../shared/sr-samples, or $SR_SAMPLES_DIR): every
-// ClusterStream, Stream and Processor document must pass the API server's admission steps — pruning (nothing
+// Acceptance of the original Streaming Runtime's manifests (vendored in test/compat/sr-samples, or $SR_SAMPLES_DIR):
+// every ClusterStream, Stream and Processor document must pass the API server's admission steps — pruning (nothing
 // unknown), defaulting, structural and semantic validation — with zero errors, exactly as written.
 
 import { describe, it } from 'node:test';
@@ -11,10 +11,13 @@ import { applyDefaults, pruneUnknownFields, structuralValidate } from '../../crd
 import { isStreamingResource, validateResource } from '../../crds/validation';
 import { crdDirectory } from '../../crds/loader';
 
+/** The vendored copy (read from the source tree: dist/ has no YAML). */
+const VENDORED = path.resolve(crdDirectory(), '..', 'test', 'compat', 'sr-samples');
+/** The workspace's shared copy, when this checkout sits in the workspace. */
+const SHARED = path.resolve(crdDirectory(), '..', '..', 'shared', 'sr-samples');
+
 function samplesDirectory(): string {
-  if (process.env.SR_SAMPLES_DIR) return process.env.SR_SAMPLES_DIR;
-  // <repo>/crds → <repo>/../shared/sr-samples (the layout of this workspace).
-  return path.resolve(crdDirectory(), '..', '..', 'shared', 'sr-samples');
+  return process.env.SR_SAMPLES_DIR ?? VENDORED;
 }
 
 interface Sample {
@@ -40,6 +43,13 @@ function loadSamples(): Sample[] {
 
 describe('original Streaming Runtime samples are accepted verbatim', () => {
   const samples = loadSamples();
+
+  it('the vendored samples match the shared originals (when present)', () => {
+    if (!fs.existsSync(SHARED)) return;
+    for (const file of fs.readdirSync(SHARED).filter((f) => f.endsWith('.yaml'))) {
+      assert.equal(fs.readFileSync(path.join(VENDORED, file), 'utf8'), fs.readFileSync(path.join(SHARED, file), 'utf8'), file);
+    }
+  });
 
   it('finds the samples of all three kinds', () => {
     const kinds = new Set(samples.map((s) => s.obj.kind));

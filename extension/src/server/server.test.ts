@@ -273,6 +273,13 @@ describe('language server over stdio', () => {
     assert.deepEqual(references[0]?.range.start, position(PROCESSOR, 'orders'));
   });
 
+  it('serves the workspace resources for the offline topology', async () => {
+    const resources = (await connection.sendRequest('streamingRuntime/workspaceResources')) as { kind: string; name: string; uri: string; nameStart?: { line: number } }[];
+    const names = resources.map((r) => `${r.kind}/${r.name}`).sort();
+    assert.deepEqual(names, ['ClusterStream/cs-orders', 'Processor/enrich', 'Stream/orders']);
+    assert.equal(resources.find((r) => r.name === 'enrich')?.nameStart?.line, 3);
+  });
+
   it('survives garbage', async () => {
     await connection.sendNotification('textDocument/didChange', {
       textDocument: { uri: processorUri(), version: 20 },

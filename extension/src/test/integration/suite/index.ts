@@ -154,8 +154,9 @@ export async function run(): Promise<void> {
     {
       name: 'resource explorer and topology follow the cluster within a second; live YAML opens',
       run: async () => {
-        await waitUntil('the explorer cache to list the applied resources', () => api.state.list('Processor').some((p) => p.metadata?.name === 'enrich'));
+        await vscode.commands.executeCommand('workbench.view.extension.streamingRuntime');
         await vscode.commands.executeCommand('streamingRuntime.showTopology');
+        await waitUntil('the explorer cache to list the applied resources', () => api.state.list('Processor').some((p) => p.metadata?.name === 'enrich'));
         const first = await waitUntil('a live topology', () => {
           const message = api.topology.lastMessage;
           return message?.mode === 'live' && message.layout.nodes.some((n) => n.id === 'Processor/default/enrich') ? message : undefined;

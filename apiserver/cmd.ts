@@ -1,0 +1,157 @@
+// `sr apiserver`: flags named exactly as kube-apiserver's (those that apply), JSON logs (pino) to stderr.
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import type { SecurityOptions } from './auth/types';
+import { startApiServer } from './server';
+
+const USAGE = `Usage: sr apiserver [flags]
+
+The Streaming Runtime API server (ClusterStream, Stream, Processor) on etcd, used with kubectl like Kubernetes.
+
+Storage:
+  --etcd-servers strings                 etcd endpoints, comma separated (default http://127.0.0.1:2379)
+  --etcd-prefix string                   key prefix in etcd (default /registry)
+  --etcd-compaction-interval duration    interval of etcd history compaction, 0 disables (default 5m0s)
+Serving:
+  --secure-port int                      HTTPS port (default 6443; 0 picks a free port)
+  --bind-address ip                      address to listen on (default 0.0.0.0)
+  --cert-dir string                      where the self-signed serving pair is kept when no --tls-cert-file is given
+                                         (apiserver.crt/.key, ca.crt; default .sr/apiserver-certs)
+  --tls-cert-file string                 serving certificate (PEM)
+  --tls-private-key-file string          its private key (PEM)
+Security:
+  --token-auth-file string               static tokens CSV: token,user,uid,"group1,group2"
+  --client-ca-file string                CA for client certificates (CN = user, O = groups)
+  --authentication-kubeconfig string     delegated bearer-token authentication (TokenReview)
+  --requestheader-client-ca-file string  front-proxy client CA
+  --requestheader-allowed-names strings  front-proxy client certificate CNs (empty = any)
+  --requestheader-username-headers strings   (default X-Remote-User)
+  --requestheader-group-headers strings      (default X-Remote-Group)
+  --requestheader-extra-headers-prefix strings (default X-Remote-Extra-)
+  --anonymous-auth                       allow anonymous requests to discovery/health (default false)
+  --authorization-mode strings           AlwaysAllow, RBAC, Webhook (default AlwaysAllow)
+  --authorization-policy-file string     RBAC objects (YAML) for --authorization-mode=RBAC
+  --authorization-kubeconfig string      SubjectAccessReview webhook
+  --audit-log-path string                audit events (JSON lines), "-" for stdout
+  --max-requests-inflight int            (default 400)
+  --max-mutating-requests-inflight int   (default 200)
+Logging:
+  --log-level string                     trace, debug, info, warn, error (default info)
+`;
+
+/** Go durations ("5m0s", "1h", "90s", "500ms") and our shorthand; returns milliseconds. */
+export function parseGoDuration(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const n = Number(m[1]);
+    const unit = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 }[m[2] as 'h'] ?? 0;
+    total += n * unit;
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || text === '') throw new Error(`invalid duration "${text}"`);
+  return total;
+}
+
+function list(values: string[] | undefined): string[] | undefined {
+  if (!values) return undefined;
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function integer(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`invalid value for --${flag}: ${value}`);
+  return Number(value);
+}
+
+function boolFlag(value: string | boolean | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'boolean') return value;
+  return value === 'true' || value === '1';
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // `--flag=value` and `--flag value` both work (parseArgs); booleans accept `--anonymous-auth=false`.
+  const normalized = argv.map((a) => (a === '--anonymous-auth' ? '--anonymous-auth=true' : a));
+  const { values } = parseArgs({
+    args: normalized,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'etcd-servers': { type: 'string', multiple: true },
+      'etcd-prefix': { type: 'string' },
+      'etcd-compaction-interval': { type: 'string' },
+      'secure-port': { type: 'string' },
+      'bind-address': { type: 'string' },
+      'cert-dir': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
+      'token-auth-file': { type: 'string' },
+      'client-ca-file': { type: 'string' },
+      'authentication-kubeconfig': { type: 'string' },
+      'requestheader-client-ca-file': { type: 'string' },
+      'requestheader-allowed-names': { type: 'string', multiple: true },
+      'requestheader-username-headers': { type: 'string', multiple: true },
+      'requestheader-group-headers': { type: 'string', multiple: true },
+      'requestheader-extra-headers-prefix': { type: 'string', multiple: true },
+      'anonymous-auth': { type: 'string' },
+      'authorization-mode': { type: 'string', multiple: true },
+      'authorization-policy-file': { type: 'string' },
+      'authorization-kubeconfig': { type: 'string' },
+      'audit-log-path': { type: 'string' },
+      'max-requests-inflight': { type: 'string' },
+      'max-mutating-requests-inflight': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver' } }, pino.destination(2));
+  const security: SecurityOptions = {
+    tokenAuthFile: values['token-auth-file'],
+    clientCaFile: values['client-ca-file'],
+    authenticationKubeconfig: values['authentication-kubeconfig'],
+    requestheaderClientCaFile: values['requestheader-client-ca-file'],
+    requestheaderAllowedNames: list(values['requestheader-allowed-names']),
+    requestheaderUsernameHeaders: list(values['requestheader-username-headers']),
+    requestheaderGroupHeaders: list(values['requestheader-group-headers']),
+    requestheaderExtraHeadersPrefix: list(values['requestheader-extra-headers-prefix']),
+    anonymousAuth: boolFlag(values['anonymous-auth']),
+    authorizationMode: list(values['authorization-mode']),
+    authorizationPolicyFile: values['authorization-policy-file'],
+    authorizationKubeconfig: values['authorization-kubeconfig'],
+    auditLogPath: values['audit-log-path'],
+    maxRequestsInflight: integer(values['max-requests-inflight'], 'max-requests-inflight'),
+    maxMutatingRequestsInflight: integer(values['max-mutating-requests-inflight'], 'max-mutating-requests-inflight'),
+  };
+  const server = await startApiServer({
+    etcdServers: list(values['etcd-servers']) ?? ['http://127.0.0.1:2379'],
+    etcdPrefix: values['etcd-prefix'] ?? '/registry',
+    securePort: integer(values['secure-port'], 'secure-port') ?? 6443,
+    bindAddress: values['bind-address'] ?? '0.0.0.0',
+    certDir: values['cert-dir'] ?? '.sr/apiserver-certs',
+    tlsCertFile: values['tls-cert-file'],
+    tlsPrivateKeyFile: values['tls-private-key-file'],
+    security,
+    compactionIntervalMs: parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s'),
+    logger,
+  });
+  // One machine-readable line on stdout so supervisors (tests, `sr up`) learn the address without parsing logs.
+  process.stdout.write(`${JSON.stringify({ serving: server.url })}\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

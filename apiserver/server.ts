@@ -1,0 +1,287 @@
+// The API server: fastify over HTTPS, wired as kube-apiserver's handler chain — security (authn, authz, audit,
+// in-flight; apiserver/auth) → routing → registry → storage. Errors are Kubernetes Status bodies everywhere,
+// including fastify's own (body too large, bad media type, unknown route or method).
+import { readFileSync } from 'node:fs';
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { loadDefinitions, type ResourceDefinition } from '../crds/loader';
+import { buildSecurity } from './auth/index';
+import { parseRequestInfo } from './auth/request-info';
+import type { SecurityLayer, SecurityOptions } from './auth/types';
+import {
+  ApiError, badRequest, internalError, methodNotAllowed, notFoundPath, requestEntityTooLarge, serviceUnavailable,
+  unsupportedMediaType, type Status,
+} from './errors';
+import { ApiMetrics } from './metrics';
+import { loadOrCreateServingCertificate } from './pki';
+import { ResourceStore } from './registry/store';
+import { EtcdStorage } from './storage/etcd';
+import { StorageUnavailableError } from './storage/interface';
+import { WatchCache } from './storage/watch-cache';
+import {
+  AGGREGATED_DISCOVERY_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, emptyAggregatedDiscovery,
+  etagOf, groupVersions, type GroupVersion,
+} from './endpoints/discovery';
+import { buildOpenApi, type OpenApiDocuments } from './endpoints/openapi';
+import { parseMediaRanges } from './endpoints/codec';
+import { ResourceHandler, parseResourcePath, type ServedResource } from './endpoints/resources';
+import { TableConvertor } from './endpoints/table';
+
+/** kube-apiserver's default --max-request-bytes-ish limit for a request body: 3 MiB. */
+export const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+export const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-sr.0.1.0' };
+
+export interface ApiServerOptions {
+  etcdServers: string[];
+  etcdPrefix: string;
+  securePort: number;
+  bindAddress: string;
+  certDir: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  security: SecurityOptions;
+  /** 0 disables compaction. */
+  compactionIntervalMs: number;
+  logger: Logger;
+}
+
+export interface RunningApiServer {
+  app: FastifyInstance;
+  /** https://host:port */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function sendStatus(reply: FastifyReply, status: Status): FastifyReply {
+  return reply.code(status.code).type('application/json').send(JSON.stringify(status));
+}
+
+function fastifyErrorToStatus(err: FastifyError): Status | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return requestEntityTooLarge(BODY_LIMIT_BYTES).status;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return unsupportedMediaType('', ['application/json', 'application/yaml']).status;
+    default:
+      if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+        const status = badRequest(err.message).status;
+        if (err.statusCode === 413) return requestEntityTooLarge(BODY_LIMIT_BYTES).status;
+        if (err.statusCode === 415) return unsupportedMediaType('', ['application/json', 'application/yaml']).status;
+        return status;
+      }
+      return undefined;
+  }
+}
+
+function wantsAggregatedDiscovery(accept: string | undefined): boolean {
+  for (const r of parseMediaRanges(accept)) {
+    if (r.type === 'application/json' && r.params.as === 'APIGroupDiscoveryList' && r.params.g === 'apidiscovery.k8s.io' && r.params.v === 'v2') return true;
+    if ((r.type === 'application/json' || r.type === '*/*') && r.params.as === undefined) return false;
+  }
+  return false;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const logger = options.logger;
+  const metrics = new ApiMetrics();
+  const storage = new EtcdStorage({
+    endpoints: options.etcdServers,
+    observe: (operation, seconds) => metrics.etcdLatency.observe({ operation, type: 'object' }, seconds),
+  });
+  const etcdPrefix = options.etcdPrefix.replace(/\/+$/, '') || '/registry';
+  const cache = new WatchCache(storage, `${etcdPrefix}/`, { logger });
+  const definitions: ResourceDefinition[] = loadDefinitions();
+  const resources = new Map<string, ServedResource>();
+  for (const d of definitions) {
+    resources.set(`${d.group}/${d.version}/${d.plural}`, { store: new ResourceStore(d, storage, cache, etcdPrefix), table: new TableConvertor(d) });
+  }
+  const gvs: GroupVersion[] = groupVersions(definitions);
+  const openapi: OpenApiDocuments = buildOpenApi(gvs, SERVER_VERSION.gitVersion);
+  const discoveryV2Body = JSON.stringify(aggregatedDiscovery(gvs));
+  const discoveryV2Etag = etagOf(discoveryV2Body);
+  const handler = new ResourceHandler({ resources, cache, metrics, currentRevision: () => storage.currentRevision() });
+
+  // TLS: given files, or a self-signed pair in --cert-dir (like kube-apiserver).
+  let cert: string;
+  let key: string;
+  if (options.tlsCertFile && options.tlsPrivateKeyFile) {
+    cert = readFileSync(options.tlsCertFile, 'utf8');
+    key = readFileSync(options.tlsPrivateKeyFile, 'utf8');
+  } else {
+    const hosts = options.bindAddress && !['0.0.0.0', '::', ''].includes(options.bindAddress) ? [options.bindAddress] : [];
+    const pair = loadOrCreateServingCertificate(options.certDir, hosts);
+    cert = pair.certPem;
+    key = pair.keyPem;
+  }
+  const security: SecurityLayer = await buildSecurity(options.security, { logger });
+
+  const app = fastify({
+    https: { cert, key, ...security.tlsOptions },
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    routerOptions: { maxParamLength: 10_000 },
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    keepAliveTimeout: 60_000,
+  });
+
+  // Bodies stay raw buffers; handlers decode them by media type (JSON, YAML, patch types) themselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+
+  security.register(app);
+
+  const started = new WeakMap<FastifyRequest, bigint>();
+  app.addHook('onRequest', async (request) => { started.set(request, process.hrtime.bigint()); });
+  app.addHook('onResponse', async (request, reply) => {
+    const info = request.requestInfo ?? parseRequestInfo(request.method, request.url);
+    const t0 = started.get(request);
+    const labels = {
+      verb: (info.isResourceRequest ? (request.method === 'PATCH' && String(request.headers['content-type'] ?? '').startsWith('application/apply-patch') ? 'apply' : info.verb) : request.method).toUpperCase(),
+      group: info.apiGroup, version: info.apiVersion, resource: info.resource, subresource: info.subresource,
+      scope: !info.isResourceRequest ? '' : info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster',
+    };
+    if (labels.verb === 'WATCH') return;
+    metrics.requests.inc({ ...labels, code: String(reply.statusCode) });
+    if (t0 !== undefined) metrics.latency.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
+    logger.debug({ method: request.method, url: request.url, code: reply.statusCode, user: request.user?.name }, 'request');
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    if (err instanceof ApiError) return sendStatus(reply, err.status);
+    if (err instanceof StorageUnavailableError) return sendStatus(reply, serviceUnavailable(err.message).status);
+    const fastifyStatus = typeof err === 'object' && err !== null && 'code' in err ? fastifyErrorToStatus(err as FastifyError) : undefined;
+    if (fastifyStatus) return sendStatus(reply, fastifyStatus);
+    logger.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), url: request.url, method: request.method }, 'internal error');
+    return sendStatus(reply, internalError(err instanceof Error ? err.message : String(err)).status);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    if (!KNOWN_METHODS.has(request.method.toUpperCase())) return sendStatus(reply, methodNotAllowed(request.method, request.url.split('?')[0]).status);
+    return sendStatus(reply, notFoundPath(request.url).status);
+  });
+
+  // ---------------------------------------------------------------- health, version, metrics
+  const ok = (_req: FastifyRequest, reply: FastifyReply): FastifyReply => reply.code(200).type('text/plain; charset=utf-8').send('ok');
+  for (const p of ['/healthz', '/livez']) { app.get(p, ok); app.get(`${p}/*`, ok); }
+  const readyz = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const etcdOk = await storage.healthy();
+    const cacheOk = cache.ready;
+    if (etcdOk && cacheOk) return reply.code(200).type('text/plain; charset=utf-8').send('ok');
+    const lines = [`[${etcdOk ? '+' : '-'}]etcd ${etcdOk ? 'ok' : 'failed: reason withheld'}`, `[${cacheOk ? '+' : '-'}]watch-cache ${cacheOk ? 'ok' : 'failed: not synced'}`];
+    return reply.code(500).type('text/plain; charset=utf-8').send(`${lines.join('\n')}\nreadyz check failed\n`);
+  };
+  app.get('/readyz', readyz);
+  app.get('/readyz/*', readyz);
+  app.get('/version', async (_req, reply) => reply.type('application/json').send(JSON.stringify({
+    ...SERVER_VERSION, gitCommit: 'unknown', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z',
+    goVersion: `node${process.versions.node}`, compiler: 'node', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  })));
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
+  });
+
+  // ---------------------------------------------------------------- discovery
+  const discovery = (accept: string | undefined, reply: FastifyReply, ifNoneMatch: string | undefined, legacy: () => unknown, v2Body: string, v2Etag: string): FastifyReply => {
+    if (wantsAggregatedDiscovery(accept)) {
+      reply.header('etag', v2Etag).header('vary', 'Accept');
+      if (ifNoneMatch === v2Etag) return reply.code(304).send();
+      return reply.code(200).type(AGGREGATED_DISCOVERY_V2).send(v2Body);
+    }
+    return reply.code(200).type('application/json').send(JSON.stringify(legacy()));
+  };
+  const emptyV2 = JSON.stringify(emptyAggregatedDiscovery());
+  const emptyV2Etag = etagOf(emptyV2);
+  app.get('/api', async (req, reply) => discovery(req.headers.accept, reply, req.headers['if-none-match'], () => ({ kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [] }), emptyV2, emptyV2Etag));
+  app.get('/apis', async (req, reply) => discovery(req.headers.accept, reply, req.headers['if-none-match'], () => apiGroupList(gvs), discoveryV2Body, discoveryV2Etag));
+
+  const apisHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    const urlPath = request.url.split('?')[0];
+    const segs = urlPath.split('/').filter((s) => s !== '');
+    const method = request.method.toUpperCase();
+    if (segs.length === 2 || segs.length === 3) {
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, urlPath);
+      if (segs.length === 2) {
+        const group = apiGroup(gvs, segs[1]);
+        if (!group) throw notFoundPath(urlPath);
+        return reply.type('application/json').send(JSON.stringify(group));
+      }
+      const gv = gvs.find((g) => g.group === segs[1] && g.version === segs[2]);
+      if (!gv) throw notFoundPath(urlPath);
+      return reply.type('application/json').send(JSON.stringify(apiResourceList(gv)));
+    }
+    const path = parseResourcePath(urlPath);
+    const served = path ? handler.lookup(path) : undefined;
+    if (!path || !served) throw notFoundPath(urlPath);
+    return handler.handle(request, reply, path, served);
+  };
+  app.all('/apis/*', apisHandler);
+
+  // ---------------------------------------------------------------- OpenAPI
+  app.get('/openapi/v3', async (_req, reply) => reply.type('application/json').send(JSON.stringify(openapi.v3Index)));
+  app.get('/openapi/v3/*', async (request, reply) => {
+    const key = request.url.split('?')[0].replace(/^\/openapi\/v3\//, '').replace(/\/+$/, '');
+    const doc = openapi.v3.get(key);
+    if (!doc) throw notFoundPath(request.url);
+    const query = request.query as Record<string, string | undefined>;
+    reply.header('etag', `"${doc.hash}"`);
+    if (query.hash === doc.hash) reply.header('cache-control', 'public, immutable');
+    else reply.header('cache-control', 'no-cache, private');
+    if (request.headers['if-none-match'] === `"${doc.hash}"`) return reply.code(304).send();
+    return reply.type('application/json').send(doc.body);
+  });
+  const v2Etag = etagOf(openapi.v2);
+  app.get('/openapi/v2', async (request, reply) => {
+    const accepts = parseMediaRanges(request.headers.accept);
+    if (!accepts.some((r) => r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*')) {
+      throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 406, reason: 'NotAcceptable', message: 'only application/json is served for /openapi/v2' });
+    }
+    reply.header('etag', v2Etag);
+    if (request.headers['if-none-match'] === v2Etag) return reply.code(304).send();
+    return reply.type('application/json').send(openapi.v2);
+  });
+
+  // ---------------------------------------------------------------- start
+  void cache.start();
+  let compactTimer: NodeJS.Timeout | undefined;
+  if (options.compactionIntervalMs > 0) {
+    let previousRevision = 0;
+    const compact = async (): Promise<void> => {
+      try {
+        const current = await storage.currentRevision();
+        if (previousRevision > 0 && previousRevision < current) {
+          await storage.compact(previousRevision);
+          cache.compacted(previousRevision);
+          logger.info({ revision: previousRevision }, 'compacted etcd history');
+        }
+        previousRevision = current;
+      } catch (err) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'compaction failed');
+      }
+    };
+    compactTimer = setInterval(() => { void compact(); }, options.compactionIntervalMs);
+    compactTimer.unref();
+  }
+
+  await app.listen({ port: options.securePort, host: options.bindAddress || '0.0.0.0' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.securePort;
+  const host = !options.bindAddress || options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, etcd: options.etcdServers, prefix: etcdPrefix }, 'serving');
+
+  return {
+    app,
+    url,
+    port,
+    close: async () => {
+      if (compactTimer) clearInterval(compactTimer);
+      cache.stop();
+      await app.close();
+      await security.close();
+      await storage.close();
+    },
+  };
+}
