@@ -111,7 +111,14 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver' } }, pino.destination(2));
+  const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver' } }, pino.destination({ fd: 2, sync: true }));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err: { message: err.message, stack: err.stack } }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled rejection');
+  });
   const security: SecurityOptions = {
     tokenAuthFile: values['token-auth-file'],
     clientCaFile: values['client-ca-file'],

@@ -188,7 +188,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     if (wantsAggregatedDiscovery(accept)) {
       reply.header('etag', v2Etag).header('vary', 'Accept');
       if (ifNoneMatch === v2Etag) return reply.code(304).send();
-      return reply.code(200).type(AGGREGATED_DISCOVERY_V2).send(v2Body);
+      return reply.code(200).header('content-type', AGGREGATED_DISCOVERY_V2).send(Buffer.from(v2Body));
     }
     return reply.code(200).type('application/json').send(JSON.stringify(legacy()));
   };
@@ -247,12 +247,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   void cache.start();
   let compactTimer: NodeJS.Timeout | undefined;
   if (options.compactionIntervalMs > 0) {
+    // Like kube-apiserver: every interval, compact to the revision seen one interval earlier.
     let previousRevision = 0;
+    let compactedRevision = 0;
     const compact = async (): Promise<void> => {
       try {
         const current = await storage.currentRevision();
-        if (previousRevision > 0 && previousRevision < current) {
+        if (previousRevision > compactedRevision) {
           await storage.compact(previousRevision);
+          compactedRevision = previousRevision;
           cache.compacted(previousRevision);
           logger.info({ revision: previousRevision }, 'compacted etcd history');
         }

@@ -17,9 +17,11 @@ export SR_CODE_SERVER="$CODE_SERVER"
 cd extension
 # The integration tests start the real API server from the repository's build (dist/).
 if [ ! -f "$ROOT/dist/cli/sr.js" ]; then (cd "$ROOT" && npx tsc -p tsconfig.json >/dev/null || true); fi
-if [ ! -d node_modules/vscode-languageclient ] || [ package.json -nt node_modules/.package-lock.json ]; then
+# Reinstall only when the manifest or lock changed since the last install (stamp file).
+if [ ! -f node_modules/.sr-installed ] || [ package.json -nt node_modules/.sr-installed ] || [ package-lock.json -nt node_modules/.sr-installed ]; then
   echo "== extension: npm install"
   npm install --no-audit --no-fund --loglevel=error
+  touch node_modules/.sr-installed
 fi
 
 echo "== extension: build"
@@ -30,6 +32,7 @@ echo "== extension: unit, language server and webview tests"
 node --test --test-concurrency=1 \
   out/extension/src/model/model.test.js \
   out/extension/src/cluster/kubeconfig.test.js \
+  out/extension/src/cluster/metrics.test.js \
   out/extension/src/server/server.test.js \
   out/extension/src/webview/topology-html.test.js
 

@@ -11,6 +11,8 @@ export interface AuditEvent {
   user: string;
   uid?: string;
   groups: string[];
+  /** The authenticated user when the request impersonated `user` (kubectl --as). */
+  impersonatedBy?: string;
   verb: string;
   apiGroup: string;
   apiVersion: string;
@@ -47,6 +49,7 @@ export function redactRequestUri(uri: string): string {
 
 export interface AuditRecord {
   user: UserInfo | undefined;
+  impersonatedBy?: string | undefined;
   info: RequestInfo | undefined;
   method: string;
   requestUri: string;
@@ -77,6 +80,7 @@ export function auditEvent(record: AuditRecord, now = new Date()): AuditEvent {
     userAgent: record.userAgent,
   };
   if (record.user?.uid) event.uid = record.user.uid;
+  if (record.impersonatedBy) event.impersonatedBy = record.impersonatedBy;
   return event;
 }
 

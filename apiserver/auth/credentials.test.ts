@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createCertificateAuthority, issueClientCertificate, issueServingCertificate } from '../pki';
 import { tempDir } from '../../test/support/tmp';
 import { auditEvent, redactRequestUri } from './audit';
-import { bearerToken } from './authenticator';
+import { authenticateRequest, bearerToken, clientCertificateAuthenticator, requestHeaderAuthenticator, type CredentialSource } from './authenticator';
 import { inflightLimiter } from './inflight';
 import { parseCsvLine, parseTokenFile } from './token-file';
 import { TtlCache } from './ttl-cache';
@@ -132,4 +132,36 @@ test('audit events: credential query parameters are masked, fields are flat', ()
     { user: event.user, uid: event.uid, groups: event.groups, verb: event.verb, resource: event.resource, subresource: event.subresource, namespace: event.namespace, name: event.name, code: event.code },
     { user: 'alice', uid: 'u1', groups: ['dev', 'system:authenticated'], verb: 'update', resource: 'processors', subresource: 'status', namespace: 'ns', name: 'p', code: 200 },
   );
+});
+
+test('authenticator union: front proxy with any CN allowed, failures vs no opinion, anonymous only without errors', async () => {
+  const proxyCa = createCertificateAuthority('proxy-ca');
+  const clientCa = createCertificateAuthority('client-ca');
+  const proxyCert = new X509Certificate(issueClientCertificate(proxyCa, { cn: 'any-proxy-name' }).certPem);
+  const clientCert = new X509Certificate(issueClientCertificate(clientCa, { cn: 'carol', organizations: ['ops'] }).certPem);
+  const frontProxy = requestHeaderAuthenticator({
+    caCertificates: parsePemBundle(proxyCa.certPem, 'proxy'),
+    allowedNames: [],
+    usernameHeaders: ['X-Remote-User', 'X-Other-User'],
+    uidHeaders: ['X-Remote-Uid'],
+    groupHeaders: ['X-Remote-Group'],
+    extraHeaderPrefixes: ['X-Remote-Extra-'],
+  });
+  const certificates = clientCertificateAuthenticator(parsePemBundle(clientCa.certPem, 'client'));
+  const chain = [frontProxy, certificates];
+  const source = (peerCertificates: X509Certificate[], headersDistinct: Record<string, string[]> = {}): CredentialSource => ({ headers: {}, headersDistinct, peerCertificates });
+
+  // Empty allowed names: any CN signed by the front-proxy CA; the second username header is used when the first is absent.
+  assert.deepEqual(await authenticateRequest(chain, source([proxyCert], { 'x-other-user': ['dave'], 'x-remote-group': ['a', 'b'] }), false), {
+    kind: 'user', user: { name: 'dave', groups: ['a', 'b', 'system:authenticated'] },
+  });
+  // The client certificate: CN/O; system:authenticated is not duplicated.
+  assert.deepEqual(await authenticateRequest(chain, source([clientCert]), false), { kind: 'user', user: { name: 'carol', groups: ['ops', 'system:authenticated'] } });
+  // No credentials: anonymous when allowed, else failed without reasons.
+  assert.equal((await authenticateRequest(chain, source([]), true)).kind, 'anonymous');
+  assert.deepEqual(await authenticateRequest(chain, source([]), false), { kind: 'failed', reasons: [] });
+  // A front-proxy certificate without identity headers is not a client certificate here: failed, even with anonymous on.
+  const proxyOnly = await authenticateRequest(chain, source([proxyCert]), true);
+  assert.equal(proxyOnly.kind, 'failed');
+  assert.match((proxyOnly as { reasons: string[] }).reasons.join(), /unknown authority/);
 });

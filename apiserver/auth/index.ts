@@ -32,10 +32,11 @@ import {
   type Authorizer,
 } from './authorizer';
 import { loadKubeConfig, readPublishedAuthentication, TokenReviewAuthenticator, WebhookAuthorizer, type PublishedAuthentication } from './delegation';
+import { impersonate, impersonationHeaderNames } from './impersonation';
 import { DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT, DEFAULT_MAX_REQUESTS_INFLIGHT, inflightLimiter } from './inflight';
 import { bootstrapPolicy, loadPolicyFile, mergePolicies, RbacAuthorizer } from './rbac';
 import { isLongRunning, parseRequestInfo, READ_ONLY_VERBS } from './request-info';
-import { forbiddenStatus, tooManyRequestsStatus, unauthorizedStatus, type FailureStatus } from './status';
+import { forbiddenStatus, internalErrorStatus, tooManyRequestsStatus, unauthorizedStatus, type FailureStatus } from './status';
 import { loadTokenFile } from './token-file';
 import type { BuildSecurity, ClientCertTlsOptions, RequestInfo, SecurityLayer, SecurityOptions, UserInfo } from './types';
 import { loadCaBundle, parsePemBundle, peerCertificateChain } from './x509';
@@ -63,10 +64,11 @@ function send(reply: FastifyReply, status: FailureStatus): FastifyReply {
   return reply.code(status.code).header('content-type', 'application/json').send(JSON.stringify(status));
 }
 
-interface Built {
+interface AuthenticationSetup {
   authenticators: Authenticator[];
+  /** Present when a front proxy is trusted (its header names are stripped from every request). */
   requestHeader?: RequestHeaderConfig;
-  authorizer: Authorizer;
+  /** PEM CAs the TLS server advertises when asking for client certificates. */
   tlsCas: string[];
 }
 
@@ -79,7 +81,7 @@ function authorizationModes(opts: SecurityOptions): string[] {
   return modes.length > 0 ? modes : ['AlwaysAllow'];
 }
 
-async function buildAuthentication(opts: SecurityOptions, logger: Logger): Promise<Omit<Built, 'authorizer'>> {
+async function buildAuthentication(opts: SecurityOptions, logger: Logger): Promise<AuthenticationSetup> {
   const authenticators: Authenticator[] = [];
   const tlsCas: string[] = [];
 
@@ -220,12 +222,14 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     const info = parseRequestInfo(request.method, request.url);
     request.requestInfo = info;
     let release: (() => void) | undefined;
+    let impersonatedBy: string | undefined;
     let closed = false;
     reply.raw.once('close', () => {
       closed = true;
       release?.();
       audit?.write({
         user: request.user,
+        impersonatedBy,
         info,
         method: request.method,
         requestUri: request.url,
@@ -259,6 +263,29 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     request.user = user;
     if (health) return undefined;
 
+    // Impersonation (kubectl --as): authorized against the real user, then the request continues as the target.
+    const impersonation = await impersonate(user, request.raw.headersDistinct, authorizer);
+    for (const name of impersonationHeaderNames(request.raw.headers)) {
+      delete request.raw.headers[name];
+      delete request.headers[name];
+    }
+    switch (impersonation.kind) {
+      case 'bad-request':
+        return send(reply, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 400, reason: 'BadRequest', message: impersonation.message });
+      case 'forbidden':
+        return send(reply, forbiddenStatus(user.name, impersonation.info, impersonation.reason));
+      case 'error':
+        logger.error({ err: impersonation.message }, 'impersonation authorization failed');
+        return send(reply, internalErrorStatus(impersonation.message));
+      case 'impersonated':
+        impersonatedBy = user.name;
+        user = impersonation.user;
+        request.user = user;
+        break;
+      case 'none':
+        break;
+    }
+
     if (!isLongRunning(info) && !user.groups.includes(PRIVILEGED_GROUP)) {
       release = limiter.tryAcquire(!READ_ONLY_VERBS.has(info.verb));
       if (!release) {
@@ -273,10 +300,7 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     if (result.decision === 'allow') return undefined;
     if (result.error && result.decision === 'no-opinion') {
       logger.error({ err: result.error }, 'authorization failed');
-      return send(reply, {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError',
-        message: `Internal error occurred: ${result.error}`,
-      });
+      return send(reply, internalErrorStatus(result.error));
     }
     return send(reply, forbiddenStatus(user.name, info, result.reason));
   };

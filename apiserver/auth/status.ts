@@ -30,6 +30,11 @@ export function unauthorizedStatus(): FailureStatus {
   return failure(401, 'Unauthorized', 'Unauthorized');
 }
 
+/** 500 for when an authorizer could not decide (kube-apiserver answers the same). */
+export function internalErrorStatus(cause: string): FailureStatus {
+  return failure(500, 'InternalError', `Internal error occurred: ${cause}`);
+}
+
 export function tooManyRequestsStatus(retryAfterSeconds: number): FailureStatus {
   return failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds });
 }

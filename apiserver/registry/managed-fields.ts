@@ -50,7 +50,9 @@ function itemKey(item: Json, keys: string[]): string {
 function collect(value: Json, schema: OpenApiSchema | undefined, prefix: string[], out: Set<PathKey>): void {
   if (isObject(value)) {
     const keys = Object.keys(value);
-    if (keys.length === 0 || schema?.['x-kubernetes-map-type'] === 'atomic') { out.add(prefix.join(SEP)); return; }
+    // An empty map owns nothing (it cannot conflict with the entries others own); an atomic map is one leaf.
+    if (keys.length === 0) return;
+    if (schema?.['x-kubernetes-map-type'] === 'atomic') { out.add(prefix.join(SEP)); return; }
     for (const k of keys) collect(value[k], childSchema(schema, k), [...prefix, `f:${k}`], out);
     return;
   }

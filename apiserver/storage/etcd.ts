@@ -173,11 +173,14 @@ export class EtcdStorage implements Storage {
           const compacted = compactRevisionOf(err);
           w.removeAllListeners();
           watcher = undefined;
-          if (compacted !== undefined || /Watcher canceled/i.test(String(err))) {
+          if (compacted !== undefined) {
             stopped = true;
-            handlers.onCompacted(compacted ?? 0);
+            handlers.onCompacted(compacted);
             return;
           }
+          // Any other cancellation (etcd restarting, leader change): reopen from the last delivered revision;
+          // if that revision is gone by then, etcd answers with compact_revision and onData reports it.
+          handlers.onError?.(err);
           setTimeout(open, 500);
         });
       }, () => setTimeout(open, 500));

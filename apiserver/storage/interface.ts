@@ -49,6 +49,8 @@ export interface WatchHandlers {
   onEvents(events: StorageEvent[], headerRevision: number): void;
   /** The requested revision was compacted away (the watch has ended). */
   onCompacted(compactRevision: number): void;
+  /** A recoverable watch error (the watch reopens by itself; informational). */
+  onError?(err: unknown): void;
   /** The connection to the store went away / came back (informational). */
   onConnectionChange?(connected: boolean): void;
 }

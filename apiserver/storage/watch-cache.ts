@@ -106,6 +106,7 @@ export class WatchCache {
     this.etcdWatch?.stop();
     this.etcdWatch = this.storage.watch(this.prefix, fromRevision, {
       onEvents: (events, headerRevision) => this.apply(events, headerRevision),
+      onError: (err) => this.options.logger?.warn({ err: String(err), revision: this.currentRevision }, 'watch cache: etcd watch interrupted, resuming'),
       onCompacted: () => {
         // We fell behind the compacted history: every open watch must restart from a fresh list.
         this.options.logger?.warn({ revision: this.currentRevision }, 'watch cache: history compacted under us, relisting');

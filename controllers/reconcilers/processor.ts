@@ -11,6 +11,9 @@ import { buildWorkload, desiredReplicas, type ResolvedStream } from '../workload
 import { errorText } from './clusterstream';
 import { fsqlWorkload, placeholderStreams } from '../fsql';
 
+/** How long a new Processor waits for missing Streams before auto-provisioning them. */
+export const AUTO_PROVISION_GRACE_MS = 3000;
+
 export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
 
 export async function reconcileProcessor(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
@@ -56,6 +59,16 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     const endpoint = ctx.brokers.endpoint(stream.spec.protocol, address?.url);
     if (!endpoint) { notReady.push(name); continue; }
     resolved.set(name, { stream, endpoint });
+  }
+  if (missing.length && ctx.options.autoProvisionStreams) {
+    // `kubectl apply -f pipeline.yaml` creates a Processor before the Streams that follow it in the file: give the
+    // user's own Streams a moment to arrive before auto-provisioning defaults (else their create would fail with
+    // AlreadyExists).
+    const age = Date.now() - Date.parse(processor.metadata.creationTimestamp ?? '');
+    if (age < AUTO_PROVISION_GRACE_MS) {
+      await set('False', 'ProcessorStreamNotReady', `waiting for Stream(s) ${missing.map((m) => `"${m}"`).join(', ')}`);
+      return { requeueAfterMs: AUTO_PROVISION_GRACE_MS - Math.max(0, age) };
+    }
   }
   if (missing.length) {
     if (!ctx.options.autoProvisionStreams) {

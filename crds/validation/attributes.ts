@@ -48,7 +48,7 @@ export function validateAttributes(attributes: unknown, field: string, context: 
 function checkValue(spec: AttributeSpec, value: string, path: string): FieldIssue | undefined {
   switch (spec.syntax) {
     case 'duration':
-      return fromParse(parseDuration(value), path, value, 'a duration such as 500ms, 5s, 2m, 1h or 1d');
+      return fromParse(parseDuration(value), path, value, 'a valid duration');
     case 'enum':
       return spec.allowedValues?.includes(value) ? undefined : notSupported(path, value, spec.allowedValues ?? []);
     case 'boolean':
@@ -64,13 +64,13 @@ function checkValue(spec: AttributeSpec, value: string, path: string): FieldIssu
         : invalid(path, value, 'must be a port number between 1 and 65535, inclusive');
     }
     case 'spel':
-      return fromParse(parseSpel(value), path, value, 'a SpEL expression');
+      return fromParse(parseSpel(value), path, value, 'a valid SpEL expression');
     case 'jsonata':
-      return fromParse(checkJsonata(value), path, value, 'a JSONata expression');
+      return fromParse(checkJsonata(value), path, value, 'a valid JSONata expression');
     case 'outputHeaders':
-      return fromParse(parseOutputHeaders(value), path, value, 'name=expression pairs separated by ";"');
+      return fromParse(parseOutputHeaders(value), path, value, 'a valid header list (name=expression;...)');
     case 'envs':
-      return fromParse(parseEnvs(value), path, value, 'NAME=VALUE pairs separated by ";"');
+      return fromParse(parseEnvs(value), path, value, 'a valid variable list (NAME=VALUE;...)');
     case 'streamName': {
       const problems = dns1123SubdomainProblems(value);
       return problems.length ? invalid(path, value, `must be the name of a Stream: ${problems.join('; ')}`) : undefined;
@@ -82,9 +82,10 @@ function checkValue(spec: AttributeSpec, value: string, path: string): FieldIssu
   }
 }
 
-function fromParse(result: ParseResult<unknown>, path: string, value: string, expected: string): FieldIssue | undefined {
+/** A parser's error as an issue; the parsers' messages already say what was expected. */
+function fromParse(result: ParseResult<unknown>, path: string, value: string, what: string): FieldIssue | undefined {
   if (result.ok) return undefined;
-  return invalid(path, value, `${result.error} (at offset ${result.offset}; expected ${expected})`, result.offset);
+  return invalid(path, value, `not ${what}: ${result.error} (at offset ${result.offset})`, result.offset);
 }
 
 function checkTimestampExpression(value: string, path: string): FieldIssue | undefined {

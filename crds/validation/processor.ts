@@ -47,12 +47,12 @@ export function validateProcessor(obj: JsonObject): ValidationResult {
     if (type === 'FSQL') errors.push(forbidden('spec.template', 'may not be set together with spec.inlineQuery: FSQL processors run queries, not containers'));
     else errors.push(forbidden('spec.inlineQuery', 'may not be set together with spec.template: only FSQL processors run queries'));
   } else if (hasQuery && type !== 'FSQL') {
-    result.warnings.push(invalid('spec.inlineQuery', '', `only FSQL processors run queries; it is ignored by ${type}`));
+    result.warnings.push(invalid('spec.inlineQuery', spec.inlineQuery, `only FSQL processors run queries; it is ignored by ${type}`));
   }
 
   switch (type) {
     case 'SRP':
-      if (inputList === undefined) {
+      if (inputList === undefined || inputList === null) {
         errors.push(required('spec.inputs', 'an SRP processor reads at least one input Stream'));
       } else if (Array.isArray(inputList) && inputList.length === 0) {
         errors.push(invalid('spec.inputs', inputList, 'an SRP processor reads at least one input Stream'));

@@ -169,6 +169,7 @@ describe('Processor', () => {
   it('SRP needs an input; warns without outputs', () => {
     assert.deepEqual(onlyError(processor({ outputs: [{ name: 'out' }] })).field, 'spec.inputs');
     assert.deepEqual(errorsOf(processor({ inputs: [], outputs: [{ name: 'out' }] })), ['spec.inputs']);
+    assert.deepEqual(errorsOf(processor({ inputs: null, outputs: [{ name: 'out' }] })), ['spec.inputs']);
     assert.deepEqual(warningsOf(processor({ inputs: [{ name: 'in' }] })), ['spec.outputs']);
   });
 

@@ -32,6 +32,10 @@ function payloadText(payload: Buffer): { payload: string; payloadEncoding?: 'bas
 export class Tap {
   private readonly subscribers = new Set<TapSubscriber>();
 
+  get listeners(): number {
+    return this.subscribers.size;
+  }
+
   get active(): boolean {
     return this.subscribers.size > 0;
   }

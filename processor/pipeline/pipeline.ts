@@ -47,8 +47,8 @@ export interface PipelineOptions {
   udf?: UdfCall;
   /** srp.output.headers over the outbound message. */
   outputHeaders?: (message: Message) => Message;
-  /** The windowed path: returns true when the window took the message (and its acknowledgement). */
-  window?: (input: BindingConfig, delivery: InboundDelivery, message: Message, done: () => void) => WindowVerdict;
+  /** The windowed path: `buffered` when the window took the message (and its acknowledgement), else late. */
+  window?: (input: BindingConfig, delivery: InboundDelivery, message: Message, done: () => void) => { verdict: WindowVerdict; message: Message };
 }
 
 export type WindowVerdict = 'buffered' | 'late' | 'discard';
@@ -112,12 +112,11 @@ export class Pipeline {
         message = transformed;
       }
       if (o.window) {
-        const verdict = o.window(input, delivery, message, () => { this.held--; done(); });
-        if (verdict === 'buffered') {
-          this.held++;
-          return { kind: 'held' };
-        }
-        return { kind: 'late', message, discard: verdict === 'discard' };
+        this.held++;
+        const taken = o.window(input, delivery, message, () => { this.held--; done(); });
+        if (taken.verdict === 'buffered') return { kind: 'held' };
+        this.held--;
+        return { kind: 'late', message: taken.message, discard: taken.verdict === 'discard' };
       }
       let late = false;
       let discard = false;
@@ -187,11 +186,12 @@ export class Pipeline {
     });
   }
 
-  private confirmThenAck(confirmed: Promise<unknown>, done: () => void): void {
+  /** Acknowledges once confirmed. Only a stopping output rejects: the input is then left unacknowledged so the
+   *  broker redelivers it (single messages stop counting as in flight; window events stay held). */
+  private confirmThenAck(confirmed: Promise<unknown>, done: () => void, single = true): void {
     confirmed.then(done, (err: unknown) => {
-      // Only a stopping output rejects: leave the input unacknowledged so the broker redelivers it.
       this.options.log.debug({ err: errorText(err) }, 'send not confirmed; the input will be redelivered');
-      this.finished();
+      if (single) this.finished();
     });
   }
 
@@ -243,18 +243,33 @@ export class Pipeline {
 
   /** Produces a window's results and acknowledges its tokens once everything is confirmed (used by window stages). */
   emitRelease(messages: Message[], acks: Array<() => void>): void {
-    this.confirmThenAck(this.sendAll(this.routeAll(messages)), () => { for (const ack of acks) ack(); });
+    this.confirmThenAck(this.sendAll(this.routeAll(messages)), () => { for (const ack of acks) ack(); }, false);
   }
 
-  /** Dead-letters a window batch whose processing failed, acknowledging its events once the letters are confirmed. */
-  deadLetterBatch(input: BindingConfig, messages: Message[], stage: string, error: string, acks: Array<() => void>): void {
+  /** Late events handed back by the window stage after waiting (parked) for room. */
+  lateFromWindow(input: BindingConfig, message: Message, discard: boolean, ack: () => void): void {
+    this.late(input, message, discard, ack);
+  }
+
+  /** Dead-letters the events of a window whose processing failed; acknowledges them once the letters are confirmed. */
+  deadLetterBatch(letters: Array<{ message: Message; input: BindingConfig; partition: number }>, stage: string, error: string, acks: Array<() => void>): void {
     const o = this.options;
-    const letters = messages.map((m) => {
+    o.log.warn({ stage, err: error, events: letters.length }, 'window dead-lettered');
+    const sends = letters.map(({ message, input, partition }) => {
       o.metrics.deadLettered.labels(input.stream, stage).inc();
-      const letter: Message = { payload: m.payload, headers: { ...m.headers, [Headers.exceptionMessage]: error, [Headers.exceptionStage]: stage, [Headers.originalDestination]: input.destination } };
+      const letter: Message = {
+        payload: message.payload,
+        headers: {
+          ...message.headers,
+          [Headers.exceptionMessage]: error,
+          [Headers.exceptionStage]: stage,
+          [Headers.originalDestination]: input.destination,
+          [Headers.originalPartition]: String(partition),
+        },
+      };
       return this.send({ route: o.deadLetter, message: letter }, 'dead-letter');
     });
-    this.confirmThenAck(Promise.all(letters), () => { for (const ack of acks) ack(); });
+    this.confirmThenAck(Promise.all(sends), () => { for (const ack of acks) ack(); }, false);
   }
 
   private finished(): void {

@@ -10,8 +10,14 @@ import { PartitionSelector } from '../partition';
 import { ProcessorMetrics } from '../metrics';
 import { buildTransforms, OutputHeaders, runTransforms } from '../transform';
 import { PipelineClock } from './clock';
+import { StageError } from './stage-error';
 import { Pipeline, type LateEventMode, type Route } from './pipeline';
-import type { Transform } from './stages';
+import type { Transform, UdfCall } from './stages';
+import { Windowing } from './windowing';
+import { UdfClient } from '../udf';
+import { resolveWindowSettings } from '../window';
+import { parseDuration } from '../../crds/expressions/duration';
+import type { Message } from '../message';
 
 export const ATTRIBUTE_LATE_EVENT_MODE = 'srp.lateEventMode';
 export const ATTRIBUTE_OUTPUT_HEADERS = 'srp.output.headers';
@@ -50,6 +56,8 @@ export class ProcessorRuntime {
   private readonly lateOutput: Route | undefined;
   private readonly debug: DebugServer;
   private readonly clock: PipelineClock;
+  private readonly udf: UdfClient | undefined;
+  private readonly windowing: Windowing | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -91,8 +99,30 @@ export class ProcessorRuntime {
     }
     const clock = new PipelineClock(config);
     this.clock = clock;
+    this.udf = createUdfClient(config);
+    const applyOutputHeaders = outputHeaders ? (m: Message): Message => outputHeaders.apply(m) : undefined;
+    const windowSettings = resolveWindowSettings(config.attributes);
+    if (windowSettings) {
+      this.windowing = new Windowing({
+        settings: windowSettings,
+        clock,
+        udf: this.udf,
+        outputHeaders: applyOutputHeaders,
+        metrics: this.metrics,
+        log,
+        backpressure: (paused) => {
+          for (const slot of this.inputs) {
+            if (paused) slot.binder.pause();
+            else if (!this.stopping) slot.binder.resume();
+          }
+        },
+      });
+    }
+    const windowing = this.windowing;
     this.pipeline = new Pipeline({
       clock,
+      ...(windowing ? { window: (input, delivery, message, done) => windowing.add(input, delivery, message, done) } : {}),
+      ...(this.udf && !windowing ? { udf: statelessUdf(this.udf, this.metrics) } : {}),
       outputs: this.outputs,
       deadLetter: this.deadLetter,
       ...(this.lateOutput ? { lateOutput: this.lateOutput } : {}),
@@ -102,8 +132,9 @@ export class ProcessorRuntime {
       log,
       requireJsonPayload: transforms.length > 0 || clock.readsPayload(),
       ...(transform ? { transform } : {}),
-      ...(outputHeaders ? { outputHeaders: (m) => outputHeaders.apply(m) } : {}),
+      ...(applyOutputHeaders && !windowing ? { outputHeaders: applyOutputHeaders } : {}),
     });
+    windowing?.start(this.pipeline);
     this.debug = new DebugServer({
       metrics: this.metrics,
       tap: this.tap,
@@ -132,11 +163,13 @@ export class ProcessorRuntime {
   stop(drainTimeoutMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
       for (const slot of this.inputs) slot.binder.pause();
+      this.windowing?.stop();
       const drained = await this.pipeline.drain(drainTimeoutMs);
       if (!drained) this.log.warn({ pending: this.pipeline.pending }, 'drain timed out; unacknowledged messages will be redelivered');
       const routes = [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])];
       await Promise.all(routes.map((r) => r.binder.stop(drainTimeoutMs)));
       await Promise.all(this.inputs.map((slot) => slot.binder.stop()));
+      this.udf?.close();
       this.tap.closeAll();
       await this.debug.close();
       this.log.info('processor stopped');
@@ -155,6 +188,14 @@ export class ProcessorRuntime {
       const status = route.binder.status();
       if (status.state !== 'connected') reasons.push(`output ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
     }
+    if (this.udf && this.udf.status().state !== 'reachable') {
+      try {
+        await this.udf.waitForReady(500);
+      } catch {
+        const status = this.udf.status();
+        reasons.push(`udf ${status.address}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+      }
+    }
     if (this.stopping) reasons.push('stopping');
     return { ready: reasons.length === 0, reasons };
   }
@@ -165,11 +206,56 @@ export class ProcessorRuntime {
     return {
       processor: { name: this.config.name, namespace: this.config.namespace, instanceIndex: this.config.instanceIndex, instanceCount: this.config.instanceCount, group: this.config.group },
       inFlight: this.pipeline.pending,
+      tapListeners: this.tap.listeners,
       watermarks: this.clock.describe(),
+      windows: this.windowing?.describe(),
+      udf: this.udf?.status(),
       inputs: this.inputs.map((slot) => binderStatus(slot.binder)),
       outputs: this.outputs.map((r) => binderStatus(r.binder)),
       deadLetter: binderStatus(this.deadLetter.binder),
       lateOutput: this.lateOutput ? binderStatus(this.lateOutput.binder) : undefined,
     };
   }
+}
+
+export const ATTRIBUTE_UDF_TIMEOUT = 'srp.udf.timeout';
+export const ATTRIBUTE_UDF_MAX_ATTEMPTS = 'srp.udf.maxAttempts';
+
+/** The UDF client, unless there is no UDF or `srp.skipUdf` is true. Timeout and attempts: the config's values, else
+ *  the attributes, else the defaults (5 s, 3). */
+function createUdfClient(config: ProcessorConfig): UdfClient | undefined {
+  if (!config.udf || config.attributes[ATTRIBUTE_SKIP_UDF]?.trim().toLowerCase() === 'true') return undefined;
+  let timeoutMs = config.udf.timeoutMs;
+  const timeoutText = config.attributes[ATTRIBUTE_UDF_TIMEOUT];
+  if (timeoutMs === undefined && timeoutText) {
+    const parsed = parseDuration(timeoutText);
+    if (!parsed.ok) throw new Error(`${ATTRIBUTE_UDF_TIMEOUT}: ${parsed.error}`);
+    timeoutMs = parsed.value;
+  }
+  let maxAttempts = config.udf.maxAttempts;
+  const attemptsText = config.attributes[ATTRIBUTE_UDF_MAX_ATTEMPTS];
+  if (maxAttempts === undefined && attemptsText) {
+    maxAttempts = Number(attemptsText);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`${ATTRIBUTE_UDF_MAX_ATTEMPTS}: must be a positive integer`);
+  }
+  return new UdfClient({ address: config.udf.address, timeoutMs: timeoutMs ?? 5000, maxAttempts: maxAttempts ?? 3 });
+}
+
+/** Stateless UDF call: the reply's payload and headers over the request's headers (a mapper may add or change
+ *  headers); failures after the client's retries become StageError('udf'). */
+function statelessUdf(udf: UdfClient, metrics: ProcessorMetrics): UdfCall {
+  return async (message) => {
+    const started = performance.now();
+    try {
+      const reply = await udf.requestReply(message);
+      metrics.udfLatency.labels('ok').observe((performance.now() - started) / 1000);
+      const out: Message = { payload: reply.payload, headers: { ...message.headers, ...reply.headers } };
+      if (message.key) out.key = message.key;
+      return [out];
+    } catch (err) {
+      metrics.udfLatency.labels('error').observe((performance.now() - started) / 1000);
+      metrics.udfErrors.inc();
+      throw new StageError('udf', err instanceof Error ? err.message : String(err));
+    }
+  };
 }

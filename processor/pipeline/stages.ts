@@ -25,24 +25,3 @@ export type Transform = (message: Message) => Message | undefined | Promise<Mess
 
 /** Calls the UDF (with retries); resolves with its reply messages. Throws StageError('udf') after the last attempt. */
 export type UdfCall = (message: Message) => Promise<Message[]>;
-
-/** A window operator as the pipeline sees it: events go in with the token that acknowledges them later. */
-export interface WindowStage<Token> {
-  add(event: { message: Message; eventTime: number; watermark: number; verdict: Timing['verdict'] }, token: Token): WindowAddResult;
-  /** Advances time (watermark and wall clock) and releases what is due. */
-  advance(watermark: number, now: number): void;
-  describe(): unknown;
-  openWindows(): number;
-  stateSize(): number;
-}
-
-/** `buffered`: held until release; `late`: not accepted (the caller applies the late-event mode). */
-export type WindowAddResult = 'buffered' | 'late' | 'discard';
-
-export interface WindowRelease<Token> {
-  /** The batch for the UDF (GrpcPayloadCollection framing is the UDF module's business) or emitted directly. */
-  messages: Message[];
-  tokens: Token[];
-  eventTime: number;
-  partial: boolean;
-}

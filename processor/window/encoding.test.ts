@@ -19,6 +19,7 @@ function release(overrides: Partial<WindowRelease<number>> = {}): WindowRelease<
       { timestamp: 5001, payload: Buffer.from('{"a":1}'), headers: { contentType: 'application/json' }, token: 1 },
       { timestamp: 5002, payload: Buffer.from('{"a":2}'), headers: { contentType: 'application/json' }, token: 2 },
     ],
+    count: 2,
     tokens: [1, 2],
     partial: false,
     update: false,

@@ -11,6 +11,9 @@
 //   - beyond end + allowedLateness the event is TOO_LATE: SIDE_CHANNEL mode sends it to the side channel, else dropped.
 // State is bounded by `maxState` buffered event references: when full, `add` refuses with a reason (nothing is lost:
 // the runtime does not ack the refused message).
+// Two storage modes: by default a window keeps its events (a UDF receives them at release); with an `aggregator`
+// it folds each event into an accumulator at `add` and keeps only the tokens (in-process aggregation, no event
+// retention).
 
 import type { LateEventMode, WindowSettings, WindowType } from './settings';
 
@@ -31,12 +34,24 @@ export type AddResult =
   | { status: 'LATE' | 'TOO_LATE'; action: 'SIDE_CHANNEL' | 'DROPPED'; reason: string }
   | { status: 'REFUSED'; action: 'REFUSED'; reason: string };
 
-export interface WindowRelease<T> {
+/** Incremental aggregation: the window keeps `create()`'s accumulator, folded with `add` per event. */
+export interface WindowAggregator<T, A> {
+  create(): A;
+  add(accumulator: A, event: WindowEvent<T>): A;
+  /** Needed for SESSION windows (merging sessions merges their accumulators). */
+  merge?(a: A, b: A): A;
+}
+
+export interface WindowRelease<T, A = unknown> {
   start: number;
   end: number;
   key: string | undefined;
-  /** Every event of the window (for an update: including those emitted before). */
+  /** Every event of the window (for an update: including those emitted before). Empty with an aggregator. */
   events: ReadonlyArray<WindowEvent<T>>;
+  /** With an aggregator: the window's accumulator. */
+  aggregate?: A;
+  /** How many events the window holds (also with an aggregator). */
+  count: number;
   /** Tokens to acknowledge once this release's outputs are confirmed. */
   tokens: T[];
   /** Released by the idle timeout before the watermark passed the window end. */
@@ -69,44 +84,85 @@ export interface WindowOperatorState {
   omitted: number;
 }
 
-interface WindowState<T> {
+/** Sliding windows share an event between windows: its token is released by the last of them. */
+interface SharedToken<T> {
+  token: T;
+  refs: number;
+}
+
+interface WindowState<T, A> {
   start: number;
   end: number;
   key: string | undefined;
+  /** Buffer mode: the events (kept after emission only in UPSERT mode). */
   events: WindowEvent<T>[];
-  /** events[pendingFrom..] have not been emitted yet (their tokens are held). */
-  pendingFrom: number;
+  accumulator: A | undefined;
+  /** Events in the window, over its lifetime. */
+  count: number;
+  /** Tokens (or shared tokens, sliding) not released yet. */
+  pending: Array<T | SharedToken<T>>;
+  /** How much of `buffered` this window accounts for. */
+  held: number;
   lastAddedAt: number;
   /** Emitted at least once; kept while within allowed lateness. */
   emitted: boolean;
 }
 
-function floorMod(value: number, divisor: number): number {
-  return ((value % divisor) + divisor) % divisor;
+// Shared results for the common outcomes: `add` allocates nothing for them on the hot path.
+const ON_TIME_ADDED: AddResult = Object.freeze({ status: 'ON_TIME', action: 'ADDED' });
+const LATE_ADDED: AddResult = Object.freeze({ status: 'LATE', action: 'ADDED' });
+const ON_TIME_UPDATED: AddResult = Object.freeze({ status: 'ON_TIME', action: 'UPDATED' });
+const LATE_UPDATED: AddResult = Object.freeze({ status: 'LATE', action: 'UPDATED' });
+
+function accepted(late: boolean, updated: boolean): AddResult {
+  if (updated) return late ? LATE_UPDATED : ON_TIME_UPDATED;
+  return late ? LATE_ADDED : ON_TIME_ADDED;
 }
 
-export class WindowOperator<T> {
+/** The open windows of one key (tumbling/sliding): usually one or two. */
+interface KeyWindows<T, A> {
+  states: WindowState<T, A>[];
+  /** Releases seen while empty: an unused key is forgotten after two. */
+  emptySweeps: number;
+}
+
+const NO_EVENTS: never[] = [];
+
+/**
+ * The aligned start of the window holding `timestamp`: timestamp - (timestamp mod size), with floor semantics for
+ * negative times. Division instead of `%`: epoch milliseconds are not small integers, and double modulo is slow.
+ */
+function alignedStart(timestamp: number, size: number): number {
+  let start = Math.floor(timestamp / size) * size;
+  // Correct the rare rounding of the division near a boundary.
+  if (start > timestamp) start -= size;
+  else if (timestamp - start >= size) start += size;
+  return start;
+}
+
+export class WindowOperator<T, A = never> {
   readonly type: WindowType;
+  readonly maxState: number;
   private readonly size: number;
   private readonly slide: number;
   private readonly gap: number;
   private readonly lateness: number;
   private readonly mode: LateEventMode;
   private readonly idleTimeoutMs: number | undefined;
-  readonly maxState: number;
+  private readonly aggregator: WindowAggregator<T, A> | undefined;
+  /** Buffer mode keeps events after emission only to re-emit them (UPSERT). */
+  private readonly keepEmitted: boolean;
 
   private currentWatermark = Number.NEGATIVE_INFINITY;
-  /** Tumbling/sliding: start → key → window. */
-  private readonly byStart = new Map<number, Map<string | undefined, WindowState<T>>>();
+  /** Tumbling/sliding: key → its open windows. A stable map of active keys keeps the hot path to one lookup. */
+  private readonly byKey = new Map<string | undefined, KeyWindows<T, A>>();
   /** Session: key → open sessions of that key. */
-  private readonly sessions = new Map<string | undefined, WindowState<T>[]>();
-  /** Sliding: how many windows still hold each event. */
-  private readonly refs: Map<WindowEvent<T>, number> | undefined;
+  private readonly sessions = new Map<string | undefined, WindowState<T, A>[]>();
   private buffered = 0;
-  /** Lower bound of the earliest time at which `advance` has something to do. */
+  /** Lower bound of the earliest watermark at which `advance` has something to do. */
   private nextDue = Number.POSITIVE_INFINITY;
 
-  constructor(settings: WindowSettings) {
+  constructor(settings: WindowSettings, options: { aggregator?: WindowAggregator<T, A> } = {}) {
     this.type = settings.type;
     this.size = settings.sizeMs;
     this.slide = settings.slideMs || settings.sizeMs;
@@ -115,7 +171,11 @@ export class WindowOperator<T> {
     this.mode = settings.lateEventMode;
     this.idleTimeoutMs = settings.idleTimeoutMs;
     this.maxState = settings.maxState;
-    if (this.type === 'SLIDING') this.refs = new Map();
+    this.aggregator = options.aggregator;
+    if (this.aggregator && this.type === 'SESSION' && !this.aggregator.merge) {
+      throw new Error('a SESSION window with an aggregator needs aggregator.merge');
+    }
+    this.keepEmitted = this.mode === 'UPSERT' && !this.aggregator;
   }
 
   get watermark(): number {
@@ -129,7 +189,7 @@ export class WindowOperator<T> {
 
   get openWindows(): number {
     let count = 0;
-    for (const byKey of this.byStart.values()) count += byKey.size;
+    for (const windows of this.byKey.values()) count += windows.states.length;
     for (const list of this.sessions.values()) count += list.length;
     return count;
   }
@@ -138,9 +198,9 @@ export class WindowOperator<T> {
   add(event: WindowEvent<T>, now: number = Date.now()): AddResult {
     const late = event.timestamp < this.currentWatermark;
     if (this.type === 'TUMBLING') {
-      const start = event.timestamp - floorMod(event.timestamp, this.size);
       if (this.buffered >= this.maxState) return this.refused();
-      return this.addToWindow(start, start + this.size, event, now, late);
+      const start = alignedStart(event.timestamp, this.size);
+      return this.addToWindow(start, start + this.size, event, event.token, now, late);
     }
     if (this.type === 'SLIDING') return this.addSliding(event, now, late);
     return this.addSession(event, now, late);
@@ -162,19 +222,58 @@ export class WindowOperator<T> {
     };
   }
 
-  private addToWindow(start: number, end: number, event: WindowEvent<T>, now: number, late: boolean): AddResult {
+  private newState(start: number, end: number, key: string | undefined, now: number): WindowState<T, A> {
+    return {
+      start,
+      end,
+      key,
+      events: this.aggregator ? NO_EVENTS : [],
+      accumulator: this.aggregator ? this.aggregator.create() : undefined,
+      count: 0,
+      pending: [],
+      held: 0,
+      lastAddedAt: now,
+      emitted: false,
+    };
+  }
+
+  private put(state: WindowState<T, A>, event: WindowEvent<T>, holder: T | SharedToken<T>, now: number): void {
+    if (this.aggregator) state.accumulator = this.aggregator.add(state.accumulator as A, event);
+    else state.events.push(event);
+    state.pending.push(holder);
+    state.count++;
+    state.held++;
+    state.lastAddedAt = now;
+    this.buffered++;
+  }
+
+  private addToWindow(
+    start: number,
+    end: number,
+    event: WindowEvent<T>,
+    holder: T | SharedToken<T>,
+    now: number,
+    late: boolean,
+  ): AddResult {
     if (end + this.lateness <= this.currentWatermark) return this.tooLate(end);
-    let byKey = this.byStart.get(start);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.byStart.set(start, byKey);
-    }
     const key = event.key;
-    let state = byKey.get(key);
+    let windows = this.byKey.get(key);
+    if (windows === undefined) {
+      windows = { states: [], emptySweeps: 0 };
+      this.byKey.set(key, windows);
+    }
+    const states = windows.states;
+    let state: WindowState<T, A> | undefined;
+    for (let i = 0; i < states.length; i++) {
+      if (states[i].start === start) {
+        state = states[i];
+        break;
+      }
+    }
     if (state === undefined) {
-      state = { start, end, key, events: [], pendingFrom: 0, lastAddedAt: now, emitted: false };
-      byKey.set(key, state);
-      if (end < this.nextDue) this.nextDue = end;
+      state = this.newState(start, end, key, now);
+      states.push(state);
+      windows.emptySweeps = 0;
     } else if (state.emitted && this.mode !== 'UPSERT') {
       return {
         status: 'LATE',
@@ -182,36 +281,28 @@ export class WindowOperator<T> {
         reason: `window [${start}, ${end}) was already emitted`,
       };
     }
-    state.events.push(event);
-    state.lastAddedAt = now;
-    this.buffered++;
-    if (state.emitted) {
-      if (end < this.nextDue) this.nextDue = end;
-      return { status: late ? 'LATE' : 'ON_TIME', action: 'UPDATED' };
-    }
-    return { status: late ? 'LATE' : 'ON_TIME', action: 'ADDED' };
+    this.put(state, event, holder, now);
+    if (end < this.nextDue) this.nextDue = end;
+    return accepted(late, state.emitted);
   }
 
   private addSliding(event: WindowEvent<T>, now: number, late: boolean): AddResult {
-    const lastStart = event.timestamp - floorMod(event.timestamp, this.slide);
+    const lastStart = alignedStart(event.timestamp, this.slide);
     const windows = Math.ceil(this.size / this.slide);
     if (this.buffered + windows > this.maxState) return this.refused();
-    let added = 0;
+    const shared: SharedToken<T> = { token: event.token, refs: 0 };
     let updated = false;
     let rejection: AddResult | undefined;
     for (let start = lastStart; start > event.timestamp - this.size; start -= this.slide) {
-      const result = this.addToWindow(start, start + this.size, event, now, late);
+      const result = this.addToWindow(start, start + this.size, event, shared, now, late);
       if (result.action === 'ADDED' || result.action === 'UPDATED') {
-        added++;
+        shared.refs++;
         if (result.action === 'UPDATED') updated = true;
       } else if (!rejection || result.status === 'LATE') {
         rejection = result;
       }
     }
-    if (added > 0) {
-      this.refs?.set(event, added);
-      return { status: late ? 'LATE' : 'ON_TIME', action: updated ? 'UPDATED' : 'ADDED' };
-    }
+    if (shared.refs > 0) return accepted(late, updated);
     return rejection ?? this.tooLate(lastStart + this.size);
   }
 
@@ -226,7 +317,7 @@ export class WindowOperator<T> {
       this.sessions.set(event.key, list);
     }
     // Merge every open session of this key that overlaps [start, end) into the oldest of them.
-    let merged: WindowState<T> | undefined;
+    let merged: WindowState<T, A> | undefined;
     for (let i = 0; i < list.length; i++) {
       const session = list[i];
       if (!(session.start < end && start < session.end)) continue;
@@ -237,70 +328,78 @@ export class WindowOperator<T> {
       merged.start = Math.min(merged.start, session.start);
       merged.end = Math.max(merged.end, session.end);
       merged.lastAddedAt = Math.max(merged.lastAddedAt, session.lastAddedAt);
-      for (let j = session.pendingFrom; j < session.events.length; j++) merged.events.push(session.events[j]);
+      for (const other of session.events) merged.events.push(other);
+      for (const holder of session.pending) merged.pending.push(holder);
+      if (this.aggregator?.merge) merged.accumulator = this.aggregator.merge(merged.accumulator as A, session.accumulator as A);
+      merged.count += session.count;
+      merged.held += session.held;
       list.splice(i, 1);
       i--;
     }
     if (!merged) {
-      merged = { start, end, key: event.key, events: [], pendingFrom: 0, lastAddedAt: now, emitted: false };
+      merged = this.newState(start, end, event.key, now);
       list.push(merged);
     }
     merged.start = Math.min(merged.start, start);
     merged.end = Math.max(merged.end, end);
-    merged.events.push(event);
-    merged.lastAddedAt = now;
-    this.buffered++;
+    this.put(merged, event, event.token, now);
     if (merged.end < this.nextDue) this.nextDue = merged.end;
-    return { status: late ? 'LATE' : 'ON_TIME', action: 'ADDED' };
+    return accepted(late, false);
   }
 
   /**
    * Moves the watermark (never back) and releases every window whose end <= watermark, ordered by end then start.
    * Emitted windows past end + allowedLateness are purged.
    */
-  advance(watermark: number): WindowRelease<T>[] {
+  advance(watermark: number): WindowRelease<T, A>[] {
     if (watermark > this.currentWatermark) this.currentWatermark = watermark;
     if (this.currentWatermark < this.nextDue) return [];
     const wm = this.currentWatermark;
-    const releases: WindowRelease<T>[] = [];
+    const releases: WindowRelease<T, A>[] = [];
     let nextDue = Number.POSITIVE_INFINITY;
-    for (const [start, byKey] of this.byStart) {
-      for (const [key, state] of byKey) {
-        if (state.end <= wm) {
-          if (state.pendingFrom < state.events.length) releases.push(this.release(state, false));
-          if (state.end + this.lateness <= wm) {
-            this.buffered -= state.events.length;
-            byKey.delete(key);
-            continue;
-          }
-          if (this.mode !== 'UPSERT' && state.events.length > 0) {
-            // Only a marker is needed to recognise late events of an emitted window.
-            this.buffered -= state.events.length;
-            state.events = [];
-            state.pendingFrom = 0;
-          }
-          nextDue = Math.min(nextDue, state.end + this.lateness);
-        } else {
-          nextDue = Math.min(nextDue, state.end);
+    for (const [key, windows] of this.byKey) {
+      const states = windows.states;
+      let kept = 0;
+      for (let i = 0; i < states.length; i++) {
+        const state = states[i];
+        if (state.end > wm) {
+          if (state.end < nextDue) nextDue = state.end;
+          states[kept++] = state;
+          continue;
         }
+        if (state.pending.length > 0) releases.push(this.release(state, false));
+        if (state.end + this.lateness <= wm) {
+          this.buffered -= state.held;
+          state.held = 0;
+          continue;
+        }
+        if (!this.keepEmitted && state.events.length > 0) {
+          // Only a marker is needed to recognise late events of an emitted window.
+          this.buffered -= state.events.length;
+          state.held -= state.events.length;
+          state.events = [];
+        }
+        if (state.end + this.lateness < nextDue) nextDue = state.end + this.lateness;
+        states[kept++] = state;
       }
-      if (byKey.size === 0) this.byStart.delete(start);
+      states.length = kept;
+      if (kept === 0 && ++windows.emptySweeps >= 2) this.byKey.delete(key);
     }
     for (const [key, list] of this.sessions) {
       for (let i = list.length - 1; i >= 0; i--) {
         const session = list[i];
         if (session.end <= wm) {
           releases.push(this.release(session, false));
-          this.buffered -= session.events.length;
+          this.buffered -= session.held;
           list.splice(i, 1);
-        } else {
-          nextDue = Math.min(nextDue, session.end);
+        } else if (session.end < nextDue) {
+          nextDue = session.end;
         }
       }
       if (list.length === 0) this.sessions.delete(key);
     }
     this.nextDue = nextDue;
-    if (releases.length > 1) releases.sort((a, b) => a.end - b.end || a.start - b.start);
+    if (releases.length > 1) releases.sort(byEndThenStart);
     return releases;
   }
 
@@ -308,81 +407,88 @@ export class WindowOperator<T> {
    * Releases, as partial, windows that received no event for `srp.window.idle.timeout` (wall clock), so a stalled
    * watermark (an idle input) does not hold results back forever. No-op without an idle timeout.
    */
-  releaseIdle(now: number): WindowRelease<T>[] {
+  releaseIdle(now: number): WindowRelease<T, A>[] {
     const timeout = this.idleTimeoutMs;
     if (timeout === undefined) return [];
-    const releases: WindowRelease<T>[] = [];
-    for (const [start, byKey] of this.byStart) {
-      for (const [key, state] of byKey) {
-        if (state.pendingFrom >= state.events.length || now - state.lastAddedAt < timeout) continue;
+    const releases: WindowRelease<T, A>[] = [];
+    for (const windows of this.byKey.values()) {
+      const states = windows.states;
+      let kept = 0;
+      for (let i = 0; i < states.length; i++) {
+        const state = states[i];
+        if (state.pending.length === 0 || now - state.lastAddedAt < timeout) {
+          states[kept++] = state;
+          continue;
+        }
         releases.push(this.release(state, true));
-        if (this.mode !== 'UPSERT') {
+        if (this.mode === 'UPSERT') {
+          states[kept++] = state;
+        } else {
           // Later events of this window start a continuation window (emitted on its own).
-          this.buffered -= state.events.length;
-          byKey.delete(key);
+          this.buffered -= state.held;
         }
       }
-      if (byKey.size === 0) this.byStart.delete(start);
+      states.length = kept;
     }
     for (const [key, list] of this.sessions) {
       for (let i = list.length - 1; i >= 0; i--) {
         const session = list[i];
         if (now - session.lastAddedAt < timeout) continue;
         releases.push(this.release(session, true));
-        this.buffered -= session.events.length;
+        this.buffered -= session.held;
         list.splice(i, 1);
       }
       if (list.length === 0) this.sessions.delete(key);
     }
-    releases.sort((a, b) => a.end - b.end || a.start - b.start);
+    releases.sort(byEndThenStart);
     return releases;
   }
 
-  private release(state: WindowState<T>, partial: boolean): WindowRelease<T> {
-    const tokens: T[] = [];
-    const events = state.events;
-    const refs = this.refs;
-    for (let i = state.pendingFrom; i < events.length; i++) {
-      const event = events[i];
-      if (refs) {
-        const remaining = (refs.get(event) ?? 1) - 1;
-        if (remaining > 0) {
-          refs.set(event, remaining);
-          continue;
-        }
-        refs.delete(event);
-      }
-      tokens.push(event.token);
+  private release(state: WindowState<T, A>, partial: boolean): WindowRelease<T, A> {
+    const pending = state.pending;
+    let tokens: T[];
+    if (this.type === 'SLIDING') {
+      tokens = [];
+      for (const holder of pending as SharedToken<T>[]) if (--holder.refs === 0) tokens.push(holder.token);
+    } else {
+      tokens = pending as T[];
+    }
+    state.pending = [];
+    if (this.aggregator) {
+      // Only tokens were held: they are handed over now.
+      this.buffered -= pending.length;
+      state.held -= pending.length;
     }
     const update = state.emitted;
-    state.pendingFrom = events.length;
     state.emitted = true;
-    // A window kept for lateness (UPSERT) keeps growing: hand out a copy.
-    const kept = this.mode === 'UPSERT' && this.type !== 'SESSION';
-    return {
+    const release: WindowRelease<T, A> = {
       start: state.start,
       end: state.end,
       key: state.key,
-      events: kept ? events.slice() : events,
+      // A window kept for re-emission keeps growing: hand out a copy.
+      events: this.keepEmitted && this.type !== 'SESSION' ? state.events.slice() : state.events,
+      count: state.count,
       tokens,
       partial,
       update,
     };
+    if (this.aggregator) release.aggregate = state.accumulator as A;
+    return release;
   }
 
   /** For /debug/state: every open window (capped at `limit`) and why it has not closed. */
   describe(now: number, limit = 100): WindowOperatorState {
-    const all: WindowState<T>[] = [];
-    for (const byKey of this.byStart.values()) for (const state of byKey.values()) all.push(state);
+    const all: WindowState<T, A>[] = [];
+    for (const windows of this.byKey.values()) all.push(...windows.states);
     for (const list of this.sessions.values()) all.push(...list);
-    all.sort((a, b) => a.end - b.end || a.start - b.start);
+    all.sort(byEndThenStart);
     const wm = this.currentWatermark;
     const windows = all.slice(0, limit).map((state) => ({
       start: state.start,
       end: state.end,
       key: state.key ?? null,
-      events: state.events.length,
-      pending: state.events.length - state.pendingFrom,
+      events: state.count,
+      pending: state.pending.length,
       emitted: state.emitted,
       idleMs: now - state.lastAddedAt,
       waitingFor: this.explain(state, now),
@@ -398,7 +504,7 @@ export class WindowOperator<T> {
     };
   }
 
-  private explain(state: WindowState<T>, now: number): string {
+  private explain(state: WindowState<T, A>, now: number): string {
     const wm = this.currentWatermark;
     if (state.emitted && state.end <= wm) {
       return `emitted; kept for allowed lateness until the watermark reaches ${state.end + this.lateness} (now ${wm})`;
@@ -413,4 +519,8 @@ export class WindowOperator<T> {
     }
     return parts.join('; ');
   }
+}
+
+function byEndThenStart(a: { end: number; start: number }, b: { end: number; start: number }): number {
+  return a.end - b.end || a.start - b.start;
 }

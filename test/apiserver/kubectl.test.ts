@@ -42,6 +42,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.SR_DEBUG_LOGS) process.stderr.write(api?.logs() ?? "");
   kubectl?.cleanup();
   await api?.stop();
   await etcd?.destroy();

@@ -183,6 +183,21 @@ function checkConsistency(objects: K8sObject[]): void {
         assert.ok(volumes.has(mount.name) || claimTemplates.has(mount.name), `${where}/${container.name}: volume ${mount.name} missing`);
       }
     }
+    // The namespace enforces Pod Security "restricted": every pod must pass it or it is never created.
+    const namespace = find(objects, 'Namespace', ns ?? '');
+    if (namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'] === 'restricted') {
+      const podSecurity = ((template.spec as Obj).securityContext ?? {}) as { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
+      for (const container of template.spec.containers) {
+        const sc = ((container as unknown as Obj).securityContext ?? {}) as { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] }; seccompProfile?: { type?: string }; privileged?: boolean };
+        const at = `${where}/${container.name}`;
+        assert.ok(sc.runAsNonRoot ?? podSecurity.runAsNonRoot, `${at}: runAsNonRoot (restricted)`);
+        assert.equal(sc.allowPrivilegeEscalation, false, `${at}: allowPrivilegeEscalation=false (restricted)`);
+        assert.ok(sc.capabilities?.drop?.includes('ALL'), `${at}: capabilities drop ALL (restricted)`);
+        assert.ok(!sc.capabilities?.add?.some((c) => c !== 'NET_BIND_SERVICE'), `${at}: no added capabilities (restricted)`);
+        assert.notEqual(sc.privileged, true, `${at}: not privileged`);
+        assert.ok(['RuntimeDefault', 'Localhost'].includes(sc.seccompProfile?.type ?? podSecurity.seccompProfile?.type ?? ''), `${at}: seccompProfile (restricted)`);
+      }
+    }
     if (workload.kind === 'StatefulSet') {
       const governing = find<Service>(objects, 'Service', workload.spec.serviceName ?? '', ns);
       assert.ok(governing, `${where}: serviceName ${workload.spec.serviceName} has no Service`);
@@ -343,6 +358,26 @@ test('aggregated install (deploy/ and deploy/aggregated/): consistent, delegatin
   // Images come from kustomize `images:`.
   for (const deployment of byKind<Workload>(objects, 'Deployment')) {
     for (const c of deployment.spec.template.spec.containers) assert.equal(c.image, 'streaming-runtime:0.1.0', `${deployment.metadata.name}: image set by kustomize`);
+  }
+});
+
+/** The `--flags` a subcommand documents in its `--help` (the real `sr` build). */
+async function documentedFlags(subcommand: string): Promise<Set<string>> {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'cli', 'sr.js'), subcommand, '--help']);
+  return new Set([...stdout.matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]));
+}
+
+test('every flag the Deployments pass is one `sr apiserver` / `sr controllers` documents', async () => {
+  const objects = await kustomize(DEPLOY);
+  for (const [deployment, subcommand] of [['sr-apiserver', 'apiserver'], ['sr-controllers', 'controllers']]) {
+    const known = await documentedFlags(subcommand);
+    assert.ok(known.size > 3, `sr ${subcommand} --help lists its flags`);
+    const container = find<Workload>(objects, 'Deployment', deployment, NAMESPACE)?.spec.template.spec.containers[0];
+    assert.ok(container);
+    for (const arg of container.args ?? []) {
+      const name = /^--([a-z0-9-]+)/.exec(arg)?.[1];
+      if (name) assert.ok(known.has(name), `${deployment}: sr ${subcommand} has no --${name}`);
+    }
   }
 });
 

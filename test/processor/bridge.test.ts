@@ -1,6 +1,7 @@
 // End to end: the real `sr processor` child process bridging Kafka and RabbitMQ in every direction at once
 // (two inputs, two outputs): every message reaches both outputs with its headers kept; /healthz, /readyz,
 // /metrics, /debug/state and /debug/tap answer; SIGTERM exits cleanly.
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProcessorConfig } from '../../processor/config';
@@ -13,6 +14,7 @@ import {
   kafkaProduce,
   RabbitCollector,
   rabbitCleanup,
+  SR_CLI,
   rabbitPublish,
   startProcessor,
   waitReady,
@@ -65,7 +67,9 @@ test('bridges Kafka and RabbitMQ in all four directions, keeping headers', async
       { stream: 'kafka-out', protocol: 'kafka', destination: names.kafkaOut, server: kafkaServer },
       { stream: 'rabbit-out', protocol: 'rabbitmq', destination: names.rabbitOut, server: rabbit },
     ],
-    attributes: {},
+    // Both inputs carry the same event times: once one input has moved the watermark, the other's events are
+    // behind it. DROP (the default, as in the original) would drop them; a bridge that forwards everything says UPSERT.
+    attributes: { 'srp.lateEventMode': 'UPSERT' },
     http: { port: 0 },
   };
   const rabbitOut = await RabbitCollector.start(rabbit.url, names.rabbitOut);
@@ -78,6 +82,12 @@ test('bridges Kafka and RabbitMQ in all four directions, keeping headers', async
 
   // A tap listener sees a sample of what passes (limit 3, then the stream ends).
   const tapped = fetch(`${processor.debugUrl}/debug/tap?sample=1&limit=3`).then((r) => r.text());
+  // ... and so does `sr tap`, the CLI (only the `out` point, 2 lines, then it exits).
+  const cli = spawn(process.execPath, [SR_CLI, 'tap', processor.debugUrl, '--point', 'out', '--limit', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let cliOut = '';
+  cli.stdout.on('data', (d: Buffer) => { cliOut += d.toString(); });
+  const cliExit = new Promise<number | null>((r) => cli.once('exit', r));
+  await waitFor('sr tap connected', async () => /"tapListeners": 2/.test(await (await fetch(`${processor!.debugUrl}/debug/state`)).text()));
 
   const n = 200;
   const headers = (i: number): Record<string, string> => ({
@@ -108,6 +118,11 @@ test('bridges Kafka and RabbitMQ in all four directions, keeping headers', async
   const tapLines = tapText.trim().split('\n').map((l) => JSON.parse(l) as { point: string; headers: Record<string, string> });
   assert.equal(tapLines.length, 3);
   assert.ok(tapLines.every((l) => typeof l.point === 'string' && typeof l.headers === 'object'));
+
+  assert.equal(await cliExit, 0);
+  const cliLines = cliOut.trim().split('\n').map((l) => JSON.parse(l) as { point: string; stream: string });
+  assert.equal(cliLines.length, 2);
+  assert.ok(cliLines.every((l) => l.point === 'out'));
 
   const metrics = await (await fetch(`${processor.debugUrl}/metrics`)).text();
   assert.match(metrics, new RegExp(`sr_processor_messages_in_total\\{[^}]*input="kafka-in"[^}]*\\} ${n}`));

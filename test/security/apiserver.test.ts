@@ -4,8 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kubectlFor } from '../support/apiserver-kubectl';
 import { startEtcd, type EtcdHandle } from '../support/etcd';
 import { waitFor } from '../support/ports';
 import { startSecuredApiserver, type RunningApiserver } from '../support/security-apiserver';
@@ -217,6 +218,42 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
     assert.ok(denied, 'a denied /status update is audited');
     assert.equal(denied.name, 'existing');
     assert.ok(lines.some((line) => line.code === 401 && line.user === ''), 'unauthenticated requests are audited');
+  });
+
+  test('kubectl (a Go TLS client) with a client certificate and with a token; Forbidden as kubectl shows it', async () => {
+    const kubeconfig = (name: string, user: Record<string, string>): string => {
+      const path = join(fixtures.dir, `${name}.kubeconfig`);
+      writeFileSync(path, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': name,
+        clusters: [{ name, cluster: { server: server.url, 'certificate-authority-data': Buffer.from(fixtures.servingCaPem).toString('base64') } }],
+        users: [{ name, user }],
+        contexts: [{ name, context: { cluster: name, user: name, namespace: 'team-a' } }],
+      }));
+      return path;
+    };
+    const alice = kubectlFor(kubeconfig('alice', {
+      'client-certificate-data': Buffer.from(fixtures.alice.certPem).toString('base64'),
+      'client-key-data': Buffer.from(fixtures.alice.keyPem).toString('base64'),
+    }));
+    const reader = kubectlFor(kubeconfig('reader', { token: TOKENS.reader }));
+    try {
+      const manifest = JSON.stringify(stream('kubectl-stream', 'team-a'));
+      assert.match(await alice.ok(['create', '-f', '-'], { input: manifest }), /kubectl-stream created/);
+      assert.match(await reader.ok(['get', 'streams', '-n', 'team-a', 'kubectl-stream', '-o', 'name']), /kubectl-stream/);
+      const denied = await reader.run(['delete', 'stream', 'kubectl-stream', '-n', 'team-a']);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /Error from server \(Forbidden\): streams\.streaming\.tanzu\.vmware\.com "kubectl-stream" is forbidden: User "reader" cannot delete resource "streams" in API group "streaming\.tanzu\.vmware\.com" in the namespace "team-a"/);
+      const impersonation = await reader.run(['get', 'streams', '-n', 'team-a', '--as=admin', '--as-group=system:masters']);
+      assert.notEqual(impersonation.code, 0);
+      assert.match(impersonation.stderr, /users "admin" is forbidden: User "reader" cannot impersonate resource "users" in API group "" at the cluster scope/);
+      const elsewhere = await alice.run(['create', '-n', 'team-b', '-f', '-'], { input: JSON.stringify(stream('kubectl-stream', 'team-b')) });
+      assert.notEqual(elsewhere.code, 0);
+      assert.match(elsewhere.stderr, /is forbidden: User "alice" cannot create resource "streams"/);
+      assert.equal((await call(`${GV}/namespaces/team-a/streams/kubectl-stream`, { cert: fixtures.alice, method: 'DELETE' })).status, 200);
+    } finally {
+      alice.cleanup();
+      reader.cleanup();
+    }
   });
 
   test('plain HTTP to the secure port is not served', async () => {

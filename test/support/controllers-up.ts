@@ -26,6 +26,8 @@ export interface UpHandle {
   waitReady(resource: string, name: string, timeoutMs?: number, namespace?: string): Promise<void>;
   /** Pids recorded by the local runtime for a Processor (processor and UDF processes). */
   processorPids(namespace: string, name: string): { slot: string; pid: number }[];
+  /** Pids of every live process the local runtime started (all Processors). */
+  processorPidsAll(): number[];
   componentPid(name: 'etcd' | 'apiserver' | 'controllers'): number | undefined;
   stop(): Promise<void>;
   destroy(): Promise<void>;
@@ -84,6 +86,14 @@ export async function startUp(opts: { dir?: string; port?: number; timeoutMs?: n
       const d = join(dir, 'run', 'processors', `${namespace}_${name}`);
       if (!existsSync(d)) return [];
       return readdirSync(d).filter((f) => f.endsWith('.pid')).map((f) => ({ slot: f.replace(/\.pid$/, ''), pid: readPid(join(d, f)) ?? 0 })).filter((p) => p.pid > 0);
+    },
+    processorPidsAll: () => {
+      const root = join(dir, 'run', 'processors');
+      if (!existsSync(root)) return [];
+      return readdirSync(root).flatMap((d) => {
+        const [ns, ...rest] = d.split('_');
+        return handle.processorPids(ns, rest.join('_')).map((p) => p.pid);
+      }).filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
     },
     componentPid: (name) => readPid(join(dir, 'run', `${name}.pid`)),
     stop: async () => {

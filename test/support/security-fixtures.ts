@@ -89,6 +89,26 @@ metadata: { name: sr-controllers }
 subjects:
 - { kind: ServiceAccount, name: sr-controllers, namespace: streaming-runtime }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: sr-status-writer }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: sr-impersonate-readers }
+rules:
+- apiGroups: [""]
+  resources: ["users"]
+  resourceNames: ["reader"]
+  verbs: ["impersonate"]
+- apiGroups: [""]
+  resources: ["groups"]
+  resourceNames: ["sr:readers"]
+  verbs: ["impersonate"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: carol-impersonates-readers }
+subjects:
+- { kind: User, name: carol }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: sr-impersonate-readers }
 `;
 
 export interface ClientIdentityFiles extends CertificatePair {

@@ -7,6 +7,7 @@
 // controller restart), logs/<ns>_<name>-<i>.log (processor) and logs/<ns>_<name>-<i>-<container>.log.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -23,17 +24,32 @@ export interface LocalRuntimeOptions {
   /** Working directory of UDF/SCS processes without `workingDir`. */
   cwd?: string;
   initialBackoffMs?: number;
+  probeIntervalMs?: number;
 }
 
 interface Slot {
   index: number;
   hash: string;
   processes: SupervisedProcess[];
+  /** The SRP processor's debug port: /readyz says whether its bindings are connected. */
+  httpPort?: number;
+  /** Last /readyz answer (SCS slots have none: running = ready). */
+  probedReady: boolean;
 }
 
 interface LocalWorkload {
   key: string;
   slots: Slot[];
+}
+
+const HTTP_PORT_KEY = '#processor-http';
+
+function readyz(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const req = httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (r) => { r.resume(); res(r.statusCode === 200); });
+    req.on('error', () => res(false));
+    req.on('timeout', () => { req.destroy(); res(false); });
+  });
 }
 
 export const UDF_PORT_ENVS = ['PORT', 'GRPC_PORT', 'SR_UDF_PORT'] as const;
@@ -47,6 +63,7 @@ export class LocalRuntime implements Runtime {
   private readonly runDir: string;
   private readonly logDir: string;
   private closed = false;
+  private readonly probeTimer: NodeJS.Timeout;
 
   constructor(private readonly opts: LocalRuntimeOptions) {
     this.srEntry = opts.srEntry ?? resolve(__dirname, '..', '..', '..', 'cli', 'sr.js');
@@ -54,6 +71,22 @@ export class LocalRuntime implements Runtime {
     this.logDir = join(opts.dir, 'logs');
     mkdirSync(this.runDir, { recursive: true });
     mkdirSync(this.logDir, { recursive: true });
+    this.probeTimer = setInterval(() => void this.probeAll(), opts.probeIntervalMs ?? 500);
+    this.probeTimer.unref();
+  }
+
+  /** Readiness of every SRP replica from its /readyz; a change requeues the Processor. */
+  private async probeAll(): Promise<void> {
+    for (const state of this.workloadsByKey.values()) {
+      let changed = false;
+      await Promise.all(state.slots.map(async (slot) => {
+        if (slot.httpPort === undefined) return;
+        const running = slot.processes.every((p) => p.running);
+        const ready = running && await readyz(slot.httpPort);
+        if (ready !== slot.probedReady) { slot.probedReady = ready; changed = true; }
+      }));
+      if (changed) this.notify(state.key);
+    }
   }
 
   onStatusChange(listener: (key: string) => void): void { this.listeners.push(listener); }
@@ -102,7 +135,7 @@ export class LocalRuntime implements Runtime {
   status(key: string): WorkloadStatus {
     const state = this.workloadsByKey.get(key);
     if (!state) return { replicas: 0, readyReplicas: 0 };
-    const ready = state.slots.filter((s) => s.processes.every((p) => p.running)).length;
+    const ready = state.slots.filter((s) => s.processes.every((p) => p.running) && (s.httpPort === undefined || s.probedReady)).length;
     const restarting = state.slots.flatMap((s) => s.processes).filter((p) => !p.running && p.lastExit);
     const message = restarting.length
       ? `restarting ${restarting.map((p) => `${p.spec.id} (exit ${p.lastExit?.code ?? p.lastExit?.signal ?? '?'})`).join(', ')}`
@@ -135,6 +168,7 @@ export class LocalRuntime implements Runtime {
 
   async close(opts: { stopWorkloads: boolean }): Promise<void> {
     this.closed = true;
+    clearInterval(this.probeTimer);
     for (const state of this.workloadsByKey.values()) {
       for (const slot of state.slots) {
         if (opts.stopWorkloads) await this.stopSlot(slot);
@@ -171,7 +205,8 @@ export class LocalRuntime implements Runtime {
       }));
     };
     const portsFile = join(dir, `${index}.ports.json`);
-    const ports = await this.portsFor(portsFile, workload.containers.map((c) => c.name));
+    const ports = await this.portsFor(portsFile, [...workload.containers.map((c) => c.name), ...(workload.type === 'SRP' ? [HTTP_PORT_KEY] : [])]);
+    let httpPort: number | undefined;
 
     if (workload.type === 'SRP') {
       const config: ProcessorConfig = structuredClone(workload.configs[index] ?? workload.configs[0]);
@@ -180,6 +215,8 @@ export class LocalRuntime implements Runtime {
         const udfContainer = workload.containers.find((c) => c.name === workload.udf?.containerName);
         if (udfContainer) config.udf = { ...(config.udf ?? {}), address: `127.0.0.1:${ports[udfContainer.name]}` };
       }
+      httpPort = ports[HTTP_PORT_KEY];
+      config.http = { host: '127.0.0.1', port: httpPort };
       const configFile = join(dir, `config-${index}.json`);
       writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
       for (const c of workload.containers) {
@@ -202,7 +239,7 @@ export class LocalRuntime implements Runtime {
       }
     }
     for (const p of processes) p.start();
-    return { index, hash, processes };
+    return { index, hash, processes, ...(httpPort !== undefined ? { httpPort } : {}), probedReady: false };
   }
 
   private containerSpec(workload: ProcessorWorkload, index: number, c: Container, port: number, extraEnv: [string, string][], hash: string, dir: string, base: string): ProcessSpec {

@@ -159,10 +159,16 @@ export function registerCommands(context: vscode.ExtensionContext, state: Cluste
     return { outcome, before: before.join('---\n'), after: after.join('---\n') };
   });
 
-  register('streamingRuntime.deleteFile', async () => {
+  register('streamingRuntime.deleteFile', async (options: unknown) => {
     const file = currentYaml();
     if (!file) return undefined;
     const objects = resourcesInText(file.text);
+    const confirmed = typeof options === 'object' && options !== null && (options as { confirmed?: unknown }).confirmed === true;
+    if (!confirmed) {
+      const answer = await vscode.window.showWarningMessage(
+        `Delete ${objects.map(describe).join(', ')} from the cluster?`, { modal: true }, 'Delete');
+      if (answer !== 'Delete') return undefined;
+    }
     const deleted: string[] = [];
     for (const object of objects.reverse()) {
       const kind = object.kind as KindName;

@@ -3,9 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { buildTopology, layoutTopology } from '../model/topology';
+import { edgeCounters, fetchMetrics, METRICS_URL_ANNOTATION, parsePrometheusText, RateTracker } from '../cluster/metrics';
+import { buildTopology, layoutTopology, nodeId } from '../model/topology';
 import { topologyHtml, TopologyMessage } from '../webview/topology-html';
 import { ClusterState } from './cluster-state';
+
+const SCRAPE_INTERVAL_MS = 3000;
 
 interface WorkspaceResource {
   uri: string;
@@ -25,6 +28,8 @@ export class TopologyPanel implements vscode.Disposable {
   lastMessage: TopologyMessage | undefined;
   /** Bumped on every render; tests wait for it. */
   renders = 0;
+  private readonly rates = new RateTracker();
+  private scraping: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly state: ClusterState,
@@ -56,7 +61,10 @@ export class TopologyPanel implements vscode.Disposable {
     }, undefined, this.disposables);
     panel.onDidDispose(() => {
       this.panel = undefined;
+      if (this.scraping) clearInterval(this.scraping);
+      this.scraping = undefined;
     }, undefined, this.disposables);
+    this.scraping = setInterval(() => void this.scrape(), SCRAPE_INTERVAL_MS);
     this.schedule(0);
   }
 
@@ -77,7 +85,7 @@ export class TopologyPanel implements vscode.Disposable {
     if (!this.panel) return;
     let message: TopologyMessage;
     if (this.live()) {
-      message = { type: 'layout', mode: 'live', source: this.state.server, layout: layoutTopology(buildTopology(this.state.list())) };
+      message = { type: 'layout', mode: 'live', source: this.state.server, layout: layoutTopology(buildTopology(this.state.list(), this.rates.current())) };
     } else {
       const client = this.client();
       try {
@@ -98,6 +106,25 @@ export class TopologyPanel implements vscode.Disposable {
     await this.panel?.webview.postMessage(message);
   }
 
+  /** Reads the metrics of processors that advertise them (annotation) and redraws with edge throughput. */
+  private async scrape(): Promise<void> {
+    if (!this.panel || !this.live()) return;
+    const processors = this.state.list('Processor');
+    let found = false;
+    await Promise.all(processors.map(async (processor) => {
+      const annotations = (processor.metadata?.annotations ?? {}) as Record<string, unknown>;
+      const url = annotations[METRICS_URL_ANNOTATION];
+      const name = processor.metadata?.name;
+      if (typeof url !== 'string' || !name) return;
+      const text = await fetchMetrics(url);
+      if (text === undefined) return;
+      found = true;
+      const id = nodeId('Processor', processor.metadata?.namespace ?? 'default', name);
+      this.rates.record(edgeCounters(id, parsePrometheusText(text)), Date.now());
+    }));
+    if (found) this.schedule(0);
+  }
+
   private async open(id: string): Promise<void> {
     if (this.lastMessage?.mode === 'live') {
       await vscode.commands.executeCommand('streamingRuntime.openLive', id);
@@ -114,6 +141,7 @@ export class TopologyPanel implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.scraping) clearInterval(this.scraping);
     this.panel?.dispose();
     for (const d of this.disposables) d.dispose();
   }

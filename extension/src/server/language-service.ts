@@ -15,7 +15,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { API_VERSION } from '../../../crds/types';
+import { API_VERSION, type Protocol } from '../../../crds/types';
 import { completionContextAt } from '../model/completion-context';
 import { pathAtOffset, rangeOfFieldPath } from '../model/ranges';
 import { OpenApiSchema, schemaAt, typeLabel } from '../model/schema-walk';
@@ -332,11 +332,12 @@ function kindFromText(text: string, offset: number): OurKind | undefined {
   return kind && (OUR_KINDS as readonly string[]).includes(kind) ? (kind as OurKind) : undefined;
 }
 
-function protocolInFile(file: ParsedFile): string | undefined {
+function protocolInFile(file: ParsedFile): Protocol | undefined {
   for (const d of file.documents) {
     if (d.kind !== 'Stream') continue;
     const spec = (d.value as { spec?: { protocol?: unknown } }).spec;
-    if (typeof spec?.protocol === 'string') return spec.protocol;
+    // Only a valid protocol is worth copying: a new Stream must not inherit a neighbour's mistake.
+    if (spec?.protocol === 'kafka' || spec?.protocol === 'rabbitmq') return spec.protocol satisfies Protocol;
   }
   return undefined;
 }

@@ -175,6 +175,8 @@ describe('language server over stdio', () => {
     });
     const after = await diagnosticsFor(processorUri(), 2);
     assert.equal(after.filter((d) => d.code === 'missing-stream').length, 0, JSON.stringify(after, null, 1));
+    const errors = (list: Diagnostic[]): number => list.filter((d) => d.severity === 1).length;
+    assert.equal(errors(after), errors(found), 'the created Stream is itself valid');
     await connection.sendNotification('textDocument/didChange', {
       textDocument: { uri: processorUri(), version: 3 },
       contentChanges: [{ text: PROCESSOR }],

@@ -44,7 +44,15 @@ function topologyScript(vscodeApi: BrowserApi): void {
       canvas.appendChild(empty);
       return;
     }
-    const svg = element('svg', { width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: 'img' }, canvas);
+    // Scales down to the panel's width (never up, never below 55%: then it scrolls), keeping proportions.
+    const available = Math.max(canvas.clientWidth - 16, 200);
+    const scale = Math.max(0.55, Math.min(1, available / layout.width));
+    const svg = element('svg', {
+      width: Math.round(layout.width * scale),
+      height: Math.round(layout.height * scale),
+      viewBox: `0 0 ${layout.width} ${layout.height}`,
+      role: 'img',
+    }, canvas);
     const defs = element('defs', {}, svg);
     const marker = element('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' }, defs);
     element('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow-head' }, marker);
@@ -89,9 +97,16 @@ function topologyScript(vscodeApi: BrowserApi): void {
     }
   };
 
+  let last: TopologyMessage | undefined;
   window.addEventListener('message', (event: MessageEvent) => {
     const data = event.data as { type?: string } | undefined;
-    if (data?.type === 'layout') render(data as TopologyMessage);
+    if (data?.type === 'layout') {
+      last = data as TopologyMessage;
+      render(last);
+    }
+  });
+  window.addEventListener('resize', () => {
+    if (last) render(last);
   });
   vscodeApi.postMessage({ type: 'ready' });
 }

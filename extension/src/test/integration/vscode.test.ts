@@ -78,6 +78,12 @@ describe('the extension in code-server', () => {
               await page.waitForSelector('.squiggly-error', { timeout: 20_000 }).catch(() => undefined);
               uiChecks.push(`squiggly-error:${await page.locator('.squiggly-error').count()}`);
             }
+            if (name === 'topology-live') {
+              // The webview draws in a nested frame; wait for its nodes (and the explorer rows) before the picture.
+              const drawn = await waitForFrameSelector(page, 'g.node', 20_000);
+              uiChecks.push(`topology-nodes:${drawn}`);
+              await page.locator('.monaco-list-row', { hasText: 'enrich' }).first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+            }
             await page.screenshot({ path: join(IMAGES, `${name}.png`) }).catch((error: unknown) => uiChecks.push(`screenshot ${name} failed: ${String(error)}`));
             unlinkSync(join(signals, request));
             writeFileSync(join(signals, `${name}.done`), '');
@@ -96,12 +102,14 @@ describe('the extension in code-server', () => {
     if (!process.env.SR_EXT_TEST_FILTER) {
       const squiggles = uiChecks.find((c) => c.startsWith('squiggly-error:'));
       assert.ok(squiggles && Number(squiggles.split(':')[1]) > 0, `no error squiggles in the editor DOM: ${uiChecks.join(', ')}`);
+      const nodes = uiChecks.find((c) => c.startsWith('topology-nodes:'));
+      assert.ok(nodes && Number(nodes.split(':')[1]) >= 4, `the topology webview drew no graph: ${uiChecks.join(', ')}`);
     }
   });
 
   it('packages a .vsix with vsce that installs into code-server and works from the install', async () => {
     const vsix = join(root, 'streaming-runtime.vsix');
-    await runFile(process.execPath, [join(EXTENSION_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--out', vsix], { cwd: EXTENSION_ROOT, timeout: 180_000 });
+    await runFile(process.execPath, [join(EXTENSION_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-rewrite-relative-links', '--out', vsix], { cwd: EXTENSION_ROOT, timeout: 180_000 });
     assert.ok(existsSync(vsix));
     const installedDir = join(root, 'installed-extensions');
     const userData = join(root, 'user-data-installed');
@@ -126,3 +134,16 @@ describe('the extension in code-server', () => {
     }
   });
 });
+
+/** Polls every frame of the page (webviews are nested iframes) for `selector`; returns how many matched. */
+async function waitForFrameSelector(page: Page, selector: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const count = await frame.locator(selector).count().catch(() => 0);
+      if (count > 0) return count;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return 0;
+}

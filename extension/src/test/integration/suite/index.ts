@@ -2,10 +2,13 @@
 // The outer runner (../run.ts) prepares the workspace, a real `sr apiserver` on etcd and its kubeconfig, and
 // passes their locations in the environment. A failed test makes run() reject (non-zero exit).
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { ApiClient, KubeObject } from '../../../cluster/api-client';
 import { loadKubeconfig } from '../../../cluster/kubeconfig';
+import { METRICS_URL_ANNOTATION } from '../../../cluster/metrics';
 import type { ExtensionApi } from '../../../client/extension';
 import type { ApplyOutcome } from '../../../client/commands';
 
@@ -147,8 +150,10 @@ export async function run(): Promise<void> {
         const still = await cluster.get('Processor', 'default', 'enrich');
         assert((still?.spec as { replicas?: number }).replicas === 1, 'a dry run must not persist');
         await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
-        await open('pipeline.yaml');
-        await vscode.commands.executeCommand('workbench.action.files.revert');
+        const restored = await open('pipeline.yaml');
+        const changed = positionOf(restored.document, 'replicas: 3');
+        await restored.edit((edit) => edit.replace(new vscode.Range(changed, changed.translate(0, 'replicas: 3'.length)), 'replicas: 1'));
+        await restored.document.save();
       },
     },
     {
@@ -196,7 +201,29 @@ export async function run(): Promise<void> {
         const createLatency = Date.now() - created;
         assert(createLatency < 1000, `topology showed the new processor after ${createLatency} ms (budget 1000 ms)`);
         console.log(`topology latency: status ${statusLatency} ms, create ${createLatency} ms`);
+
+        // Throughput: a processor advertising its metrics gets rates on its edges.
+        let served = 0;
+        const metrics = createServer((_, response) => {
+          served += 500;
+          response.end(`sr_processor_messages_in_total{input="orders"} ${served}\nsr_processor_messages_out_total{output="enriched"} ${served / 2}\n`);
+        });
+        await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
+        try {
+          const port = (metrics.address() as AddressInfo).port;
+          await cluster.call('PATCH', '/apis/streaming.tanzu.vmware.com/v1alpha1/namespaces/default/processors/enrich',
+            { metadata: { annotations: { [METRICS_URL_ANNOTATION]: `http://127.0.0.1:${port}/metrics` } } }, 'application/merge-patch+json');
+          const edge = await waitUntil('a throughput label on orders → enrich', () =>
+            api.topology.lastMessage?.layout.edges.find((e) => e.from === 'Stream/default/orders' && e.to === 'Processor/default/enrich' && (e.rate ?? 0) > 0), 20_000);
+          assert(edge.rate !== undefined && edge.rate > 0, 'no rate');
+        } finally {
+          metrics.close();
+        }
+        await vscode.commands.executeCommand('workbench.action.closePanel');
+        await vscode.commands.executeCommand('notifications.clearAll');
+        await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup').then(undefined, () => undefined);
         await screenshot('topology-live');
+        await vscode.commands.executeCommand('workbench.action.toggleMaximizeEditorGroup').then(undefined, () => undefined);
 
         const uri = await vscode.commands.executeCommand<string>('streamingRuntime.openLive', 'Processor/default/enrich');
         const live = await waitUntil('the live document', () => vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri));
@@ -207,10 +234,28 @@ export async function run(): Promise<void> {
       name: 'delete the resources of the current file',
       run: async () => {
         await open('pipeline.yaml');
-        const deleted = await vscode.commands.executeCommand<string[]>('streamingRuntime.deleteFile');
+        const deleted = await vscode.commands.executeCommand<string[]>('streamingRuntime.deleteFile', { confirmed: true });
         assert(deleted && deleted.length === 4, `deleted ${JSON.stringify(deleted)}`);
         await waitUntil('the processor to be gone', async () => (await cluster.get('Processor', 'default', 'enrich')) === undefined);
         await waitUntil('the topology to drop it', () => !api.topology.lastMessage?.layout.nodes.some((n) => n.id === 'Processor/default/enrich'), 10_000);
+      },
+    },
+    {
+      name: 'without a cluster the topology draws the workspace files (offline)',
+      run: async () => {
+        const settings = vscode.workspace.getConfiguration('streamingRuntime');
+        await settings.update('kubeconfig', join(workspace, 'no-such-kubeconfig'), vscode.ConfigurationTarget.Global);
+        try {
+          await vscode.commands.executeCommand('streamingRuntime.showTopology');
+          const offline = await waitUntil('an offline topology from the YAML files', () => {
+            const message = api.topology.lastMessage;
+            return message?.mode === 'offline' && message.layout.nodes.some((n) => n.id === 'Processor/default/broken-processor') ? message : undefined;
+          }, 20_000);
+          assert(offline.layout.nodes.some((n) => n.id === 'Processor/default/enrich'), 'pipeline.yaml is not in the offline topology');
+          assert(/no-such-kubeconfig/.test(offline.error ?? ''), `offline reason: ${offline.error}`);
+        } finally {
+          await settings.update('kubeconfig', kubeconfig, vscode.ConfigurationTarget.Global);
+        }
       },
     },
   ];

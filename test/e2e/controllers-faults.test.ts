@@ -1,0 +1,129 @@
+// Faults on a running `sr up`: kill -9 a processor (restarted within 2 s, nothing lost), kill -9 the controllers
+// (restarted by sr up; running processes adopted, no duplicates; status converges), kill -9 etcd (restarted;
+// the API server's and the controllers' watches recover).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { startUp, type UpHandle } from '../support/controllers-up';
+import { KafkaData, users, type OutMessage, type User } from '../support/controllers-data';
+import { waitFor } from '../support/ports';
+
+let up: UpHandle;
+let kafka: KafkaData;
+
+before(async () => {
+  up = await startUp();
+  kafka = new KafkaData(up.kafkaBootstrap);
+});
+
+after(async () => {
+  await kafka?.close();
+  await up?.destroy();
+});
+
+function pipeline(name: string, replicas = 1): string {
+  return `
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: ${name}-in }
+spec: { name: ${name}-in, protocol: kafka, partitionCount: 2 }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: ${name}-out }
+spec: { name: ${name}-out, protocol: kafka }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Processor
+metadata: { name: ${name} }
+spec:
+  replicas: ${replicas}
+  inputs: [{ name: ${name}-in }]
+  outputs: [{ name: ${name}-out }]
+`;
+}
+
+const hasAll = (sent: User[]) => (ms: OutMessage[]): boolean => sent.every((u) => ms.some((m) => m.value.includes(u.id)));
+
+/** Live processes started for a slot prefix, found by the environment the local runtime gives them. */
+function liveSlotProcesses(prefix: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const env = readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').find((e) => e.startsWith('SR_LOCAL_SLOT='));
+      if (env?.slice('SR_LOCAL_SLOT='.length).startsWith(prefix)) pids.push(Number(d));
+    } catch { /* gone or not ours */ }
+  }
+  return pids;
+}
+
+test('kill -9 of a processor: restarted within 2 s, no message lost', async () => {
+  await up.apply(pipeline('relay'));
+  await up.waitReady('processor', 'relay', 90_000);
+  const mark = await kafka.mark('relay-out');
+  const before = users(20);
+  await kafka.produce('relay-in', before);
+  await kafka.collect('relay-out', mark, hasAll(before));
+
+  const [victim] = up.processorPids('default', 'relay').filter((p) => p.slot === '0-processor');
+  const killedAt = Date.now();
+  process.kill(victim.pid, 'SIGKILL');
+  const during = users(20);
+  await kafka.produce('relay-in', during);
+  let restartedAt = 0;
+  await waitFor('a new processor process', () => {
+    const now = up.processorPids('default', 'relay').find((p) => p.slot === '0-processor');
+    if (now && now.pid !== victim.pid) { restartedAt = Date.now(); return true; }
+    return false;
+  }, 5000, 10);
+  assert.ok(restartedAt - killedAt < 2000, `restarted after ${restartedAt - killedAt} ms`);
+  const afterKill = users(20);
+  await kafka.produce('relay-in', afterKill);
+  await kafka.collect('relay-out', mark, hasAll([...before, ...during, ...afterKill]), 90_000);
+});
+
+test('restarting the controllers: processes adopted (no duplicates), status converges', async () => {
+  const pidsBefore = up.processorPids('default', 'relay').map((p) => p.pid).sort();
+  assert.equal(liveSlotProcesses('default/relay/').length, 1);
+  const controllers = up.componentPid('controllers')!;
+  process.kill(controllers, 'SIGKILL');
+  await waitFor('controllers restarted by sr up', () => { const p = up.componentPid('controllers'); return p !== undefined && p !== controllers; }, 15_000, 50);
+  // A change made right after the restart is reconciled by the new controllers.
+  await up.kubectl('patch', 'processor', 'relay', '--type', 'merge', '-p', '{"spec":{"replicas":2}}');
+  await waitFor('scaled to 2 ready replicas', async () => {
+    const p = await up.getJson<{ metadata: { generation: number }; status?: { readyReplicas?: number; observedGeneration?: number; conditions?: { type: string; status: string }[] } }>('processor/relay');
+    return p.status?.readyReplicas === 2 && p.status.observedGeneration === p.metadata.generation && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  }, 60_000, 200);
+  assert.equal(liveSlotProcesses('default/relay/').length, 2, 'exactly one process per replica');
+  assert.ok(pidsBefore.length === 1, 'one process before');
+  // Scale back: the new controllers own the processes they adopted.
+  await up.kubectl('patch', 'processor', 'relay', '--type', 'merge', '-p', '{"spec":{"replicas":1}}');
+  await waitFor('scaled to 1', () => liveSlotProcesses('default/relay/').length === 1, 30_000, 100);
+});
+
+test('restarting etcd: watches recover and new resources are reconciled', async () => {
+  const etcd = up.componentPid('etcd')!;
+  process.kill(etcd, 'SIGKILL');
+  await waitFor('etcd restarted by sr up', () => { const p = up.componentPid('etcd'); return p !== undefined && p !== etcd; }, 15_000, 50);
+  await waitFor('API server answers again', async () => { await up.kubectl('get', 'srp'); return true; }, 60_000, 250);
+  await up.apply(pipeline('after-etcd'));
+  await up.waitReady('processor', 'after-etcd', 90_000);
+  const mark = await kafka.mark('after-etcd-out');
+  const sent = users(5);
+  await kafka.produce('after-etcd-in', sent);
+  await kafka.collect('after-etcd-out', mark, hasAll(sent));
+  // The old pipeline kept working through it all.
+  const mark2 = await kafka.mark('relay-out');
+  const more = users(5);
+  await kafka.produce('relay-in', more);
+  await kafka.collect('relay-out', mark2, hasAll(more));
+});
+
+test('Ctrl-C (SIGTERM to sr up) stops every process it started', async () => {
+  const pids = [...up.processorPidsAll(), up.componentPid('etcd')!, up.componentPid('apiserver')!, up.componentPid('controllers')!];
+  await up.stop();
+  const alive = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  assert.deepEqual(alive, []);
+  assert.deepEqual(liveSlotProcesses('default/'), []);
+});

@@ -1,0 +1,149 @@
+// End to end through the real `sr processor` process:
+//  1. a 5 s tumbling window over event time read from the payload (the input Stream's time attribute and watermark
+//     expression, tutorial 6), aggregated by a raw gRPC aggregator UDF: one result per team per window with the
+//     window headers; a late event goes to the side channel (its own destination);
+//  2. a stateless mapper UDF that dies and comes back mid-stream: every message still arrives (retries bridge the
+//     outage) and the processor reports the UDF unreachable meanwhile.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ProcessorConfig } from '../../processor/config';
+import { startKafka, type KafkaHandle } from '../support/kafka';
+import { rabbitUrl, uniqueName } from '../support/rabbitmq';
+import { waitFor } from '../support/ports';
+import { countPayloads, kafkaProduce, RabbitCollector, rabbitCleanup, rabbitPublish, startProcessor, waitReady, type ProcessorProcess } from '../support/processor-harness';
+import { decodeCollection, encodeCollection, startUdfServer, type UdfServer } from '../support/processor-udf';
+
+let kafka: KafkaHandle;
+const processes: ProcessorProcess[] = [];
+const closers: Array<{ close(): Promise<void> }> = [];
+const servers: UdfServer[] = [];
+const exchanges: string[] = [];
+const queues: string[] = [];
+const id = uniqueName('wu');
+
+before(async () => {
+  kafka = await startKafka();
+});
+
+after(async () => {
+  for (const p of processes) await p.kill();
+  for (const c of closers) await c.close();
+  for (const s of servers) await s.stop();
+  await kafka?.stop();
+  await rabbitCleanup(rabbitUrl(), exchanges, queues);
+});
+
+test('tumbling window + aggregator UDF: per-window results with headers; late events to the side channel', async () => {
+  const input = `${id}-scores`;
+  const output = `${id}-totals`;
+  const late = `${id}-late`;
+  exchanges.push(output, late);
+  queues.push(`${output}.collector`, `${late}.collector`);
+  await kafka.createTopic(input, 1);
+  // The aggregator: counts events per team in the window it receives (GrpcPayloadCollection of JSON events).
+  const udf = await startUdfServer((request) => {
+    assert.equal(request.headers.contentType, 'multipart/json');
+    const counts = new Map<string, number>();
+    for (const bytes of decodeCollection(request.payload)) {
+      const event = JSON.parse(bytes.toString()) as { team: string };
+      counts.set(event.team, (counts.get(event.team) ?? 0) + 1);
+    }
+    const results = [...counts].map(([team, count]) => Buffer.from(JSON.stringify({ team, count, from: Number(request.headers.windowStartTime) })));
+    return { payload: encodeCollection(results), headers: { contentType: 'multipart/json' } };
+  });
+  servers.push(udf);
+  const config: ProcessorConfig = {
+    name: 'scores', namespace: 'test', group: `${id}-win`, instanceIndex: 0, instanceCount: 1,
+    inputs: [{
+      stream: 'scores', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, contentType: 'application/json',
+      timeAttribute: { field: 'score_time', watermark: "`score_time` - INTERVAL '1' SECOND" },
+    }],
+    outputs: [{ stream: 'totals', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() } }],
+    lateOutput: { stream: 'late', protocol: 'rabbitmq', destination: late, server: { url: rabbitUrl() } },
+    attributes: { 'srp.window': '5s', 'srp.window.idle.timeout': '60s', 'srp.lateEventMode': 'SIDE_CHANNEL', 'srp.output.headers': 'firstTeam=payload.team' },
+    udf: { address: `127.0.0.1:${udf.port}` },
+    http: { port: 0 },
+  };
+  const totals = await RabbitCollector.start(rabbitUrl(), output);
+  const lateOut = await RabbitCollector.start(rabbitUrl(), late);
+  closers.push(totals, lateOut);
+  const proc = await startProcessor(config);
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const t0 = 1_700_000_000_000; // a multiple of 5000
+  const event = (team: string, offset: number): { payload: string } => ({ payload: JSON.stringify({ team, score: 1, score_time: t0 + offset }) });
+  await kafkaProduce(kafka.bootstrap, input, [
+    event('red', 0), event('blue', 500), event('red', 1000), event('blue', 3000), event('red', 4900),
+    event('green', 7000), // watermark 5999: window [t0, t0+5000) closes
+    event('red', 1500), // late: its window was emitted -> side channel
+    event('green', 8000),
+    event('blue', 12_000), // watermark 10999: window [t0+5000, t0+10000) closes
+  ]);
+  await waitFor('two windows of results and one late event', () => totals.messages.length >= 3 && lateOut.messages.length >= 1, 30_000, 100);
+  const first = totals.messages.filter((m) => m.headers.windowStartTime === String(t0));
+  assert.deepEqual(first.map((m) => JSON.parse(m.payload) as unknown).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
+    { team: 'blue', count: 2, from: t0 },
+    { team: 'red', count: 3, from: t0 },
+  ]);
+  for (const m of first) {
+    assert.equal(m.headers.windowEndTime, String(t0 + 5000));
+    assert.equal(m.headers.partial, 'false');
+    assert.equal(m.headers.contentType, 'application/json');
+    assert.equal(m.headers.eventtime, String(t0 + 5000));
+    assert.equal(m.headers.watermark, String(t0 + 7000 - 1000 - 1));
+    assert.equal(m.headers.firstTeam, (JSON.parse(m.payload) as { team: string }).team, 'srp.output.headers on window output');
+  }
+  const second = totals.messages.filter((m) => m.headers.windowStartTime === String(t0 + 5000));
+  assert.deepEqual(second.map((m) => JSON.parse(m.payload) as unknown), [{ team: 'green', count: 2, from: t0 + 5000 }]);
+  assert.equal(lateOut.messages.length, 1);
+  assert.deepEqual(JSON.parse(lateOut.messages[0].payload), { team: 'red', score: 1, score_time: t0 + 1500 });
+  assert.equal(lateOut.messages[0].headers.eventtime, String(t0 + 1500));
+
+  const state = (await (await fetch(`${proc.debugUrl}/debug/state`)).json()) as { windows: { openWindows: number; windows: Array<{ waitingFor: string }> }; watermarks: { global: number } };
+  assert.equal(state.windows.openWindows, 1, 'the window holding the last event is still open');
+  assert.ok(state.windows.windows[0].waitingFor.length > 0, 'and /debug/state says why');
+  assert.equal(state.watermarks.global, t0 + 12_000 - 1000 - 1);
+  const metrics = await (await fetch(`${proc.debugUrl}/metrics`)).text();
+  assert.match(metrics, /sr_processor_messages_late_total\{[^}]*action="side_channel"[^}]*\} 1/);
+  assert.match(metrics, /sr_processor_open_windows\{[^}]*\} 1/);
+  assert.match(metrics, /sr_processor_udf_latency_seconds_count\{[^}]*outcome="ok"[^}]*\} 2/);
+  assert.equal(await proc.stop(), 0);
+});
+
+test('a mapper UDF dies and comes back mid-stream: nothing is lost', async () => {
+  const input = `${id}-words`;
+  const output = `${id}-upper`;
+  const group = `${id}-map`;
+  exchanges.push(input, output, `${input}.${group}.dlq`);
+  queues.push(`${input}.${group}`, `${output}.collector`, `${input}.${group}.dlq.collector`);
+  const udf = await startUdfServer((request) => ({ payload: Buffer.from(request.payload.toString().toUpperCase()), headers: { contentType: 'text/plain', mapped: 'yes' } }));
+  servers.push(udf);
+  const config: ProcessorConfig = {
+    name: 'mapper', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'words', protocol: 'rabbitmq', destination: input, server: { url: rabbitUrl() }, prefetch: 50 }],
+    outputs: [{ stream: 'upper', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() } }],
+    attributes: { 'srp.udf.maxAttempts': '30' },
+    udf: { address: `127.0.0.1:${udf.port}`, timeoutMs: 1000 },
+    http: { port: 0 },
+  };
+  const upper = await RabbitCollector.start(rabbitUrl(), output);
+  const dead = await RabbitCollector.start(rabbitUrl(), `${input}.${group}.dlq`);
+  closers.push(upper, dead);
+  const proc = await startProcessor(config);
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const n = 600;
+  await rabbitPublish(rabbitUrl(), input, Array.from({ length: n }, (_, i) => ({ payload: `word${i}`, headers: { contentType: 'text/plain' } })));
+  await waitFor('the stream under way', () => upper.messages.length >= 50, 30_000, 10);
+  udf.kill();
+  await waitFor('readiness to report the UDF unreachable', async () => (await fetch(`${proc.debugUrl}/readyz`)).status === 503, 20_000, 100);
+  await udf.restart();
+  await waitFor('every message mapped', () => countPayloads(upper.messages).size >= n, 60_000, 100);
+  assert.equal(dead.messages.length, 0, 'nothing dead-lettered');
+  const counts = countPayloads(upper.messages);
+  for (let i = 0; i < n; i++) assert.ok(counts.has(`WORD${i}`), `WORD${i}`);
+  assert.ok(upper.messages.every((m) => m.headers.mapped === 'yes'));
+  process.stdout.write(`# udf outage: ${n} sent, ${counts.size} distinct, ${upper.messages.length - counts.size} duplicates\n`);
+  await waitReady(proc.debugUrl);
+  assert.equal(await proc.stop(), 0);
+});
