@@ -253,11 +253,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const compact = async (): Promise<void> => {
       try {
         const current = await storage.currentRevision();
-        if (previousRevision > compactedRevision) {
-          await storage.compact(previousRevision);
-          compactedRevision = previousRevision;
-          cache.compacted(previousRevision);
-          logger.info({ revision: previousRevision }, 'compacted etcd history');
+        // Never past what our own watch cache has seen: its etcd watch must be able to resume (e.g. after etcd
+        // restarts and the watch reconnects later than writes resumed).
+        const target = Math.min(previousRevision, cache.revision);
+        if (target > compactedRevision) {
+          await storage.compact(target);
+          compactedRevision = target;
+          cache.compacted(target);
+          logger.info({ revision: target }, 'compacted etcd history');
         }
         previousRevision = current;
       } catch (err) {

@@ -18,16 +18,18 @@ interface Source { file: string; label: string; offset: number; partial: string 
 export function logSources(logDir: string, namespace: string, name: string, container?: string): { file: string; label: string }[] {
   if (!existsSync(logDir)) return [];
   const prefix = `${namespace}_${name}-`;
-  const out: { file: string; label: string }[] = [];
+  const out: { file: string; label: string; order: [number, string] }[] = [];
   for (const f of readdirSync(logDir).sort()) {
     if (!f.startsWith(prefix) || !f.endsWith('.log')) continue;
     const m = /^(\d+)(?:-(.+))?\.log$/.exec(f.slice(prefix.length));
     if (!m) continue;
     const c = m[2] ?? 'processor';
     if (container && container !== c) continue;
-    out.push({ file: join(logDir, f), label: `${m[1]}/${c}` });
+    out.push({ file: join(logDir, f), label: `${m[1]}/${c}`, order: [Number(m[1]), c === 'processor' ? '' : c] });
   }
-  return out;
+  // Replica by replica, the processor before its containers.
+  out.sort((a, b) => a.order[0] - b.order[0] || String(a.order[1]).localeCompare(String(b.order[1])));
+  return out.map(({ file, label }) => ({ file, label }));
 }
 
 function readNew(source: Source, write: (line: string) => void): void {

@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<void> {
   // Aborting (limit reached, Ctrl-C) errors the body stream; that is the normal end here.
   body.on('error', () => undefined);
   const lines = createInterface({ input: body });
+  lines.on('error', () => undefined);
   let shown = 0;
   try {
     for await (const text of lines) {
@@ -93,11 +94,9 @@ export async function main(argv: string[]): Promise<void> {
       // --point filters here (the server samples every point); --limit then counts what is shown.
       if (values.point && line.point !== values.point) continue;
       process.stdout.write(values.pretty ? `${prettyLine(line)}\n` : `${text}\n`);
-      if (limit > 0 && ++shown >= limit) {
-        controller.abort();
-        break;
-      }
+      if (limit > 0 && ++shown >= limit) break;
     }
+    body.destroy();
   } catch (err) {
     if (!controller.signal.aborted) {
       process.stderr.write(`sr tap: stream ended: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -38,7 +38,8 @@ export async function setFinalizer<T extends StreamingResource>(ctx: ControllerC
   const updated = await ctx.client.patch<T>(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '', {
     metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
   });
-  informer.observe(updated);
+  // The last finalizer of a deleting object: the API server deletes it now; the watch reports that.
+  if (!(obj.metadata.deletionTimestamp && finalizers.length === 0)) informer.observe(updated);
   return updated;
 }
 

@@ -70,5 +70,13 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await runtime.start();
+  try {
+    await runtime.start();
+  } catch (err) {
+    // Binders retry connections forever, so this is a programming or configuration error: exit, the supervisor
+    // (local runtime or Kubernetes) restarts the instance.
+    processorLog.error({ err: err instanceof Error ? err.message : String(err) }, 'processor failed to start');
+    await runtime.stop(1000).catch(() => undefined);
+    process.exit(1);
+  }
 }

@@ -155,41 +155,39 @@ export class EtcdStorage implements Storage {
 
     const open = (): void => {
       if (stopped) return;
-      const pending = this.client.watch().prefix(prefix).startRevision(String(lastDelivered + 1)).withPreviousKV().create();
-      pending.then((w) => {
-        if (stopped) { void w.cancel(); return; }
-        watcher = w;
-        w.on('data', (res: IWatchResponse) => onData(res));
-        w.on('connected', () => { if (!connected) { connected = true; handlers.onConnectionChange?.(true); } });
-        w.on('disconnected', () => {
-          if (connected) { connected = false; handlers.onConnectionChange?.(false); }
-          // Reopen ourselves from the last revision we delivered instead of the client's header-based resume.
-          w.removeAllListeners();
-          void w.cancel().catch(() => undefined);
-          watcher = undefined;
-          setTimeout(open, 200);
-        });
-        w.on('error', (err: unknown) => {
-          const compacted = compactRevisionOf(err);
-          w.removeAllListeners();
-          watcher = undefined;
-          if (compacted !== undefined) {
+      const w = this.client.watch().prefix(prefix).startRevision(String(lastDelivered + 1)).withPreviousKV().watcher();
+      watcher = w;
+      w.on('data', (res: IWatchResponse) => onData(res));
+      w.on('connected', () => { if (!connected) { connected = true; handlers.onConnectionChange?.(true); } });
+      w.on('disconnected', () => {
+        if (connected) { connected = false; handlers.onConnectionChange?.(false); }
+        // The client resumes from the last *header* revision + 1, which can skip events it had not delivered yet
+        // (a catch-up split over several responses). Resume from the last revision we delivered instead.
+        (w.request as { start_revision?: string }).start_revision = String(lastDelivered + 1);
+      });
+      w.on('error', (err: unknown) => {
+        // etcd cancelled the watch (compacted start revision, or it went away mid-creation). The client has
+        // dropped this watcher: find out which, then report the compaction or reopen.
+        w.removeAllListeners();
+        if (watcher === w) watcher = undefined;
+        if (stopped) return;
+        void this.checkCompacted(lastDelivered + 1).then((compactRevision) => {
+          if (stopped) return;
+          if (compactRevision !== undefined) {
             stopped = true;
-            handlers.onCompacted(compacted);
+            handlers.onCompacted(compactRevision);
             return;
           }
-          // Any other cancellation (etcd restarting, leader change): reopen from the last delivered revision;
-          // if that revision is gone by then, etcd answers with compact_revision and onData reports it.
           handlers.onError?.(err);
           setTimeout(open, 500);
         });
-      }, () => setTimeout(open, 500));
+      });
     };
 
     const onData = (res: IWatchResponse): void => {
       if (stopped) return;
       const compactRevision = Number(res.compact_revision ?? 0);
-      if (compactRevision > 0 && compactRevision > lastDelivered) {
+      if (compactRevision > 0 && compactRevision > lastDelivered + 1) {
         stopped = true;
         handlers.onCompacted(compactRevision);
         return;
@@ -225,6 +223,16 @@ export class EtcdStorage implements Storage {
         if (w) { w.removeAllListeners(); void w.cancel().catch(() => undefined); }
       },
     };
+  }
+
+  /** The compaction revision when `revision` is no longer readable; undefined when it is (or etcd is away). */
+  private async checkCompacted(revision: number): Promise<number | undefined> {
+    try {
+      await this.client.kv.range({ key: Buffer.from('\0'), count_only: true, revision: String(revision) }, { deadline: Date.now() + 3000 });
+      return undefined;
+    } catch (err) {
+      return compactRevisionOf(err);
+    }
   }
 
   async currentRevision(): Promise<number> {

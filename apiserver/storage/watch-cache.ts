@@ -107,9 +107,9 @@ export class WatchCache {
     this.etcdWatch = this.storage.watch(this.prefix, fromRevision, {
       onEvents: (events, headerRevision) => this.apply(events, headerRevision),
       onError: (err) => this.options.logger?.warn({ err: String(err), revision: this.currentRevision }, 'watch cache: etcd watch interrupted, resuming'),
-      onCompacted: () => {
+      onCompacted: (compactRevision) => {
         // We fell behind the compacted history: every open watch must restart from a fresh list.
-        this.options.logger?.warn({ revision: this.currentRevision }, 'watch cache: history compacted under us, relisting');
+        this.options.logger?.warn({ revision: this.currentRevision, compactRevision }, 'watch cache: history compacted under us, relisting');
         this.expireAll();
         void this.start();
       },

@@ -13,6 +13,8 @@ export type ChangeHandler<T> = (key: string, current: T | undefined, previous: T
 
 export class Informer<T extends StreamingResource> {
   private readonly cache = new Map<string, T>();
+  /** resourceVersion at which a key was deleted: a late answer to our own write must not resurrect it. */
+  private readonly tombstones = new Map<string, number>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private resourceVersion = '';
   private stopped = false;
@@ -56,7 +58,9 @@ export class Informer<T extends StreamingResource> {
   observe(obj: T): void {
     const key = objectKey(obj.metadata);
     const prev = this.cache.get(key);
-    if (prev && Number(prev.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
+    const rv = Number(obj.metadata.resourceVersion);
+    if (prev && Number(prev.metadata.resourceVersion) >= rv) return;
+    if ((this.tombstones.get(key) ?? -1) >= rv) return;
     this.cache.set(key, obj);
     this.emit(key, obj, prev, 'local');
   }
@@ -127,8 +131,14 @@ export class Informer<T extends StreamingResource> {
       this.stats.events++;
       const key = objectKey(obj.metadata);
       const prev = this.cache.get(key);
-      if (event.type === 'DELETED') this.cache.delete(key);
-      else this.cache.set(key, obj);
+      if (event.type === 'DELETED') {
+        this.cache.delete(key);
+        this.tombstones.set(key, Number(rv));
+        if (this.tombstones.size > 10_000) this.tombstones.delete(this.tombstones.keys().next().value as string);
+      } else {
+        this.cache.set(key, obj);
+        this.tombstones.delete(key);
+      }
       if (rv) this.resourceVersion = rv;
       this.emit(key, event.type === 'DELETED' ? undefined : obj, prev);
     };

@@ -6,6 +6,7 @@
 // Messages are computed concurrently (UDF calls overlap), but what they produce is issued in arrival order per input
 // partition, so a bridge or a mapper keeps the order of each partition.
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import type { BindingConfig } from '../config';
 import type { DeliveryHandler, InboundDelivery, OutputBinder } from '../binders/types';
 import { errorText } from '../binders/types';
@@ -61,6 +62,12 @@ type Outcome =
   | { kind: 'failed'; stage: string; error: string };
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const FILTERED: Outcome = { kind: 'filtered' };
+const HELD: Outcome = { kind: 'held' };
+
+function failure(err: unknown): Outcome {
+  return { kind: 'failed', stage: stageOf(err), error: errorText(err) };
+}
 
 export class Pipeline {
   private inFlight = 0;
@@ -69,6 +76,7 @@ export class Pipeline {
   private idleWaiters: Array<() => void> = [];
   /** Per input partition: the tail of the in-order emission chain. */
   private readonly chains = new Map<string, Promise<void>>();
+  private readonly outCounters = new Map<Route, Counter.Internal>();
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -90,15 +98,21 @@ export class Pipeline {
       };
       const outcome = this.compute(input, delivery, done);
       const key = `${input.stream}\u0000${delivery.partition}`;
-      const previous = this.chains.get(key) ?? RESOLVED;
-      const tail = previous.then(() => outcome).then((o) => this.settle(input, delivery, o, done));
+      const previous = this.chains.get(key);
+      if (!previous && !(outcome instanceof Promise)) {
+        // The fast path: nothing earlier of this partition is still being computed, so settle now.
+        this.settle(input, delivery, outcome, done);
+        return;
+      }
+      const tail = (previous ?? RESOLVED).then(() => outcome).then((o) => this.settle(input, delivery, o, done));
       this.chains.set(key, tail);
       // Forget the chain once it is idle so the map does not grow with partitions that went quiet.
       void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });
     };
   }
 
-  private async compute(input: BindingConfig, delivery: InboundDelivery, done: () => void): Promise<Outcome> {
+  /** Synchronous while every stage is (no JSONata, no UDF): then the message is settled without any promise. */
+  private compute(input: BindingConfig, delivery: InboundDelivery, done: () => void): Outcome | Promise<Outcome> {
     const o = this.options;
     try {
       let message = delivery.message;
@@ -107,14 +121,30 @@ export class Pipeline {
       }
       if (o.requireJsonPayload) decodeJson(message);
       if (o.transform) {
-        const transformed = await o.transform(message);
-        if (!transformed) return { kind: 'filtered' };
+        const transformed = o.transform(message);
+        if (transformed instanceof Promise) {
+          return transformed.then(
+            (m) => (m ? this.afterTransform(input, delivery, m, done) : FILTERED),
+            failure,
+          );
+        }
+        if (!transformed) return FILTERED;
         message = transformed;
       }
+      return this.afterTransform(input, delivery, message, done);
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  private afterTransform(input: BindingConfig, delivery: InboundDelivery, transformed: Message, done: () => void): Outcome | Promise<Outcome> {
+    const o = this.options;
+    try {
+      let message = transformed;
       if (o.window) {
         this.held++;
         const taken = o.window(input, delivery, message, () => { this.held--; done(); });
-        if (taken.verdict === 'buffered') return { kind: 'held' };
+        if (taken.verdict === 'buffered') return HELD;
         this.held--;
         return { kind: 'late', message: taken.message, discard: taken.verdict === 'discard' };
       }
@@ -127,15 +157,26 @@ export class Pipeline {
         discard = timing.verdict === 'discard';
       }
       if (late && o.lateEventMode !== 'UPSERT') return { kind: 'late', message, discard };
-      let results = [message];
       if (o.udf) {
-        const replies = await o.udf(message);
-        results = replies.map((reply) => withTimeHeaders(reply, eventTimeOf(message), eventWatermarkOf(message)));
+        const source = message;
+        return o.udf(source).then(
+          (replies) => this.emit(replies.map((reply) => withTimeHeaders(reply, eventTimeOf(source), eventWatermarkOf(source)))),
+          failure,
+        );
       }
-      if (o.outputHeaders) results = results.map(o.outputHeaders);
-      return { kind: 'emit', sends: this.routeAll(results) };
+      return this.emit([message]);
     } catch (err) {
-      return { kind: 'failed', stage: stageOf(err), error: errorText(err) };
+      return failure(err);
+    }
+  }
+
+  private emit(results: Message[]): Outcome {
+    try {
+      const o = this.options;
+      const out = o.outputHeaders ? results.map(o.outputHeaders) : results;
+      return { kind: 'emit', sends: this.routeAll(out) };
+    } catch (err) {
+      return failure(err);
     }
   }
 
@@ -180,9 +221,15 @@ export class Pipeline {
   private send(routed: Routed, point: 'out' | 'late' | 'dead-letter'): Promise<void> {
     const { route, message, partition } = routed;
     const stream = route.binding.stream;
+    let counter = this.outCounters.get(route);
+    if (!counter) {
+      counter = this.options.metrics.messagesOut.labels(stream);
+      this.outCounters.set(route, counter);
+    }
+    const confirmed = counter;
     return route.binder.send(message, partition).then(() => {
-      this.options.metrics.messagesOut.labels(stream).inc();
-      this.options.tap.offer(point, stream, message, partition);
+      confirmed.inc();
+      if (this.options.tap.active) this.options.tap.offer(point, stream, message, partition);
     });
   }
 
@@ -314,8 +361,9 @@ function stageOf(err: unknown): string {
 }
 
 function decodeJson(message: Message): void {
+  // Only a message that says it is JSON must parse; untyped payloads are given to the stages as text.
   const contentType = message.headers[Headers.contentType];
-  if (contentType && !/json/i.test(contentType)) return;
+  if (!contentType || !/json/i.test(contentType)) return;
   try {
     JSON.parse(message.payload.toString('utf8'));
   } catch (err) {

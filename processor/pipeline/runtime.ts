@@ -59,6 +59,7 @@ export class ProcessorRuntime {
   private readonly udf: UdfClient | undefined;
   private readonly windowing: Windowing | undefined;
   private started = false;
+  private gaugeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -149,7 +150,22 @@ export class ProcessorRuntime {
     return { host: address.address, port: address.port };
   }
 
+  /** Gauges that describe state rather than events, refreshed every second (and on /debug/state). */
+  private refreshGauges(): void {
+    const now = Date.now();
+    const watermark = this.clock.watermark();
+    if (Number.isFinite(watermark)) this.metrics.watermarkLag.set((now - watermark) / 1000);
+    for (const slot of this.inputs) {
+      this.metrics.binderConnected.labels(slot.binding.stream, 'input').set(slot.binder.status().state === 'connected' ? 1 : 0);
+    }
+    for (const route of [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])]) {
+      this.metrics.binderConnected.labels(route.binding.stream, 'output').set(route.binder.status().state === 'connected' ? 1 : 0);
+    }
+  }
+
   async start(): Promise<void> {
+    this.gaugeTimer = setInterval(() => this.refreshGauges(), 1000);
+    this.gaugeTimer.unref();
     const routes = [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])];
     await Promise.all(routes.map((r) => r.binder.start()));
     await Promise.all(this.inputs.map((slot) => slot.binder.start(this.pipeline.handler(slot.binding))));
@@ -164,6 +180,7 @@ export class ProcessorRuntime {
     this.stopping ??= (async () => {
       for (const slot of this.inputs) slot.binder.pause();
       this.windowing?.stop();
+      if (this.gaugeTimer) clearInterval(this.gaugeTimer);
       const drained = await this.pipeline.drain(drainTimeoutMs);
       if (!drained) this.log.warn({ pending: this.pipeline.pending }, 'drain timed out; unacknowledged messages will be redelivered');
       const routes = [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])];
@@ -202,7 +219,7 @@ export class ProcessorRuntime {
 
   state(): unknown {
     const binderStatus = (b: { status(): BinderStatus }): BinderStatus => b.status();
-    for (const slot of this.inputs) this.metrics.binderConnected.labels(slot.binding.stream, 'input').set(slot.binder.status().state === 'connected' ? 1 : 0);
+    this.refreshGauges();
     return {
       processor: { name: this.config.name, namespace: this.config.namespace, instanceIndex: this.config.instanceIndex, instanceCount: this.config.instanceCount, group: this.config.group },
       inFlight: this.pipeline.pending,

@@ -63,3 +63,20 @@ test('no watermark yet describes as null; headers parse and format', () => {
   assert.equal(resolveWatermarkIdleTimeout({ 'srp.watermark.idleTimeout': '5s' }), 5000);
   assert.throws(() => resolveWatermarkIdleTimeout({ 'srp.watermark.idleTimeout': 'x' }), /srp.watermark.idleTimeout/);
 });
+
+test('the global watermark follows the slowest active partition as it advances', () => {
+  const tracker = new WatermarkTracker({ maxOutOfOrdernessMs: 0, idleTimeoutMs: 60_000 });
+  const fast = tracker.partition('in', 0);
+  const slow = tracker.partition('in', 1);
+  fast.observe(10_001, undefined, 0);
+  slow.observe(1_001, undefined, 0);
+  assert.equal(tracker.global, 10_000, 'monotonic: the first watermark stays');
+  fast.observe(20_001, undefined, 1);
+  assert.equal(tracker.global, 10_000);
+  slow.observe(15_001, undefined, 2);
+  assert.equal(tracker.global, 15_000);
+  slow.observe(30_001, undefined, 3);
+  assert.equal(tracker.global, 20_000, 'now the fast partition is the slowest');
+  fast.observe(25_001, undefined, 4);
+  assert.equal(tracker.global, 25_000);
+});

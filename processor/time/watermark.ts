@@ -30,17 +30,20 @@ export class PartitionWatermark {
    * global watermark after the update.
    */
   observe(eventTime: number, inboundWatermark: number | undefined, now: number): number {
+    const tracker = this.tracker;
+    const wasIdle = this.events > 0 && now - this.lastSeen >= tracker.idleTimeoutMs;
     this.events++;
     this.lastSeen = now;
     if (eventTime > this.maxEventTime) this.maxEventTime = eventTime;
-    let candidate = eventTime - this.tracker.maxOutOfOrdernessMs - 1;
+    let candidate = eventTime - tracker.maxOutOfOrdernessMs - 1;
     if (inboundWatermark !== undefined && inboundWatermark > candidate) candidate = inboundWatermark;
-    if (candidate > this.watermark) {
-      this.watermark = candidate;
-      return this.tracker.recompute(now);
+    const previous = this.watermark;
+    if (candidate > previous) this.watermark = candidate;
+    // The minimum can only change when this partition was at (or below) it, was idle, or others may have gone idle.
+    if (wasIdle || this.events === 1 || tracker.hasIdlePartitions || (candidate > previous && previous <= tracker.activeMin)) {
+      return tracker.recompute(now);
     }
-    if (this.tracker.hasIdlePartitions) return this.tracker.recompute(now);
-    return this.tracker.global;
+    return tracker.global;
   }
 }
 
@@ -75,6 +78,8 @@ export class WatermarkTracker {
   global = NO_WATERMARK;
   /** True while some partition is idle: then every observation re-evaluates idleness. */
   hasIdlePartitions = false;
+  /** The minimum over active partitions at the last recompute (the global watermark before monotonicity). */
+  activeMin = NO_WATERMARK;
   private readonly partitions = new Map<string, Map<number, PartitionWatermark>>();
   private readonly all: PartitionWatermark[] = [];
 
@@ -122,6 +127,7 @@ export class WatermarkTracker {
       if (state.watermark < min) min = state.watermark;
     }
     this.hasIdlePartitions = idle;
+    this.activeMin = min === Number.POSITIVE_INFINITY ? NO_WATERMARK : min;
     if (min !== Number.POSITIVE_INFINITY && min > this.global) this.global = min;
     return this.global;
   }

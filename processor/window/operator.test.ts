@@ -88,22 +88,35 @@ test('allowed lateness with UPSERT: an emitted window is re-emitted with the lat
   assert.equal(op.add(event(4600, 'too-late'), 0).status, 'TOO_LATE');
 });
 
-test('allowed lateness with DROP / SIDE_CHANNEL: late events of an emitted window are not merged', () => {
-  for (const mode of ['DROP', 'SIDE_CHANNEL'] as const) {
-    const op = new WindowOperator<string>(settings({ allowedLatenessMs: 2000, lateEventMode: mode }));
-    op.add(event(1000, 'a'), 0);
-    assert.equal(op.advance(5000).length, 1);
-    assert.equal(op.bufferedEvents, 0, 'only a marker is kept');
-    const late = op.add(event(4000, 'late'), 0);
-    assert.equal(late.status, 'LATE');
-    assert.equal(late.action, mode === 'DROP' ? 'DROPPED' : 'SIDE_CHANNEL');
-    // The same window of another key was never emitted: it still takes the event and is emitted normally.
-    assert.deepEqual(op.add(event(4000, 'other', 'k2'), 0), { status: 'LATE', action: 'ADDED' });
-    assert.deepEqual(summary(op.advance(5001)), [[0, 5000, 'k2', [4000], ['other'], false, false]]);
-    op.advance(7000);
-    assert.equal(op.add(event(4000, 'later'), 0).status, 'TOO_LATE');
-    assert.equal(op.openWindows, 0);
-  }
+test('allowed lateness with DROP: like UPSERT within lateness (the lateness is an explicit grant), dropped beyond', () => {
+  const op = new WindowOperator<string>(settings({ allowedLatenessMs: 2000, lateEventMode: 'DROP' }));
+  op.add(event(1000, 'a'), 0);
+  assert.equal(op.advance(5000).length, 1);
+  assert.deepEqual(op.add(event(4000, 'late'), 0), { status: 'LATE', action: 'UPDATED' });
+  assert.deepEqual(summary(op.advance(5001)), [[0, 5000, undefined, [1000, 4000], ['late'], false, true]]);
+  op.advance(7000);
+  assert.deepEqual(op.add(event(4000, 'later'), 0), {
+    status: 'TOO_LATE',
+    action: 'DROPPED',
+    reason: 'window ending at 5000 is past its allowed lateness (2000 ms): watermark 7000',
+  });
+  assert.equal(op.openWindows, 0);
+  assert.equal(op.bufferedEvents, 0);
+});
+
+test('allowed lateness with SIDE_CHANNEL: late events of an emitted window go to the side channel', () => {
+  const op = new WindowOperator<string>(settings({ allowedLatenessMs: 2000, lateEventMode: 'SIDE_CHANNEL' }));
+  op.add(event(1000, 'a'), 0);
+  assert.equal(op.advance(5000).length, 1);
+  assert.equal(op.bufferedEvents, 0, 'only a marker is kept');
+  assert.deepEqual(op.add(event(4000, 'late'), 0), { status: 'LATE', action: 'SIDE_CHANNEL', reason: 'window [0, 5000) was already emitted' });
+  // The same window of another key was never emitted: it still takes the event and is emitted normally.
+  assert.deepEqual(op.add(event(4000, 'other', 'k2'), 0), { status: 'LATE', action: 'ADDED' });
+  assert.deepEqual(summary(op.advance(5001)), [[0, 5000, 'k2', [4000], ['other'], false, false]]);
+  op.advance(7000);
+  assert.equal(op.add(event(4000, 'later'), 0).action, 'SIDE_CHANNEL');
+  assert.equal(op.add(event(4000, 'later'), 0).status, 'TOO_LATE');
+  assert.equal(op.openWindows, 0);
 });
 
 test('idle release: partial=true after srp.window.idle.timeout without events; later events start a continuation', () => {

@@ -6,9 +6,11 @@
 //   - an event is LATE when its time is below the watermark; otherwise ON_TIME;
 //   - it is still ADDED to its window while that window has not been emitted, whatever its lateness;
 //   - once a window was emitted (its end <= watermark), it stays updatable until end + allowedLateness <= watermark:
-//     UPSERT re-opens it and re-emits the whole updated window (`update: true`); SIDE_CHANNEL sends the event to the
-//     side channel; DROP drops it;
-//   - beyond end + allowedLateness the event is TOO_LATE: SIDE_CHANNEL mode sends it to the side channel, else dropped.
+//     a late event then UPDATES it and the whole window is re-emitted (`update: true`, upsert semantics) — except in
+//     SIDE_CHANNEL mode, where the event goes to the side channel instead;
+//   - beyond end + allowedLateness the event is TOO_LATE: SIDE_CHANNEL mode sends it to the side channel, DROP and
+//     UPSERT drop it.
+//   UPSERT additionally keeps idle-released (partial) windows, so their later events re-emit the whole window.
 // State is bounded by `maxState` buffered event references: when full, `add` refuses with a reason (nothing is lost:
 // the runtime does not ack the refused message).
 // Two storage modes: by default a window keeps its events (a UDF receives them at release); with an `aggregator`
@@ -150,7 +152,7 @@ export class WindowOperator<T, A = never> {
   private readonly mode: LateEventMode;
   private readonly idleTimeoutMs: number | undefined;
   private readonly aggregator: WindowAggregator<T, A> | undefined;
-  /** Buffer mode keeps events after emission only to re-emit them (UPSERT). */
+  /** Buffer mode keeps events after emission only to re-emit them (not in SIDE_CHANNEL mode). */
   private readonly keepEmitted: boolean;
 
   private currentWatermark = Number.NEGATIVE_INFINITY;
@@ -159,6 +161,8 @@ export class WindowOperator<T, A = never> {
   /** Session: key → open sessions of that key. */
   private readonly sessions = new Map<string | undefined, WindowState<T, A>[]>();
   private buffered = 0;
+  /** Windows held (open, or emitted and kept for lateness); maintained incrementally: gauges read it per event. */
+  private open = 0;
   /** Lower bound of the earliest watermark at which `advance` has something to do. */
   private nextDue = Number.POSITIVE_INFINITY;
 
@@ -175,7 +179,7 @@ export class WindowOperator<T, A = never> {
     if (this.aggregator && this.type === 'SESSION' && !this.aggregator.merge) {
       throw new Error('a SESSION window with an aggregator needs aggregator.merge');
     }
-    this.keepEmitted = this.mode === 'UPSERT' && !this.aggregator;
+    this.keepEmitted = this.mode !== 'SIDE_CHANNEL' && !this.aggregator;
   }
 
   get watermark(): number {
@@ -188,10 +192,7 @@ export class WindowOperator<T, A = never> {
   }
 
   get openWindows(): number {
-    let count = 0;
-    for (const windows of this.byKey.values()) count += windows.states.length;
-    for (const list of this.sessions.values()) count += list.length;
-    return count;
+    return this.open;
   }
 
   /** Adds an event at wall-clock time `now` (used for idle release). */
@@ -273,13 +274,10 @@ export class WindowOperator<T, A = never> {
     if (state === undefined) {
       state = this.newState(start, end, key, now);
       states.push(state);
+      this.open++;
       windows.emptySweeps = 0;
-    } else if (state.emitted && this.mode !== 'UPSERT') {
-      return {
-        status: 'LATE',
-        action: this.mode === 'SIDE_CHANNEL' ? 'SIDE_CHANNEL' : 'DROPPED',
-        reason: `window [${start}, ${end}) was already emitted`,
-      };
+    } else if (state.emitted && this.mode === 'SIDE_CHANNEL') {
+      return { status: 'LATE', action: 'SIDE_CHANNEL', reason: `window [${start}, ${end}) was already emitted` };
     }
     this.put(state, event, holder, now);
     if (end < this.nextDue) this.nextDue = end;
@@ -334,11 +332,13 @@ export class WindowOperator<T, A = never> {
       merged.count += session.count;
       merged.held += session.held;
       list.splice(i, 1);
+      this.open--;
       i--;
     }
     if (!merged) {
       merged = this.newState(start, end, event.key, now);
       list.push(merged);
+      this.open++;
     }
     merged.start = Math.min(merged.start, start);
     merged.end = Math.max(merged.end, end);
@@ -371,6 +371,7 @@ export class WindowOperator<T, A = never> {
         if (state.end + this.lateness <= wm) {
           this.buffered -= state.held;
           state.held = 0;
+          this.open--;
           continue;
         }
         if (!this.keepEmitted && state.events.length > 0) {
@@ -392,6 +393,7 @@ export class WindowOperator<T, A = never> {
           releases.push(this.release(session, false));
           this.buffered -= session.held;
           list.splice(i, 1);
+          this.open--;
         } else if (session.end < nextDue) {
           nextDue = session.end;
         }
@@ -426,6 +428,7 @@ export class WindowOperator<T, A = never> {
         } else {
           // Later events of this window start a continuation window (emitted on its own).
           this.buffered -= state.held;
+          this.open--;
         }
       }
       states.length = kept;
@@ -437,6 +440,7 @@ export class WindowOperator<T, A = never> {
         releases.push(this.release(session, true));
         this.buffered -= session.held;
         list.splice(i, 1);
+        this.open--;
       }
       if (list.length === 0) this.sessions.delete(key);
     }

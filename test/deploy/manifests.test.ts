@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -93,23 +93,9 @@ async function kustomize(dir: string): Promise<K8sObject[]> {
   });
 }
 
-/**
- * crd-install takes the CRDs from ../../crds as a kustomize directory. Until crds/ carries its kustomization.yaml
- * (owned by the crds area), build a copy of the tree that adds one listing crds/*.yaml, so the overlay is still
- * checked end to end.
- */
-async function kustomizeCrdInstall(): Promise<K8sObject[]> {
-  if (existsSync(join(ROOT, 'crds', 'kustomization.yaml'))) return kustomize(join(DEPLOY, 'crd-install'));
-  const dir = tempDir('sr-deploy-');
-  try {
-    cpSync(DEPLOY, join(dir.path, 'deploy'), { recursive: true });
-    cpSync(join(ROOT, 'crds'), join(dir.path, 'crds'), { recursive: true, filter: (src) => !src.includes('node_modules') });
-    const manifests = readdirSync(join(ROOT, 'crds')).filter((file) => file.endsWith('.yaml')).sort();
-    writeFileSync(join(dir.path, 'crds', 'kustomization.yaml'), `resources:\n${manifests.map((m) => `  - ${m}`).join('\n')}\n`);
-    return await kustomize(join(dir.path, 'deploy', 'crd-install'));
-  } finally {
-    dir.remove();
-  }
+/** crd-install takes the CRDs from ../../crds as a kustomize directory (crds/kustomization.yaml). */
+function kustomizeCrdInstall(): Promise<K8sObject[]> {
+  return kustomize(join(DEPLOY, 'crd-install'));
 }
 
 function byKind<T extends K8sObject>(objects: K8sObject[], kind: string): T[] {

@@ -7,6 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { startUp, type UpHandle } from '../support/controllers-up';
 import { KafkaData, users, type OutMessage, type User } from '../support/controllers-data';
 import { waitFor } from '../support/ports';
+import { rabbitUrl, uniqueName } from '../support/rabbitmq';
+import amqp from 'amqplib';
 
 let up: UpHandle;
 let kafka: KafkaData;
@@ -90,7 +92,8 @@ test('restarting the controllers: processes adopted (no duplicates), status conv
   process.kill(controllers, 'SIGKILL');
   await waitFor('controllers restarted by sr up', () => { const p = up.componentPid('controllers'); return p !== undefined && p !== controllers; }, 15_000, 50);
   // A change made right after the restart is reconciled by the new controllers.
-  await up.kubectl('patch', 'processor', 'relay', '--type', 'merge', '-p', '{"spec":{"replicas":2}}');
+  // Through the scale subresource, as `kubectl scale` does.
+  await up.kubectl('scale', 'processor', 'relay', '--replicas=2');
   await waitFor('scaled to 2 ready replicas', async () => {
     const p = await up.getJson<{ metadata: { generation: number }; status?: { readyReplicas?: number; observedGeneration?: number; conditions?: { type: string; status: string }[] } }>('processor/relay');
     return p.status?.readyReplicas === 2 && p.status.observedGeneration === p.metadata.generation && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -118,6 +121,84 @@ test('restarting etcd: watches recover and new resources are reconciled', async 
   const more = users(5);
   await kafka.produce('relay-in', more);
   await kafka.collect('relay-out', mark2, hasAll(more));
+});
+
+interface Conditioned { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
+async function readyCondition(resource: string): Promise<{ status: string; reason?: string; message?: string } | undefined> {
+  const obj = await up.getJson<Conditioned>(resource).catch(() => undefined);
+  return obj?.status?.conditions?.find((c) => c.type === 'Ready');
+}
+async function waitReason(resource: string, reason: string): Promise<{ status: string; reason?: string; message?: string }> {
+  let last: Awaited<ReturnType<typeof readyCondition>>;
+  await waitFor(`${resource} reason ${reason}`, async () => { last = await readyCondition(resource); return last?.reason === reason; }, 60_000, 200)
+    .catch((err: unknown) => { throw new Error(`${String(err)}; last ${JSON.stringify(last)}`); });
+  return last!;
+}
+async function exchangeExists(name: string): Promise<boolean> {
+  const conn = await amqp.connect(rabbitUrl());
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try { await ch.checkExchange(name); return true; } catch { return false; }
+  } finally { await conn.close().catch(() => undefined); }
+}
+
+test('ClusterStream reclaimPolicy Delete removes the exchange, Retain keeps it; errors are visible in status', async () => {
+  const del = uniqueName('sr-e2e-delete');
+  const keep = uniqueName('sr-e2e-retain');
+  const cs = (name: string, exchange: string, policy: string, url = '127.0.0.1:5672'): string => `
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: ClusterStream
+metadata: { name: ${name} }
+spec:
+  name: ${exchange}
+  storage:
+    server: { url: "${url}", protocol: rabbitmq }
+    reclaimPolicy: ${policy}
+`;
+  await up.apply([cs('cs-delete', del, 'Delete'), cs('cs-retain', keep, 'Retain'), cs('cs-unreachable', uniqueName('x'), 'Retain', '127.0.0.1:1')].join('---'));
+  await up.waitReady('clusterstream', 'cs-delete');
+  await up.waitReady('clusterstream', 'cs-retain');
+  assert.equal(await exchangeExists(del), true);
+  assert.equal(await exchangeExists(keep), true);
+  const failed = await waitReason('clusterstream/cs-unreachable', 'ProvisioningFailed');
+  assert.equal(failed.status, 'False');
+  assert.match(failed.message ?? '', /127\.0\.0\.1:1/);
+  await up.kubectl('delete', 'clusterstream', 'cs-delete', 'cs-retain', 'cs-unreachable', '--wait=true', '--timeout=60s');
+  assert.equal(await exchangeExists(del), false, 'Delete removed the exchange');
+  assert.equal(await exchangeExists(keep), true, 'Retain kept it');
+  const conn = await amqp.connect(rabbitUrl());
+  const ch = await conn.createChannel();
+  await ch.deleteExchange(keep);
+  await conn.close();
+});
+
+test('protocol mismatch and FSQL on the local runtime are reported in status', async () => {
+  await up.apply(`
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: ClusterStream
+metadata: { name: mismatch-kafka }
+spec:
+  name: mismatch-topic
+  storage: { server: { protocol: kafka } }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: mismatch }
+spec: { name: mismatch-topic, protocol: rabbitmq, storage: { clusterStream: mismatch-kafka } }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Processor
+metadata: { name: sql }
+spec:
+  type: FSQL
+  inlineQuery: ["SELECT * FROM [[STREAM:relay-in]]"]
+`);
+  const mismatch = await waitReason('stream/mismatch', 'ProtocolMismatch');
+  assert.equal(mismatch.status, 'False');
+  const fsql = await waitReason('processor/sql', 'FSQLNotSupportedLocally');
+  assert.match(fsql.message ?? '', /Flink/);
+  await up.kubectl('delete', 'processor/sql', 'stream/mismatch', 'clusterstream/mismatch-kafka', '--wait=true', '--timeout=60s');
 });
 
 test('Ctrl-C (SIGTERM to sr up) stops every process it started', async () => {

@@ -1,22 +1,30 @@
 // Faults, with the real `sr processor` process: a PRIVATE RabbitMQ node restarted mid-stream (stop_app/start_app)
 // and a kafka-mock broker set down and up mid-stream. Every message must still arrive; duplicates are counted and
 // allowed (at-least-once), loss is not.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as amqp from 'amqplib';
 import type { ProcessorConfig } from '../../processor/config';
 import { startKafka, type KafkaHandle } from '../support/kafka';
-import { uniqueName } from '../support/rabbitmq';
+import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import { startPrivateRabbit, type PrivateRabbit } from '../support/processor-rabbit-node';
-import { countPayloads, KafkaCollector, kafkaProduce, rabbitPublish, startProcessor, waitReady, type ProcessorProcess, type ReceivedMessage } from '../support/processor-harness';
+import { countPayloads, KafkaCollector, kafkaProduce, rabbitCleanup, rabbitPublish, startProcessor, waitReady, type ProcessorProcess, type ReceivedMessage } from '../support/processor-harness';
 
 let rabbit: PrivateRabbit | undefined;
+// The private node takes a while to boot on a busy machine: it starts while the Kafka test runs.
+let rabbitStarting: Promise<PrivateRabbit> | undefined;
 let kafka: KafkaHandle | undefined;
 const processes: ProcessorProcess[] = [];
 const closers: Array<{ close(): Promise<void> }> = [];
 
+before(() => {
+  rabbitStarting = startPrivateRabbit();
+  rabbitStarting.catch(() => undefined);
+});
+
 after(async () => {
+  if (!rabbit) rabbit = await rabbitStarting?.catch(() => undefined);
   for (const p of processes) await p.kill();
   for (const c of closers) await c.close();
   await kafka?.stop();
@@ -52,8 +60,40 @@ async function drainQueue(url: string, queue: string, expected: number, timeoutM
   return received;
 }
 
+test('a Kafka broker goes down and up mid-stream: every message arrives', async () => {
+  kafka = await startKafka({ brokers: 3 });
+  const id = uniqueName('fk');
+  const input = `${id}-in`;
+  const output = `${id}-out`;
+  await kafka.createTopic(input, 3);
+  await kafka.createTopic(output, 3);
+  const config: ProcessorConfig = {
+    name: 'kfault', namespace: 'test', group: `${id}-proc`, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, prefetch: 50 }],
+    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap } }],
+    attributes: {},
+    http: { port: 0 },
+  };
+  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-collector`);
+  closers.push(collector);
+  const proc = await startProcessor(config, { logLevel: 'error' });
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const n = 6000;
+  await kafkaProduce(kafka.bootstrap, input, Array.from({ length: n }, (_, i) => ({ payload: `k${i}`, partition: i % 3 })));
+  await waitFor('the stream to be under way', async () => (await messagesOut(proc.debugUrl)) >= 200, 30_000, 20);
+  await kafka.brokerDown(2);
+  await new Promise((r) => setTimeout(r, 1500)); // the broker stays down for a while: requests to it fail
+  await kafka.brokerUp(2);
+  await waitFor('every message on the output', () => countPayloads(collector.messages).size >= n, 120_000, 200);
+  const counts = countPayloads(collector.messages);
+  process.stdout.write(`# kafka broker down/up: ${n} sent, ${counts.size} distinct received, ${collector.messages.length - counts.size} duplicates\n`);
+  assert.equal(counts.size, n);
+  assert.equal(await proc.stop(), 0);
+});
+
 test('RabbitMQ restarts mid-stream: every message arrives', async () => {
-  rabbit = await startPrivateRabbit();
+  rabbit = await (rabbitStarting as Promise<PrivateRabbit>);
   const id = uniqueName('fr');
   const input = `${id}-in`;
   const output = `${id}-out`;
@@ -86,34 +126,35 @@ test('RabbitMQ restarts mid-stream: every message arrives', async () => {
   assert.equal(await proc.stop(), 0);
 });
 
-test('a Kafka broker goes down and up mid-stream: every message arrives', async () => {
-  kafka = await startKafka({ brokers: 3 });
-  const id = uniqueName('fk');
+test('SIGTERM mid-stream drains in-flight messages; a new instance finishes the rest: none lost', async () => {
+  const url = rabbitUrl();
+  const id = uniqueName('fs');
   const input = `${id}-in`;
   const output = `${id}-out`;
-  await kafka.createTopic(input, 3);
-  await kafka.createTopic(output, 3);
+  const group = `${id}-proc`;
   const config: ProcessorConfig = {
-    name: 'kfault', namespace: 'test', group: `${id}-proc`, instanceIndex: 0, instanceCount: 1,
-    inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, prefetch: 50 }],
-    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap } }],
+    name: 'drain', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url }, prefetch: 20 }],
+    outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: output, server: { url }, requiredGroups: ['collector'] }],
     attributes: {},
     http: { port: 0 },
   };
-  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-collector`);
-  closers.push(collector);
-  const proc = await startProcessor(config, { logLevel: 'error' });
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
-  const n = 6000;
-  await kafkaProduce(kafka.bootstrap, input, Array.from({ length: n }, (_, i) => ({ payload: `k${i}`, partition: i % 3 })));
-  await waitFor('the stream to be under way', async () => (await messagesOut(proc.debugUrl)) >= 200, 30_000, 20);
-  await kafka.brokerDown(2);
-  await new Promise((r) => setTimeout(r, 1500)); // the broker stays down for a while: requests to it fail
-  await kafka.brokerUp(2);
-  await waitFor('every message on the output', () => countPayloads(collector.messages).size >= n, 120_000, 200);
-  const counts = countPayloads(collector.messages);
-  process.stdout.write(`# kafka broker down/up: ${n} sent, ${counts.size} distinct received, ${collector.messages.length - counts.size} duplicates\n`);
-  assert.equal(counts.size, n);
-  assert.equal(await proc.stop(), 0);
+  try {
+    const first = await startProcessor(config);
+    processes.push(first);
+    await waitReady(first.debugUrl);
+    const n = 3000;
+    await rabbitPublish(url, input, Array.from({ length: n }, (_, i) => ({ payload: `s${i}` })));
+    await waitFor('the stream under way', async () => (await messagesOut(first.debugUrl)) >= 100, 30_000, 10);
+    assert.equal(await first.stop(), 0, 'graceful exit');
+    const second = await startProcessor(config);
+    processes.push(second);
+    const received = await drainQueue(url, `${output}.collector`, n, 60_000);
+    const counts = countPayloads(received);
+    process.stdout.write(`# sigterm mid-stream: ${n} sent, ${counts.size} distinct, ${received.length - counts.size} duplicates\n`);
+    assert.equal(counts.size, n);
+    assert.equal(await second.stop(), 0);
+  } finally {
+    await rabbitCleanup(url, [input, output], [`${input}.${group}`, `${output}.collector`]);
+  }
 });

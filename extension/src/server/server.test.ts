@@ -20,6 +20,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { SRP_ATTRIBUTES } from '../../../crds/attributes';
+import { schemaFor } from '../../../crds/schema';
 import { checkJsonata } from '../../../crds/expressions/jsonata';
 import { parseDuration } from '../../../crds/expressions/duration';
 
@@ -245,6 +246,9 @@ describe('language server over stdio', () => {
     })) as Hover;
     const inputsValue = typeof inputsHover.contents === 'object' && 'value' in inputsHover.contents ? inputsHover.contents.value : '';
     assert.match(inputsValue, /spec\.inputs/);
+    const description = schemaFor('Processor').properties?.spec?.properties?.inputs?.description;
+    assert.ok(description, 'crds/processor.yaml documents spec.inputs');
+    assert.ok(inputsValue.includes(description), `hover shows the CRD description: ${inputsValue}`);
   });
 
   it('goes to the Stream of an input, to the ClusterStream of a Stream, and finds references', async () => {
