@@ -2,6 +2,7 @@
 // in-flight; apiserver/auth) → routing → registry → storage. Errors are Kubernetes Status bodies everywhere,
 // including fastify's own (body too large, bad media type, unknown route or method).
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { loadDefinitions, type ResourceDefinition } from '../crds/loader';
@@ -110,7 +111,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     cert = readFileSync(options.tlsCertFile, 'utf8');
     key = readFileSync(options.tlsPrivateKeyFile, 'utf8');
   } else {
-    const hosts = options.bindAddress && !['0.0.0.0', '::', ''].includes(options.bindAddress) ? [options.bindAddress] : [];
+    const hosts = [hostname(), ...(options.bindAddress && !['0.0.0.0', '::', ''].includes(options.bindAddress) ? [options.bindAddress] : [])];
     const pair = loadOrCreateServingCertificate(options.certDir, hosts);
     cert = pair.certPem;
     key = pair.keyPem;
@@ -125,6 +126,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     forceCloseConnections: true,
     return503OnClosing: true,
     keepAliveTimeout: 60_000,
+    // Router-level failures (undecodable URL, bad headers) answer with a Status like everything else.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_ASYNC_CONSTRAINT'
+        ? badRequest(`malformed request URL: ${error.message}`).status
+        : fastifyErrorToStatus(error) ?? badRequest(error.message).status;
+      void sendStatus(reply, status);
+    },
+    // Unparseable HTTP (invalid method token, garbage bytes): one 400 Status, then the connection closes.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) { socket.destroy(); return; }
+      const body = JSON.stringify(badRequest(`malformed HTTP request: ${(err as NodeJS.ErrnoException).code ?? err.message}`).status);
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
 
   // Bodies stay raw buffers; handlers decode them by media type (JSON, YAML, patch types) themselves.

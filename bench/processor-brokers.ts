@@ -112,6 +112,7 @@ async function benchRabbit(): Promise<{ raw: number; processor: number }> {
       const output = uniqueName('bench-rout');
       const group = 'bench';
       await rabbitPrefill(url, input, group, output, RABBIT_N);
+      const cpuBefore = process.cpuUsage();
       const rate = variant === 'raw'
         ? await rawRabbitPipe(url, input, group, output, RABBIT_N)
         : await processorPipe({
@@ -121,8 +122,9 @@ async function benchRabbit(): Promise<{ raw: number; processor: number }> {
           attributes: { 'srp.lateEventMode': 'UPSERT' },
           http: { port: 0 },
         }, RABBIT_N);
+      const cpu = process.cpuUsage(cpuBefore);
       await rabbitCleanupAll(url, input, group, output);
-      process.stdout.write(`  rabbitmq ${variant.padEnd(9)} round ${round + 1}: ${Math.round(rate)} msg/s\n`);
+      process.stdout.write(`  rabbitmq ${variant.padEnd(9)} round ${round + 1}: ${Math.round(rate)} msg/s, ${((cpu.user + cpu.system) / RABBIT_N).toFixed(1)} µs CPU/msg\n`);
       best[variant] = Math.max(best[variant], rate);
     }
   }
@@ -183,6 +185,7 @@ async function benchKafka(): Promise<{ raw: number; processor: number }> {
         await kafka.createTopic(input, 4);
         await kafka.createTopic(output, 4);
         await kafkaPrefill(kafka, input, KAFKA_N);
+        const cpuBefore = process.cpuUsage();
         const rate = variant === 'raw'
           ? await rawKafkaPipe(kafka.bootstrap, input, output, KAFKA_N)
           : await processorPipe({
@@ -192,7 +195,8 @@ async function benchKafka(): Promise<{ raw: number; processor: number }> {
             attributes: { 'srp.lateEventMode': 'UPSERT' },
             http: { port: 0 },
           }, KAFKA_N);
-        process.stdout.write(`  kafka    ${variant.padEnd(9)} round ${round + 1}: ${Math.round(rate)} msg/s\n`);
+        const cpu = process.cpuUsage(cpuBefore);
+        process.stdout.write(`  kafka    ${variant.padEnd(9)} round ${round + 1}: ${Math.round(rate)} msg/s, ${((cpu.user + cpu.system) / KAFKA_N).toFixed(1)} µs CPU/msg\n`);
         best[variant] = Math.max(best[variant], rate);
       }
     }

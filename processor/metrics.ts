@@ -40,7 +40,7 @@ export class ProcessorMetrics {
     this.watermarkLag = new Gauge({ name: 'sr_processor_watermark_lag_seconds', help: 'Wall clock minus the current (minimum) watermark', registers });
     this.openWindows = new Gauge({ name: 'sr_processor_open_windows', help: 'Windows open (not yet released)', registers });
     this.stateSize = new Gauge({ name: 'sr_processor_window_state_events', help: 'Events buffered in open windows', registers });
-    this.stateLimitReached = new Counter({ name: 'sr_processor_window_state_limit_reached_total', help: 'Times srp.window.maxState forced an early (partial) release', registers });
+    this.stateLimitReached = new Counter({ name: 'sr_processor_window_state_limit_reached_total', help: 'Times srp.window.maxState was reached (the inputs pause until windows are released)', registers });
     this.inFlight = new Gauge({ name: 'sr_processor_in_flight', help: 'Input messages received and not yet acknowledged', labelNames: ['input'], registers });
     this.binderConnected = new Gauge({ name: 'sr_processor_binder_connected', help: '1 when the binder is connected to its broker', labelNames: ['binding', 'direction'], registers });
   }

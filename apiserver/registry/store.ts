@@ -345,6 +345,9 @@ export class ResourceStore {
     this.checkNamespace(obj, namespace);
     this.pruneUnknown(obj, options);
     const meta = metaOf(obj);
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
+      throw badRequest('resourceVersion should not be set on objects to be created');
+    }
     this.resetSystemFields(meta);
     meta.uid = randomUUID();
     meta.creationTimestamp = nowRfc3339();

@@ -1,7 +1,10 @@
 // The client of our API group, built on @kubernetes/client-node 1.x (KubeConfig, CustomObjectsApi, Watch).
 // It speaks in our kinds (crds/types) and hides the namespaced/cluster-scoped split of the generated API.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent, type AgentOptions, type RequestOptions } from 'node:https';
 import {
-  ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions,
+  ApiException, CustomObjectsApi, KubeConfig, Observable, PatchStrategy, Watch, setHeaderOptions,
+  type ConfigurationOptions, type ObservableMiddleware,
 } from '@kubernetes/client-node';
 import { GROUP, VERSION, type KindName, type StreamingResource, type ObjectMeta } from '../../crds/types';
 
@@ -60,21 +63,42 @@ function safeJson(text: string): unknown {
   try { return JSON.parse(text); } catch { return text; }
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** client-node 1.x creates a new agent — a new TLS connection and handshake — for every request. Reconciling
+ *  hundreds of objects that way is dominated by handshakes, so every request goes through one keep-alive agent
+ *  with the same TLS settings (CA, client certificate) the kubeconfig gives. */
+function keepAliveOptions(kc: KubeConfig): ConfigurationOptions<ObservableMiddleware> {
+  const agent = (async (): Promise<HttpAgent | HttpsAgent> => {
+    const opts: RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const base = opts.agent as (HttpAgent & { options?: AgentOptions }) | undefined;
+    const tls = base?.options ?? {};
+    if (kc.getCurrentCluster()?.server.startsWith('http:')) return new HttpAgent({ keepAlive: true, maxSockets: 32 });
+    return new HttpsAgent({ ...tls, keepAlive: true, maxSockets: 32 });
+  })();
+  const middleware: ObservableMiddleware = {
+    pre: (ctx) => new Observable(agent.then((a) => { ctx.setAgent(a); return ctx; })),
+    post: (res) => new Observable(Promise.resolve(res)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
 
 export class StreamingClient {
   private readonly api: CustomObjectsApi;
   private readonly watcher: Watch;
+  private readonly options: ConfigurationOptions<ObservableMiddleware>;
+  private readonly mergePatch: ConfigurationOptions<ObservableMiddleware>;
 
   constructor(readonly kubeConfig: KubeConfig) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kubeConfig);
+    this.options = keepAliveOptions(kubeConfig);
+    this.mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.options);
   }
 
   async list<T extends StreamingResource>(kind: KindName): Promise<ObjectList<T>> {
     const { plural } = KINDS[kind];
     try {
-      const body = await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as { items?: T[]; metadata?: { resourceVersion?: string } };
+      const body = await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }, this.options) as { items?: T[]; metadata?: { resourceVersion?: string } };
       return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
     } catch (err) { throw toApiError(err); }
   }
@@ -83,8 +107,8 @@ export class StreamingClient {
     const info = KINDS[kind];
     try {
       const obj = info.namespaced
-        ? await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name })
-        : await this.api.getClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name });
+        ? await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name }, this.options)
+        : await this.api.getClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name }, this.options);
       return obj as T;
     } catch (err) {
       const e = toApiError(err);
@@ -97,8 +121,8 @@ export class StreamingClient {
     const info = KINDS[obj.kind];
     try {
       const created = info.namespaced
-        ? await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: obj.metadata.namespace ?? 'default', plural: info.plural, body: obj })
-        : await this.api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, body: obj });
+        ? await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: obj.metadata.namespace ?? 'default', plural: info.plural, body: obj }, this.options)
+        : await this.api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, body: obj }, this.options);
       return created as T;
     } catch (err) { throw toApiError(err); }
   }
@@ -109,8 +133,8 @@ export class StreamingClient {
     const info = KINDS[kind];
     try {
       const patched = info.namespaced
-        ? await this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name, body }, mergePatch)
-        : await this.api.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name, body }, mergePatch);
+        ? await this.api.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name, body }, this.mergePatch)
+        : await this.api.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name, body }, this.mergePatch);
       return patched as T;
     } catch (err) { throw toApiError(err); }
   }
@@ -121,8 +145,8 @@ export class StreamingClient {
     const body = { status };
     try {
       const patched = info.namespaced
-        ? await this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name, body }, mergePatch)
-        : await this.api.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: info.plural, name, body }, mergePatch);
+        ? await this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name, body }, this.mergePatch)
+        : await this.api.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: info.plural, name, body }, this.mergePatch);
       return patched as T;
     } catch (err) { throw toApiError(err); }
   }
@@ -130,8 +154,8 @@ export class StreamingClient {
   async delete(kind: KindName, namespace: string | undefined, name: string): Promise<void> {
     const info = KINDS[kind];
     try {
-      if (info.namespaced) await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name });
-      else await this.api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name });
+      if (info.namespaced) await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: namespace ?? 'default', plural: info.plural, name }, this.options);
+      else await this.api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, name }, this.options);
     } catch (err) {
       const e = toApiError(err);
       if (!isApiError(e, 404)) throw e;

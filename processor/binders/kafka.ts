@@ -187,6 +187,9 @@ export class KafkaInput implements InputBinder {
       if (!this.stopping) this.state = 'reconnecting';
     });
     consumer.on(consumer.events.DISCONNECT, () => { if (!this.stopping) this.state = 'reconnecting'; });
+    // A successful fetch proves the connection is back (after a crash-restart that kept the assignment there is no
+    // new GROUP_JOIN).
+    consumer.on(consumer.events.FETCH, () => { if (!this.stopping && this.state !== 'connected') this.state = 'connected'; });
 
     // The first connect retries until the broker answers (like the RabbitMQ binder): a processor may start first.
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {

@@ -104,7 +104,13 @@ export class Pipeline {
         this.settle(input, delivery, outcome, done);
         return;
       }
-      const tail = (previous ?? RESOLVED).then(() => outcome).then((o) => this.settle(input, delivery, o, done));
+      const tail = (previous ?? RESOLVED)
+        .then(() => outcome)
+        .then((o) => this.settle(input, delivery, o, done))
+        .catch((err: unknown) => {
+          // A bug, not a message problem: keep the chain alive; the message stays unacknowledged (redelivered).
+          this.options.log.error({ err: errorText(err), input: input.stream }, 'pipeline error');
+        });
       this.chains.set(key, tail);
       // Forget the chain once it is idle so the map does not grow with partitions that went quiet.
       void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });

@@ -23,6 +23,15 @@ export const ATTRIBUTE_LATE_EVENT_MODE = 'srp.lateEventMode';
 export const ATTRIBUTE_OUTPUT_HEADERS = 'srp.output.headers';
 export const ATTRIBUTE_SKIP_UDF = 'srp.skipUdf';
 
+/** Every `srp.*` attribute the data plane (or the controllers, for `srp.grpcPort`/`srp.envs`) understands. */
+const KNOWN_ATTRIBUTES = new Set([
+  'srp.window', 'srp.window.idle.timeout', 'srp.window.type', 'srp.window.slide', 'srp.window.gap', 'srp.window.maxState',
+  'srp.lateEventMode', 'srp.maxOutOfOrderness', 'srp.allowedLateness', 'srp.input.timestampExpression',
+  'srp.input.schemaRegistryUri', 'srp.skipUdf', 'srp.grpcPort', 'srp.spel.expression', 'srp.output.headers', 'srp.envs',
+  'srp.jsonata.expression', 'srp.filter.expression', 'srp.watermark.idleTimeout', 'srp.udf.timeout', 'srp.udf.maxAttempts',
+  'srp.output.late', 'srp.output.deadLetter',
+]);
+
 /** The dead-letter destination when the controllers did not name one: `<first input>.<group>.dlq` on its server. */
 export function defaultDeadLetter(config: ProcessorConfig): BindingConfig {
   const first = config.inputs[0];
@@ -67,6 +76,9 @@ export class ProcessorRuntime {
     private readonly log: Logger,
     options: { defaultMetrics?: boolean } = {},
   ) {
+    for (const name of Object.keys(config.attributes)) {
+      if (name.startsWith('srp.') && !KNOWN_ATTRIBUTES.has(name)) log.warn({ attribute: name }, 'unknown srp.* attribute ignored');
+    }
     if (config.inputs.length === 0) throw new Error('the configuration has no inputs');
     if (config.outputs.length === 0) throw new Error('the configuration has no outputs');
     this.metrics = new ProcessorMetrics(

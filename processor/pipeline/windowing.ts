@@ -147,7 +147,9 @@ export class Windowing {
     // The watermark that released these windows (not the later one when the UDF answers) goes in their headers.
     const watermark = this.operator.watermark;
     for (const release of releases) {
-      this.releaseChain = this.releaseChain.then(() => this.emit(release, watermark));
+      this.releaseChain = this.releaseChain
+        .then(() => this.emit(release, watermark))
+        .catch((err: unknown) => this.options.log.error({ err: errorText(err) }, 'window release failed; its events will be redelivered'));
     }
     if (this.parked.length > 0) void this.releaseChain.then(() => this.unpark());
   }

@@ -152,6 +152,8 @@ describe('resources', () => {
     assert.match(generated.json<Obj>().metadata.name, /^gen-[a-z0-9]{5}$/);
     const missing = await api.request('GET', `${NS}/streams/nope`);
     assert.equal(status(missing, 404, 'NotFound').message, `streams.${G} "nope" not found`);
+    const withRv = JSON.stringify({ ...JSON.parse(stream('a3')), metadata: { name: 'a3', resourceVersion: '5' } });
+    assert.equal(status(await api.request('POST', `${NS}/streams`, { body: withRv, headers: JSON_CT }), 400, 'BadRequest').message, 'resourceVersion should not be set on objects to be created');
     // Status is ignored on create when the status subresource exists.
     const withStatus = await api.request('POST', `${NS}/streams`, { body: JSON.stringify({ ...JSON.parse(stream('a2')), status: { conditions: [] } }), headers: JSON_CT });
     assert.equal(withStatus.json<Obj>().status, undefined);

@@ -79,16 +79,18 @@ test('a Kafka broker goes down and up mid-stream: every message arrives', async 
   const proc = await startProcessor(config, { logLevel: 'error' });
   processes.push(proc);
   await waitReady(proc.debugUrl);
-  const n = 6000;
+  const n = 12_000;
   await kafkaProduce(kafka.bootstrap, input, Array.from({ length: n }, (_, i) => ({ payload: `k${i}`, partition: i % 3 })));
   await waitFor('the stream to be under way', async () => (await messagesOut(proc.debugUrl)) >= 200, 30_000, 20);
   await kafka.brokerDown(2);
+  assert.ok((await messagesOut(proc.debugUrl)) < n, 'the broker went down mid-stream');
   await new Promise((r) => setTimeout(r, 1500)); // the broker stays down for a while: requests to it fail
   await kafka.brokerUp(2);
   await waitFor('every message on the output', () => countPayloads(collector.messages).size >= n, 120_000, 200);
   const counts = countPayloads(collector.messages);
   process.stdout.write(`# kafka broker down/up: ${n} sent, ${counts.size} distinct received, ${collector.messages.length - counts.size} duplicates\n`);
   assert.equal(counts.size, n);
+  await waitReady(proc.debugUrl, 30_000);
   assert.equal(await proc.stop(), 0);
 });
 
@@ -101,7 +103,7 @@ test('RabbitMQ restarts mid-stream: every message arrives', async () => {
   const config: ProcessorConfig = {
     name: 'restart', namespace: 'test', group: `${id}-proc`, instanceIndex: 0, instanceCount: 1,
     // A small prefetch keeps the stream going long enough to be cut in the middle.
-    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url: rabbit.url }, prefetch: 20 }],
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url: rabbit.url }, prefetch: 5 }],
     // requiredGroups: the collector's durable queue exists before the first publish, and survives the restart.
     outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: output, server: { url: rabbit.url }, requiredGroups: [collectorGroup] }],
     attributes: {},

@@ -147,3 +147,74 @@ test('a mapper UDF dies and comes back mid-stream: nothing is lost', async () =>
   await waitReady(proc.debugUrl);
   assert.equal(await proc.stop(), 0);
 });
+
+test('idle release: a window without new events for srp.window.idle.timeout is emitted partial (no UDF: a JSON array)', async () => {
+  const input = `${id}-idle-in`;
+  const output = `${id}-idle-out`;
+  const group = `${id}-idle`;
+  exchanges.push(input, output);
+  queues.push(`${input}.${group}`, `${output}.collector`);
+  const config: ProcessorConfig = {
+    name: 'idle', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url: rabbitUrl() }, contentType: 'application/json' }],
+    outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() } }],
+    attributes: { 'srp.window': '1m', 'srp.window.idle.timeout': '1s', 'srp.input.timestampExpression': 'payload.at' },
+    http: { port: 0 },
+  };
+  const collector = await RabbitCollector.start(rabbitUrl(), output);
+  closers.push(collector);
+  const proc = await startProcessor(config);
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const t0 = 1_700_000_040_000; // a multiple of 60000
+  await rabbitPublish(rabbitUrl(), input, [1, 2, 3].map((i) => ({ payload: JSON.stringify({ i, at: t0 + i * 1000 }), headers: { contentType: 'application/json' } })));
+  await waitFor('the idle window', () => collector.messages.length >= 1, 20_000, 100);
+  const [window] = collector.messages;
+  assert.deepEqual(JSON.parse(window.payload), [1, 2, 3].map((i) => ({ i, at: t0 + i * 1000 })));
+  assert.equal(window.headers.partial, 'true');
+  assert.equal(window.headers.windowStartTime, String(t0));
+  assert.equal(window.headers.windowEndTime, String(t0 + 60_000));
+  assert.equal(await proc.stop(), 0);
+});
+
+test('dead letters: a missing timestamp and a UDF error after retries; the rest goes through', async () => {
+  const input = `${id}-dl-in`;
+  const output = `${id}-dl-out`;
+  const group = `${id}-dl`;
+  const dlq = `${input}.${group}.dlq`;
+  exchanges.push(input, output, dlq);
+  queues.push(`${input}.${group}`, `${output}.collector`, `${dlq}.collector`);
+  const udf = await startUdfServer((request) => {
+    const body = JSON.parse(request.payload.toString()) as { w: string };
+    if (body.w === 'poison') throw new Error('cannot map poison');
+    return { payload: Buffer.from(JSON.stringify({ W: body.w.toUpperCase() })), headers: { contentType: 'application/json' } };
+  });
+  servers.push(udf);
+  const config: ProcessorConfig = {
+    name: 'dl', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: { url: rabbitUrl() } }],
+    outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() } }],
+    attributes: { 'srp.input.timestampExpression': 'payload.at', 'srp.udf.maxAttempts': '2', 'srp.lateEventMode': 'UPSERT' },
+    udf: { address: `127.0.0.1:${udf.port}` },
+    http: { port: 0 },
+  };
+  const out = await RabbitCollector.start(rabbitUrl(), output);
+  const dead = await RabbitCollector.start(rabbitUrl(), dlq);
+  closers.push(out, dead);
+  const proc = await startProcessor(config);
+  processes.push(proc);
+  await waitReady(proc.debugUrl);
+  const now = Date.now();
+  await rabbitPublish(rabbitUrl(), input, [
+    { w: 'one', at: now }, { w: 'no time' }, { w: 'poison', at: now + 1 }, { w: 'two', at: now + 2 },
+  ].map((body) => ({ payload: JSON.stringify(body), headers: { contentType: 'application/json' } })));
+  await waitFor('2 results and 2 dead letters', () => out.messages.length >= 2 && dead.messages.length >= 2, 30_000, 100);
+  assert.deepEqual(out.messages.map((m) => JSON.parse(m.payload) as unknown), [{ W: 'ONE' }, { W: 'TWO' }]);
+  assert.equal(out.messages[0].headers.eventtime, String(now));
+  const byStage = new Map(dead.messages.map((m) => [m.headers['x-exception-stage'], m]));
+  assert.match(byStage.get('timestamp')?.headers['x-exception-message'] ?? '', /no field 'at'/);
+  assert.equal(JSON.parse(byStage.get('timestamp')?.payload ?? '{}').w, 'no time');
+  assert.match(byStage.get('udf')?.headers['x-exception-message'] ?? '', /cannot map poison/);
+  assert.equal(udf.calls.filter((c) => c.payload.toString().includes('poison')).length, 2, 'two attempts');
+  assert.equal(await proc.stop(), 0);
+});

@@ -75,7 +75,7 @@ export async function startUdfServer(handler: RequestReplyHandler, port = 0): Pr
     s.addService(service, {
       requestReply: (call: grpc.ServerUnaryCall<RawGrpcMessage, RawGrpcMessage>, callback: grpc.sendUnaryData<RawGrpcMessage>) => {
         calls.push(call.request);
-        Promise.resolve(handler(call.request)).then(
+        new Promise<RawGrpcMessage>((res) => res(handler(call.request))).then(
           (reply) => callback(null, reply),
           (err: unknown) => callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) }),
         );

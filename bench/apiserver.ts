@@ -1,0 +1,148 @@
+// API server benchmarks (issue 2 "Performance"), each against the raw component measured in the same run:
+//   1. creates/s through the API vs raw etcd3 compare-and-swap creates of the same objects, both at 32 concurrent
+//      (target ratio >= 0.5);
+//   2. 20 watchers: every event delivered, p99 from request start to event arrival (target <= 50 ms);
+//   3. list of 3,000 objects: median (target <= 250 ms).
+// Runs the real `sr apiserver` (dist/cli/sr.js) on a real etcd.
+import { Agent, request as httpsRequest } from 'node:https';
+import { CompareResult, CompareTarget, Etcd3 } from 'etcd3';
+import { startEtcd } from '../test/support/etcd';
+import { startApiServer, type ApiServerHandle } from '../test/support/apiserver-server';
+
+const G = 'streaming.tanzu.vmware.com';
+const CONCURRENCY = 32;
+const CREATES = 3000;
+const WATCHERS = 20;
+const WATCH_EVENTS = 200;
+const LIST_RUNS = 15;
+
+function streamObject(name: string): Record<string, unknown> {
+  return {
+    apiVersion: `${G}/v1alpha1`, kind: 'Stream',
+    metadata: { name, labels: { bench: 'yes', shard: String(name.length % 7) } },
+    spec: { protocol: 'kafka', name, keys: ['team', 'user'], partitionCount: 4, storage: { clusterStream: 'bench-cs' }, streamMode: ['read', 'write'] },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function pool(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) await task(next++);
+  }));
+}
+
+function post(api: ApiServerHandle, agent: Agent, path: string, body: string, method = 'POST', contentType = 'application/json'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL(path, api.url), { method, agent, headers: { authorization: `Bearer ${api.token}`, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function main(): Promise<void> {
+  const etcd = await startEtcd();
+  const api = await startApiServer({ etcdEndpoint: etcd.endpoint, etcdPrefix: '/registry', logLevel: 'error' });
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: api.caPem });
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    // 1. Creates: raw etcd CAS creates of the same JSON (without server fields), then through the API.
+    const rawStart = process.hrtime.bigint();
+    await pool(CREATES, CONCURRENCY, async (i) => {
+      const key = Buffer.from(`/raw/${G}/streams/bench/raw-${i}`);
+      const res = await client.kv.txn({
+        compare: [{ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: '0' }],
+        success: [{ request_put: { key, value: Buffer.from(JSON.stringify(streamObject(`raw-${i}`))) } }],
+        failure: [],
+      });
+      if (!res.succeeded) throw new Error('raw create failed');
+    });
+    const rawSeconds = Number(process.hrtime.bigint() - rawStart) / 1e9;
+    const apiStart = process.hrtime.bigint();
+    let failed = 0;
+    await pool(CREATES, CONCURRENCY, async (i) => {
+      const code = await post(api, agent, `/apis/${G}/v1alpha1/namespaces/bench/streams`, JSON.stringify(streamObject(`s-${i}`)));
+      if (code !== 201) failed++;
+    });
+    const apiSeconds = Number(process.hrtime.bigint() - apiStart) / 1e9;
+    const rawRate = CREATES / rawSeconds;
+    const apiRate = CREATES / apiSeconds;
+    console.log(`creates @${CONCURRENCY}: raw etcd3 CAS ${rawRate.toFixed(0)}/s, API ${apiRate.toFixed(0)}/s, ratio ${(apiRate / rawRate).toFixed(2)} (target >= 0.5)${failed ? `, ${failed} FAILED` : ''}`);
+
+    // 3. List of 3,000 objects (done before the watch part adds more).
+    const listTimes: number[] = [];
+    for (let i = 0; i < LIST_RUNS; i++) {
+      const t0 = process.hrtime.bigint();
+      const res = await api.request('GET', `/apis/${G}/v1alpha1/namespaces/bench/streams`);
+      listTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (res.status !== 200 || res.json<{ items: unknown[] }>().items.length !== CREATES) throw new Error('list failed');
+    }
+    listTimes.sort((a, b) => a - b);
+    const rawListStart = process.hrtime.bigint();
+    await client.getAll().prefix(`/raw/${G}/streams/bench/`).strings();
+    const rawListMs = Number(process.hrtime.bigint() - rawListStart) / 1e6;
+    console.log(`list of ${CREATES}: median ${percentile(listTimes, 50).toFixed(1)} ms, p90 ${percentile(listTimes, 90).toFixed(1)} ms (target median <= 250 ms); raw etcd3 range ${rawListMs.toFixed(1)} ms`);
+
+    // 2. 20 watchers; every event delivered; latency from request start to arrival.
+    const startRv = (await api.request('GET', `/apis/${G}/v1alpha1/namespaces/watch/streams`)).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
+    const sentAt = new Map<string, number>();
+    const createLatencies: number[] = [];
+    const latencies: number[] = [];
+    const received = Array.from({ length: WATCHERS }, () => new Set<string>());
+    const watchAgent = new Agent({ keepAlive: true, maxSockets: WATCHERS, ca: api.caPem });
+    const closers: (() => void)[] = [];
+    await Promise.all(Array.from({ length: WATCHERS }, (_, w) => new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(new URL(`/apis/${G}/v1alpha1/namespaces/watch/streams?watch=1&resourceVersion=${startRv}`, api.url), { agent: watchAgent, headers: { authorization: `Bearer ${api.token}` } }, (res) => {
+        let buffer = '';
+        res.on('data', (chunk: Buffer) => {
+          const now = performance.now();
+          buffer += chunk.toString();
+          let nl;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            const event = JSON.parse(buffer.slice(0, nl)) as { type: string; object: { metadata: { name: string } } };
+            buffer = buffer.slice(nl + 1);
+            const name = event.object.metadata.name;
+            const t = sentAt.get(name);
+            if (t !== undefined && !received[w].has(name)) { received[w].add(name); latencies.push(now - t); }
+          }
+        });
+        resolve();
+      });
+      req.on('error', reject);
+      req.end();
+      closers.push(() => req.destroy());
+    })));
+    await new Promise((r) => setTimeout(r, 200));
+    // Writes at a steady pace (8 concurrent), like a busy control plane.
+    await pool(WATCH_EVENTS, 8, async (i) => {
+      const name = `w-${i}`;
+      sentAt.set(name, performance.now());
+      const code = await post(api, agent, `/apis/${G}/v1alpha1/namespaces/watch/streams`, JSON.stringify(streamObject(name)));
+      createLatencies.push(performance.now() - (sentAt.get(name) ?? 0));
+      if (code !== 201) throw new Error(`create ${name}: ${code}`);
+    });
+    const deadline = Date.now() + 10_000;
+    while (received.some((s) => s.size < WATCH_EVENTS) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const close of closers) close();
+    watchAgent.destroy();
+    const delivered = received.reduce((n, s) => n + s.size, 0);
+    latencies.sort((a, b) => a - b);
+    console.log(`watch: ${WATCHERS} watchers x ${WATCH_EVENTS} events, delivered ${delivered}/${WATCHERS * WATCH_EVENTS}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (target p99 <= 50 ms, every event delivered); the create requests themselves: p50 ${percentile(createLatencies.sort((a, b) => a - b), 50).toFixed(1)} ms, p99 ${percentile(createLatencies, 99).toFixed(1)} ms`);
+  } finally {
+    agent.destroy();
+    client.close();
+    await api.stop();
+    await etcd.destroy();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
