@@ -3,6 +3,7 @@
 // including fastify's own (body too large, bad media type, unknown route or method).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { loadDefinitions, type ResourceDefinition } from '../crds/loader';
@@ -24,6 +25,7 @@ import {
   etagOf, groupVersions, type GroupVersion,
 } from './endpoints/discovery';
 import { buildOpenApi, type OpenApiDocuments } from './endpoints/openapi';
+import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from './endpoints/openapi-v2-proto';
 import { parseMediaRanges } from './endpoints/codec';
 import { ResourceHandler, parseResourcePath, type ServedResource } from './endpoints/resources';
 import { TableConvertor } from './endpoints/table';
@@ -247,9 +249,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     return reply.type('application/json').send(doc.body);
   });
   const v2Etag = etagOf(openapi.v2);
+  const v2Proto = encodeOpenApiV2(JSON.parse(openapi.v2) as Parameters<typeof encodeOpenApiV2>[0]);
+  const v2ProtoEtag = `"${createHash('sha256').update(v2Proto).digest('hex').slice(0, 32)}"`;
   app.get('/openapi/v2', async (request, reply) => {
     const accepts = parseMediaRanges(request.headers.accept);
-    if (!accepts.some((r) => r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*')) {
+    // kubectl asks for gnostic's protobuf form only.
+    const protoIndex = accepts.findIndex((r) => r.type === OPENAPI_V2_PROTOBUF || r.type === 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    const jsonIndex = accepts.findIndex((r) => r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*');
+    if (protoIndex >= 0 && (jsonIndex < 0 || protoIndex < jsonIndex)) {
+      reply.header('etag', v2ProtoEtag);
+      if (request.headers['if-none-match'] === v2ProtoEtag) return reply.code(304).send();
+      return reply.header('content-type', OPENAPI_V2_PROTOBUF).send(v2Proto);
+    }
+    if (jsonIndex < 0) {
       throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 406, reason: 'NotAcceptable', message: 'only application/json is served for /openapi/v2' });
     }
     reply.header('etag', v2Etag);

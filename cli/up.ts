@@ -178,6 +178,7 @@ export async function main(argv: string[]): Promise<void> {
         for (const f of readdirSync(sub)) if (f.endsWith('.pid')) killRecorded(join(sub, f));
       }
     }
+    rmSync(join(runDir, 'ready'), { force: true });
     rmSync(upPidFile, { force: true });
   };
   let shuttingDown: Promise<void> | undefined;

@@ -2,6 +2,7 @@
 // A data generator for the sample pipeline, run by the local runtime as an SCS container: it reads the Spring
 // Cloud Stream environment the controllers give SCS containers (output destination and Kafka brokers) and writes
 // users in the tutorials' format {id, fullName, team, email, score, score_time} every INTERVAL_MS.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { Kafka, logLevel } = require('kafkajs');
 
 const brokers = (process.env.SPRING_CLOUD_STREAM_KAFKA_BINDER_BROKERS || '127.0.0.1:9092').split(',');

@@ -133,3 +133,45 @@ export function decodeBody(contentType: string | undefined, body: Buffer | undef
 
 /** parseYaml re-exported for tests that build bodies. */
 export { parseYaml };
+
+/**
+ * Paths of object keys that appear twice in one JSON object (`spec.replicas`, `spec.inputs[0].name`), for
+ * fieldValidation Strict/Warn like kube's strict decoder. `text` must be valid JSON (checked by JSON.parse first).
+ */
+export function findDuplicateFields(text: string): string[] {
+  interface Frame { kind: 'object' | 'array'; path: string; keys: Set<string>; index: number; key?: string }
+  const stack: Frame[] = [];
+  const duplicates: string[] = [];
+  const childPath = (frame: Frame | undefined): string => {
+    if (!frame) return '';
+    if (frame.kind === 'array') return `${frame.path}[${frame.index}]`;
+    return frame.path ? `${frame.path}.${frame.key ?? ''}` : frame.key ?? '';
+  };
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && top.kind === 'object' && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) duplicates.push(top.path ? `${top.path}.${key}` : key);
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      stack.push({ kind: c === '{' ? 'object' : 'array', path: childPath(stack[stack.length - 1]), keys: new Set(), index: 0 });
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.kind === 'array') top.index++;
+      else expectKey = true;
+    }
+  }
+  return duplicates;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors';
 import { compileJsonPath, evaluateJsonPath } from './jsonpath';
 import { humanDuration } from './table';
-import { negotiate, assertDepth } from './codec';
+import { negotiate, assertDepth, findDuplicateFields } from './codec';
 import { ApiError } from '../errors';
 
 test('label selectors: the full grammar', () => {
@@ -48,4 +48,9 @@ test('content negotiation and body depth', () => {
   let deep: unknown = 1;
   for (let i = 0; i < 200; i++) deep = [deep];
   assert.throws(() => assertDepth(deep), (e: unknown) => e instanceof ApiError && e.code === 400);
+});
+
+test('duplicate JSON fields are found with their paths', () => {
+  assert.deepEqual(findDuplicateFields('{"a":1,"b":{"c":"x\\"y","c":2},"l":[{"n":1},{"n":1,"n":2}],"a":3}'), ['b.c', 'l[1].n', 'a']);
+  assert.deepEqual(findDuplicateFields('{"a":[1,2,{"a":1}],"b":"a,b"}'), []);
 });

@@ -9,7 +9,7 @@ import {
   ApiError, badRequest, invalid, methodNotAllowed, notFoundPath, successStatus,
 } from '../errors';
 import { invalid as invalidIssue, notSupported } from '../../crds/validation/field-issue';
-import { bodyKind, decodeBody, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
+import { bodyKind, decodeBody, findDuplicateFields, mediaType, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { TableConvertor, partialObjectMetadata, type IncludeObject } from './table';
 import { prepareWatch, serveWatch } from './watch';
@@ -173,8 +173,22 @@ export class ResourceHandler {
     return { kind, value: decodeBody(request.headers['content-type'], request.body as Buffer | undefined) };
   }
 
-  private objectBody(request: FastifyRequest): JsonObject {
+  /** Duplicate JSON keys: an error under fieldValidation=Strict, warnings under Warn (kube's strict decoder). */
+  private checkDuplicates(request: FastifyRequest, options: WriteOptions | undefined): void {
+    if (!options || options.fieldValidation === 'Ignore') return;
+    const type = mediaType(request.headers['content-type']);
+    if (type !== 'application/json' && type !== 'application/merge-patch+json') return;
+    const raw = request.body as Buffer | undefined;
+    const duplicates = raw ? findDuplicateFields(raw.toString('utf8')) : [];
+    if (duplicates.length === 0) return;
+    const messages = duplicates.map((d) => `duplicate field ${JSON.stringify(d)}`);
+    if (options.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${messages.join(', ')}`);
+    options.warnings.push(...messages);
+  }
+
+  private objectBody(request: FastifyRequest, options?: WriteOptions): JsonObject {
     const { value } = this.body(request, false);
+    this.checkDuplicates(request, options);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw badRequest(`the body of the request must be a JSON or YAML object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
     }
@@ -240,7 +254,7 @@ export class ResourceHandler {
       if (method === 'POST') {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
-        const created = await store.create(path.namespace, this.objectBody(request), options);
+        const created = await store.create(path.namespace, this.objectBody(request, options), options);
         return this.send(reply, 201, this.renderObject(served, created, negotiated, query), negotiated, options.warnings);
       }
       if (method === 'DELETE') {
@@ -263,13 +277,14 @@ export class ResourceHandler {
       case 'PUT': {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
-        const updated = await store.update(path.namespace, path.name, this.objectBody(request), subresource, options);
+        const updated = await store.update(path.namespace, path.name, this.objectBody(request, options), subresource, options);
         return this.send(reply, 200, this.renderObject(served, updated, negotiated, query), negotiated, options.warnings);
       }
       case 'PATCH': {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
         const { kind, value } = this.body(request, true);
+        this.checkDuplicates(request, options);
         const force = parseBool(first(query, 'force'), 'force') === true;
         if (kind !== 'apply' && first(query, 'force') !== undefined) {
           throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'force', type: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch' }]);

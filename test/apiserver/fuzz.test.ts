@@ -71,7 +71,17 @@ function generator(seed: number): (i: number) => FuzzRequest {
     switch (kind) {
       case 0: return { method, path: pick([...collections, ...items]), body: randomBytes(1 + Math.floor(r() * 512)), headers };
       case 1: return { method: pick(['POST', 'PUT', 'PATCH']), path: pick([...collections, ...items]), body: pick([deep(2000 + Math.floor(r() * 20000), '[', ']'), deep(3000, '{"a":', '}').replace(/}$/, '1}'), 'a:\n' + Array.from({ length: 300 }, (_, d) => ' '.repeat(d + 1) + '- ').join('\n')]), headers };
-      case 2: return { method: 'POST', path: pick(collections), body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', metadata: { name: 'h' + i, annotations: { a: 'x'.repeat(300_000 + Math.floor(r() * 200_000)) } }, spec: { protocol: 'kafka' } }), headers: { 'content-type': 'application/json' } };
+      case 2: {
+        // Huge strings where they can never be valid (annotations over 256 KiB, an enum, a name, a label value).
+        const huge = 'x'.repeat(262_200 + Math.floor(r() * 100_000));
+        const variants = [
+          { metadata: { name: 'h' + i, annotations: { a: huge } }, spec: { protocol: 'kafka' } },
+          { metadata: { name: 'h' + i }, spec: { protocol: huge } },
+          { metadata: { name: huge.slice(0, 20_000) }, spec: { protocol: 'kafka' } },
+          { metadata: { name: 'h' + i, labels: { l: huge.slice(0, 5_000) } }, spec: { protocol: 'kafka' } },
+        ];
+        return { method: 'POST', path: `${GV}/namespaces/fz/streams`, body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', ...pick(variants) }), headers: { 'content-type': 'application/json' } };
+      }
       case 3: return { method: pick(['POST', 'PUT', 'PATCH']), path: pick([...collections, ...items]), body: JSON.stringify(pick(wrongTypes)), headers };
       case 4: return { method: 'GET', path: `${pick([...collections, ...items])}?${pick(badQueries)}&${pick(badQueries)}`, headers: { accept: pick(['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'application/vnd.kubernetes.protobuf', 'text/html', '*/*']) } };
       case 5: return { method: pick(['GET', 'POST', 'DELETE', 'PATCH']), path: pick(badPaths), body: '{}', headers: { 'content-type': 'application/json' } };
@@ -144,6 +154,7 @@ test(`${TOTAL} hostile requests: every one a 4xx Status, the server still correc
   assert.equal(patched.json<{ metadata: { generation: number } }>().metadata.generation, 2);
   const list = (await api.request('GET', `${GV}/namespaces/fz/streams`)).json<{ items: { metadata: { name: string }; spec: { protocol?: unknown } }[] }>();
   for (const item of list.items) assert.ok(['kafka', 'rabbitmq'].includes(String(item.spec.protocol)), `stored object ${item.metadata.name} is valid`);
+  assert.ok(!list.items.some((item) => /^h\d+$/.test(item.metadata.name) || item.metadata.name.startsWith('xxxx')), 'no invalid huge object was stored');
   assert.equal((await api.request('DELETE', `${GV}/namespaces/fz/streams/after`)).status, 200);
 });
 

@@ -231,6 +231,8 @@ describe('resources', () => {
     const warn = await api.request('POST', `${NS}/streams?fieldValidation=Warn`, { body, headers: JSON_CT });
     assert.equal(warn.status, 201);
     assert.match(String(warn.headers.warning), /^299 - "unknown field \\"spec.bogus\\""/);
+    const duplicate = await api.request('POST', `${NS}/streams?fieldValidation=Strict`, { body: stream('fv3').replace('"protocol":"kafka"', '"protocol":"kafka","protocol":"rabbitmq"'), headers: JSON_CT });
+    assert.equal(status(duplicate, 400, 'BadRequest').message, 'strict decoding error: duplicate field "spec.protocol"');
     const ignore = await api.request('POST', `${NS}/streams?fieldValidation=Ignore`, { body: stream('fv2', { bogus: 1 }), headers: JSON_CT });
     assert.equal(ignore.status, 201);
     assert.equal(ignore.headers.warning, undefined);

@@ -102,6 +102,10 @@ describe('kubectl against sr apiserver', () => {
     assert.match(meta, /FIELD:\s+labels <map\[string\]string>/);
     const deep = await kubectl.ok(['explain', 'srp.spec.template.spec.containers.env']);
     assert.match(deep, /FIELD:\s+env/);
+    // The OpenAPI v2 path (kubectl fetches it as protobuf only).
+    const v2 = await kubectl.ok(['explain', 'stream.spec.storage', '--output=plaintext-openapiv2']);
+    assert.match(v2, /RESOURCE: storage <Object>/);
+    assert.match(v2, /clusterStream\s+<string>/);
   });
 
   test('label, annotate, patch (json, merge), edit', async () => {

@@ -208,3 +208,20 @@ test('Ctrl-C (SIGTERM to sr up) stops every process it started', async () => {
   assert.deepEqual(alive, []);
   assert.deepEqual(liveSlotProcesses('default/'), []);
 });
+
+test('sr up again on the same directory resumes the same state', async () => {
+  const again = await startUp({ dir: up.dir, port: up.port });
+  const data = new KafkaData(again.kafkaBootstrap);
+  try {
+    // The resources are still there and become Ready on the new run (the dev Kafka is new: topics re-created).
+    await again.waitReady('processor', 'relay', 90_000);
+    await again.waitReady('processor', 'after-etcd', 90_000);
+    const mark = await data.mark('relay-out');
+    const sent = users(5);
+    await data.produce('relay-in', sent);
+    await data.collect('relay-out', mark, hasAll(sent));
+  } finally {
+    await data.close();
+    await again.stop();
+  }
+});

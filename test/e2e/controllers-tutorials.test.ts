@@ -4,7 +4,7 @@
 // the controllers, restart etcd) run at the end on the same system.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, startUp, type UpHandle } from '../support/controllers-up';
 import { KafkaData, TEAMS, javaStringHash, rabbitProbe, users, type OutMessage, type User } from '../support/controllers-data';
@@ -36,6 +36,19 @@ async function cleanUp(): Promise<void> {
   await waitFor('no processor processes', () => up.processorPidsAll().length === 0, 30_000, 100);
 }
 
+/** Every running processor's /debug/state (watermarks, windows, bindings), for failure reports. */
+async function debugStates(): Promise<string> {
+  const logs = join(up.dir, 'logs');
+  const out: string[] = [];
+  for (const f of readdirSync(logs).filter((x) => /^default_.*-\d+\.log$/.test(x))) {
+    const port = /"debugPort":(\d+)/.exec(readFileSync(join(logs, f), 'utf8').split('\n').reverse().join('\n'))?.[1];
+    if (!port) continue;
+    const state = await fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.text()).catch(() => 'unreachable');
+    out.push(`--- ${f}: ${state.replace(/\s+/g, ' ').slice(0, 3000)}`);
+  }
+  return out.join('\n');
+}
+
 /** A tutorial: its resources are deleted afterwards whatever happens. */
 function scenario(name: string, body: () => Promise<void>): void {
   test(name, async () => {
@@ -44,7 +57,7 @@ function scenario(name: string, body: () => Promise<void>): void {
     } catch (err) {
       // What the resources said when it failed, for the report.
       const state = await up.kubectl('get', 'srcs,srs,srp', '-o', 'wide').catch((e: unknown) => String(e));
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${await debugStates()}`);
     } finally { await cleanUp(); }
   });
 }

@@ -1,7 +1,7 @@
 // Runs the real `sr up` as a child process (its own process group) for end-to-end tests, plus helpers to use it:
 // kubectl with its kubeconfig, the dev Kafka it started, waiting for Ready, and the pids it supervises.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitFor } from './ports';
@@ -42,6 +42,8 @@ export async function startUp(opts: { dir?: string; port?: number; timeoutMs?: n
   const dir = opts.dir ?? tmp!.path;
   const port = opts.port ?? await freePort();
   let out = '';
+  // A previous run's marker must not be mistaken for this run's.
+  rmSync(join(dir, 'run', 'ready'), { force: true });
   const child = spawn(process.execPath, [SR_ENTRY, 'up', '--dir', dir, '--port', String(port), '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
