@@ -17,7 +17,7 @@ import type { WatchCache } from '../storage/watch-cache';
 import { ApplyConflictError, deepEqual, recordUpdate, serverSideApply, type OwnershipScope } from './managed-fields';
 import { KindStrategy, canonical } from './strategy';
 import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from '../endpoints/selectors';
-import type { ManagedFieldsEntry } from '../../crds/types';
+import type { ManagedFieldsEntry, ObjectMeta } from '../../crds/types';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -53,20 +53,8 @@ export interface DeleteOptions {
 
 export type PatchType = 'json' | 'merge' | 'apply';
 
-export interface ObjectMetaShape {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  finalizers?: string[];
-  managedFields?: ManagedFieldsEntry[];
-}
+/** The metadata every stored object carries (the shared Kubernetes ObjectMeta of crds/types). */
+export type ObjectMetaShape = ObjectMeta;
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;

@@ -226,7 +226,12 @@ scenario('tutorial 6.1: partitioned time-window aggregation, 3 replicas with UDF
   const w = nextWindow();
   const inWindow = users(12, { time: (i) => w + i * 100, score: (i) => i + 1 });
   const mark = await kafka.mark('team-scores');
+  const markPartitioned = await kafka.mark('partitioned-by-team');
   await kafka.produce('data-in', inWindow);
+  // The upstream processor reads data-in's partitions concurrently and the downstream allows no out-of-orderness
+  // (no time attributes on partitioned-by-team): let the window's events through before the later ones, or they
+  // could arrive after them and be (rightly) dropped as late.
+  await kafka.collect('partitioned-by-team', markPartitioned, hasAll(inWindow));
   // Two rounds: the upstream processor stamps each message with ITS watermark (the minimum over its input
   // partitions), which has passed the window only once every partition has seen the first round.
   for (const later of [20_000, 25_000]) {
