@@ -3,7 +3,7 @@
 // dead letters). Pure functions: everything is resolved by the reconciler first, so this is easy to test.
 import type { Container, EnvVar, Processor, Protocol, Stream } from '../crds/types';
 import { parseDuration } from '../crds/expressions/duration';
-import type { BindingConfig, ProcessorConfig } from '../processor/config';
+import { credentialEnvNames, type BindingConfig, type ProcessorConfig } from '../processor/config';
 import type { BrokerEndpoint } from './provisioners/types';
 import type { ProcessorWorkload, SecretEnv } from './runtime/types';
 
@@ -167,12 +167,6 @@ export function udfPort(attributes: Record<string, string>, container: Container
   const fromAttr = Number(attributes['srp.grpcPort']);
   if (Number.isInteger(fromAttr) && fromAttr > 0 && fromAttr < 65536) return fromAttr;
   return container.ports?.[0]?.containerPort ?? DEFAULT_GRPC_PORT;
-}
-
-/** Environment variable names carrying a Stream's binding credentials (kubernetes runtime, secretKeyRef). */
-export function credentialEnvNames(streamName: string): { username: string; password: string } {
-  const id = streamName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-  return { username: `SR_BINDING_${id}_USERNAME`, password: `SR_BINDING_${id}_PASSWORD` };
 }
 
 function serverFor(r: ResolvedStream, credentialsInConfig: boolean, secretEnv: SecretEnv[]): BindingConfig['server'] {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { parseProcessorConfig, PROCESSOR_CONFIG_ENV, type ProcessorConfig } from './config';
+import { applyCredentialsFromEnv, parseProcessorConfig, PROCESSOR_CONFIG_ENV, type ProcessorConfig } from './config';
 import { ProcessorRuntime } from './pipeline/runtime';
 
 const USAGE = `Usage: sr processor [--config FILE] [--log-level LEVEL] [--http-port PORT]
@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<void> {
     const text = values.config ? readFileSync(values.config, 'utf8') : process.env[PROCESSOR_CONFIG_ENV];
     if (!text) throw new Error(`no configuration: pass --config FILE or set ${PROCESSOR_CONFIG_ENV}\n\n${USAGE}`);
     config = parseProcessorConfig(text);
+    applyCredentialsFromEnv(config, process.env);
     if (values['http-port'] !== undefined) config.http.port = Number(values['http-port']);
   } catch (err) {
     process.stderr.write(`sr processor: ${err instanceof Error ? err.message : String(err)}\n`);

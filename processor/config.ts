@@ -85,6 +85,25 @@ export interface ProcessorConfig {
   http: { host?: string; port: number };
 }
 
+/** Environment variable names carrying a Stream's binding credentials. In a cluster the controllers fill them from
+ *  the Secret named by the Stream's `binding` (secretKeyRef), so credentials never sit in the ConfigMap. */
+export function credentialEnvNames(streamName: string): { username: string; password: string } {
+  const id = streamName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  return { username: `SR_BINDING_${id}_USERNAME`, password: `SR_BINDING_${id}_PASSWORD` };
+}
+
+/** Fills `server.credentials` of every binding that has none from its `SR_BINDING_<STREAM>_*` variables. */
+export function applyCredentialsFromEnv(config: ProcessorConfig, env: NodeJS.ProcessEnv): void {
+  const bindings = [...config.inputs, ...config.outputs, config.lateOutput, config.deadLetter];
+  for (const binding of bindings) {
+    if (!binding || binding.server.credentials) continue;
+    const names = credentialEnvNames(binding.stream);
+    const username = env[names.username];
+    const password = env[names.password];
+    if (username !== undefined && password !== undefined) binding.server.credentials = { username, password };
+  }
+}
+
 /** Parses and checks a configuration document; throws an Error naming the first bad field. */
 export function parseProcessorConfig(text: string): ProcessorConfig {
   let doc: unknown;
