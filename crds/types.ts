@@ -6,6 +6,10 @@ export const GROUP = 'streaming.tanzu.vmware.com';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** Annotation on a Processor listing its instances' Prometheus metrics URLs (comma-separated), set by the
+ *  controllers where they are reachable from this machine (the local runtime); the editor's topology reads it. */
+export const METRICS_URL_ANNOTATION = `${GROUP}/metrics-url`;
+
 export type KindName = 'ClusterStream' | 'Stream' | 'Processor';
 
 export interface ObjectMeta {

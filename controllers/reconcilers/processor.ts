@@ -1,8 +1,8 @@
 // Processor: resolve every input and output in the Processor's own namespace (auto-provisioning missing Streams
 // when allowed), build the configuration, deploy through the runtime, and report Ready, replicas, readyReplicas,
 // selector and observedGeneration. A deleted Processor is stopped by the runtime (its cache entry is gone).
-import type { ProcessorStatus, Stream } from '../../crds/types';
-import { API_VERSION } from '../../crds/types';
+import type { Processor, ProcessorStatus, Stream } from '../../crds/types';
+import { API_VERSION, METRICS_URL_ANNOTATION } from '../../crds/types';
 import { isReady, setCondition } from '../conditions';
 import { writeStatus, type ControllerContext } from '../context';
 import { isApiError } from '../kube/client';
@@ -128,6 +128,7 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     await set('False', status.unsupported.reason, status.unsupported.message);
     return;
   }
+  await advertiseMetrics(ctx, processor, status.metricsUrls);
   if (status.readyReplicas >= desired && status.replicas === desired) {
     await set('True', 'ProcessorDeployed', `${status.readyReplicas}/${desired} replica(s) running`, status.replicas, status.readyReplicas);
     return;
@@ -135,4 +136,14 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
   await set('False', 'ProcessorDeploying', `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}`, status.replicas, status.readyReplicas);
   // The runtime notifies on changes; this is a safety net for runtimes that cannot (a cluster without watches).
   return { requeueAfterMs: 5000 };
+}
+
+/** Keeps the metrics-url annotation in step with where the instances serve metrics (the editor draws throughput). */
+async function advertiseMetrics(ctx: ControllerContext, processor: Processor, urls: string[] | undefined): Promise<void> {
+  const wanted = urls?.join(',');
+  const current = processor.metadata.annotations?.[METRICS_URL_ANNOTATION];
+  if (wanted === current) return;
+  await ctx.client.patch<Processor>('Processor', processor.metadata.namespace, processor.metadata.name ?? '', {
+    metadata: { annotations: { [METRICS_URL_ANNOTATION]: wanted ?? null } },
+  });
 }

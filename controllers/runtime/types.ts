@@ -55,6 +55,8 @@ export interface WorkloadStatus {
   unsupported?: { reason: string; message: string };
   /** A human-readable note (last exit code, restart backoff ...). */
   message?: string;
+  /** Prometheus metrics URLs of the processor instances, when reachable from this machine (local runtime). */
+  metricsUrls?: string[];
 }
 
 export interface Runtime {

@@ -24,7 +24,7 @@ import { OffsetTracker } from '../delivery/offset-tracker';
 import { headerValueToString, type Message } from '../message';
 import {
   errorText,
-  redactServer,
+  binderStatus,
   type BinderStatus,
   type ConnectionState,
   type DeliveryHandler,
@@ -293,18 +293,12 @@ export class KafkaInput implements InputBinder {
   }
 
   status(): BinderStatus {
-    const { binding } = this.options;
-    const status: BinderStatus = {
-      stream: binding.stream,
-      protocol: 'kafka',
-      destination: binding.destination,
-      server: redactServer(binding.server.url),
+    return binderStatus(this.options.binding, {
       state: this.state,
       inFlight: this.tracker.pending,
       detail: { group: this.options.group, assignedPartitions: this.assigned, paused: this.paused },
-    };
-    if (this.lastError) status.lastError = this.lastError;
-    return status;
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    });
   }
 }
 
@@ -442,16 +436,10 @@ export class KafkaOutput implements OutputBinder {
   }
 
   status(): BinderStatus {
-    const { binding } = this.options;
-    const status: BinderStatus = {
-      stream: binding.stream,
-      protocol: 'kafka',
-      destination: binding.destination,
-      server: redactServer(binding.server.url),
+    return binderStatus(this.options.binding, {
       state: this.state,
       inFlight: this.unconfirmed,
-    };
-    if (this.lastError) status.lastError = this.lastError;
-    return status;
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    });
   }
 }

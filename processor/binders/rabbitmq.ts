@@ -11,7 +11,7 @@ import { Headers, headerValueToString, type Message } from '../message';
 import { RabbitConnection, type BackoffOptions } from './rabbitmq-connection';
 import {
   errorText,
-  redactServer,
+  binderStatus,
   type BinderStatus,
   type DeliveryHandler,
   type InboundDelivery,
@@ -162,18 +162,12 @@ export class RabbitInput implements InputBinder {
   }
 
   status(): BinderStatus {
-    const { binding } = this.options;
-    const status: BinderStatus = {
-      stream: binding.stream,
-      protocol: 'rabbitmq',
-      destination: binding.destination,
-      server: redactServer(binding.server.url),
+    return binderStatus(this.options.binding, {
       state: this.connection.state,
       inFlight: this.inFlight,
       detail: { queue: this.queue, prefetch: this.prefetch, paused: this.paused, connects: this.connection.connects },
-    };
-    if (this.connection.lastError) status.lastError = this.connection.lastError;
-    return status;
+      ...(this.connection.lastError ? { lastError: this.connection.lastError } : {}),
+    });
   }
 }
 
@@ -328,17 +322,11 @@ export class RabbitOutput implements OutputBinder {
   }
 
   status(): BinderStatus {
-    const { binding } = this.options;
-    const status: BinderStatus = {
-      stream: binding.stream,
-      protocol: 'rabbitmq',
-      destination: binding.destination,
-      server: redactServer(binding.server.url),
+    return binderStatus(this.options.binding, {
       state: this.connection.state,
       inFlight: this.unconfirmed.size + this.backlog.length,
       detail: { connects: this.connection.connects, blocked: this.blocked },
-    };
-    if (this.connection.lastError) status.lastError = this.connection.lastError;
-    return status;
+      ...(this.connection.lastError ? { lastError: this.connection.lastError } : {}),
+    });
   }
 }

@@ -1,5 +1,6 @@
 // The seams between the pipeline and a broker. One implementation of each per broker (kafka.ts, rabbitmq.ts).
 import type { Message } from '../message';
+import type { BindingConfig } from '../config';
 
 /** One message received from an input, with the means to acknowledge it once everything it caused is confirmed. */
 export interface InboundDelivery {
@@ -50,6 +51,24 @@ export interface OutputBinder {
 }
 
 /** The server address without credentials, for logs and debug output. */
+/** The status every binder reports: the binding's identity (server redacted) plus its live state. */
+export function binderStatus(
+  binding: BindingConfig,
+  live: { state: ConnectionState; inFlight: number; lastError?: string; detail?: Record<string, unknown> },
+): BinderStatus {
+  const status: BinderStatus = {
+    stream: binding.stream,
+    protocol: binding.protocol,
+    destination: binding.destination,
+    server: redactServer(binding.server.url),
+    state: live.state,
+    inFlight: live.inFlight,
+  };
+  if (live.detail) status.detail = live.detail;
+  if (live.lastError) status.lastError = live.lastError;
+  return status;
+}
+
 export function redactServer(url: string): string {
   return url
     .split(',')

@@ -22,6 +22,22 @@ function compile(source: string, attribute: string): CompiledJsonata {
   }
 }
 
+/** Evaluates a compiled expression over a message's payload; a failure becomes the stage's TransformError. */
+async function evaluate(
+  expression: CompiledJsonata,
+  source: string,
+  message: Message,
+  stage: string,
+  attribute: string,
+): Promise<unknown> {
+  try {
+    const input = payloadView(message.payload, message.headers.contentType);
+    return await expression.evaluate(input, bindingsFor(source, message));
+  } catch (error: unknown) {
+    throw new TransformError(stage, `${attribute} failed: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
 export class JsonataTransform implements Transform {
   readonly stage = 'jsonata';
   private readonly expression: CompiledJsonata;
@@ -31,13 +47,7 @@ export class JsonataTransform implements Transform {
   }
 
   async apply(message: Message): Promise<TransformOutcome> {
-    let result: unknown;
-    try {
-      const input = payloadView(message.payload, message.headers.contentType);
-      result = await this.expression.evaluate(input, bindingsFor(this.source, message));
-    } catch (error: unknown) {
-      throw new TransformError(this.stage, `srp.jsonata.expression failed: ${errorMessage(error)}`, { cause: error });
-    }
+    const result = await evaluate(this.expression, this.source, message, this.stage, 'srp.jsonata.expression');
     if (result === undefined) {
       throw new TransformError(this.stage, 'srp.jsonata.expression produced no value for this message');
     }
@@ -59,13 +69,7 @@ export class JsonataFilter implements Transform {
   }
 
   async apply(message: Message): Promise<TransformOutcome> {
-    let result: unknown;
-    try {
-      const input = payloadView(message.payload, message.headers.contentType);
-      result = await this.expression.evaluate(input, bindingsFor(this.source, message));
-    } catch (error: unknown) {
-      throw new TransformError(this.stage, `srp.filter.expression failed: ${errorMessage(error)}`, { cause: error });
-    }
+    const result = await evaluate(this.expression, this.source, message, this.stage, 'srp.filter.expression');
     if (jsonataTruthy(result)) return { kind: 'message', message };
     return { kind: 'filtered', reason: `srp.filter.expression '${this.source}' is false` };
   }

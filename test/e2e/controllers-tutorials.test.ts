@@ -10,6 +10,7 @@ import { FIXTURES, startUp, type UpHandle } from '../support/controllers-up';
 import { KafkaData, TEAMS, javaStringHash, rabbitProbe, users, type OutMessage, type User } from '../support/controllers-data';
 import { SAMPLES_DIR } from '../support/controllers-samples';
 import { waitFor } from '../support/ports';
+import { METRICS_URL_ANNOTATION } from '../../crds/types';
 
 let up: UpHandle;
 let kafka: KafkaData;
@@ -80,6 +81,17 @@ scenario('tutorial 4: stateless replication (3 processes)', async () => {
   const mark = await kafka.mark('data-out');
   await kafka.produce('data-in', sent);
   await kafka.collect('data-out', mark, hasAll(sent));
+  // Every instance advertises its metrics (the editor's topology draws throughput from them); together they
+  // counted every message in (at least once: a consumer-group rebalance may redeliver).
+  const processor = await up.getJson<{ metadata: { annotations?: Record<string, string> } }>('processor/stateless-replication');
+  const urls = (processor.metadata.annotations?.[METRICS_URL_ANNOTATION] ?? '').split(',').filter(Boolean);
+  assert.equal(urls.length, 3, `metrics-url annotation: ${urls.join(',')}`);
+  const counted = async (): Promise<number> => {
+    const texts = await Promise.all(urls.map(async (url) => (await fetch(url)).text()));
+    return texts.flatMap((t) => t.split('\n')).filter((l) => l.startsWith('sr_processor_messages_in_total{'))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  };
+  await waitFor('metrics of all instances count every message in', async () => (await counted()) >= sent.length, 10_000, 100);
 });
 
 scenario('tutorial 1: message retransmission (everything auto-provisioned)', async () => {

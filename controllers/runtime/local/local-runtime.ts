@@ -140,7 +140,13 @@ export class LocalRuntime implements Runtime {
     const message = restarting.length
       ? `restarting ${restarting.map((p) => `${p.spec.id} (exit ${p.lastExit?.code ?? p.lastExit?.signal ?? '?'})`).join(', ')}`
       : undefined;
-    return { replicas: state.slots.length, readyReplicas: ready, ...(message ? { message } : {}) };
+    const metricsUrls = state.slots.flatMap((s) => (s.httpPort === undefined ? [] : [`http://127.0.0.1:${s.httpPort}/metrics`]));
+    return {
+      replicas: state.slots.length,
+      readyReplicas: ready,
+      ...(message ? { message } : {}),
+      ...(metricsUrls.length ? { metricsUrls } : {}),
+    };
   }
 
   async remove(key: string): Promise<void> {

@@ -113,14 +113,16 @@ export class TopologyPanel implements vscode.Disposable {
     let found = false;
     await Promise.all(processors.map(async (processor) => {
       const annotations = (processor.metadata?.annotations ?? {}) as Record<string, unknown>;
-      const url = annotations[METRICS_URL_ANNOTATION];
+      const urls = annotations[METRICS_URL_ANNOTATION];
       const name = processor.metadata?.name;
-      if (typeof url !== 'string' || !name) return;
-      const text = await fetchMetrics(url);
-      if (text === undefined) return;
+      if (typeof urls !== 'string' || !name) return;
+      // One URL per instance: their counters add up to the processor's throughput.
+      const texts = await Promise.all(urls.split(',').map((url) => url.trim()).filter(Boolean).map(fetchMetrics));
+      const samples = texts.flatMap((text) => (text === undefined ? [] : parsePrometheusText(text)));
+      if (samples.length === 0) return;
       found = true;
       const id = nodeId('Processor', processor.metadata?.namespace ?? 'default', name);
-      this.rates.record(edgeCounters(id, parsePrometheusText(text)), Date.now());
+      this.rates.record(edgeCounters(id, samples), Date.now());
     }));
     if (found) this.schedule(0);
   }

@@ -1,11 +1,12 @@
 // Throughput for the topology's edges from the processors' Prometheus metrics
 // (`sr_processor_messages_in_total{input}` and `sr_processor_messages_out_total{output}`, see processor/metrics.ts).
-// A Processor advertises where its metrics are with the annotation METRICS_URL_ANNOTATION; rates are the
+// A Processor advertises where its instances' metrics are with the annotation METRICS_URL_ANNOTATION (comma-separated
+// URLs, set by the controllers' local runtime); counters of all instances are summed; rates are the
 // difference of two scrapes over their interval.
 import * as http from 'node:http';
 import * as https from 'node:https';
 
-export const METRICS_URL_ANNOTATION = 'streaming.tanzu.vmware.com/metrics-url';
+export { METRICS_URL_ANNOTATION } from '../../../crds/types';
 
 export interface CounterSample {
   name: string;
