@@ -2,32 +2,18 @@
 //  - RabbitMQ: instance 1 of 2 consumes the queue `<destination>.<group>-1` bound with `<destination>-1`, so it gets
 //    only what a partitioned producer routed to partition 1;
 //  - Kafka: two instances in one group; instance i is assigned exactly the partitions p with p % 2 == i.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as amqp from 'amqplib';
 import type { ProcessorConfig } from '../../processor/config';
-import { startKafka, type KafkaHandle } from '../support/kafka';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
-import { KafkaCollector, kafkaProduce, RabbitCollector, rabbitCleanup, rabbitPublish, startProcessor, waitReady, type ProcessorProcess } from '../support/processor-harness';
+import { KafkaCollector, kafkaProduce, RabbitCollector, rabbitPublish, startProcessor, waitReady, useProcessorTestResources, type ProcessorProcess } from '../support/processor-harness';
 
-let kafka: KafkaHandle;
-const processes: ProcessorProcess[] = [];
-const closers: Array<{ close(): Promise<void> }> = [];
-const exchanges: string[] = [];
-const queues: string[] = [];
+const resources = useProcessorTestResources();
+const { processes, closers, exchanges, queues } = resources;
 const id = uniqueName('pi');
 
-before(async () => {
-  kafka = await startKafka();
-});
-
-after(async () => {
-  for (const p of processes) await p.kill();
-  for (const c of closers) await c.close();
-  await kafka?.stop();
-  await rabbitCleanup(rabbitUrl(), exchanges, queues);
-});
 
 test('RabbitMQ partitioned input: instance 1 of 2 consumes <dest>.<group>-1 bound with <dest>-1', async () => {
   const input = `${id}-rin`;
@@ -71,16 +57,16 @@ test('RabbitMQ partitioned input: instance 1 of 2 consumes <dest>.<group>-1 boun
 test('Kafka partitioned input: instance i of 2 gets partitions p % 2 == i', async () => {
   const input = `${id}-kin`;
   const output = `${id}-kout`;
-  await kafka.createTopic(input, 4);
-  await kafka.createTopic(output, 4);
+  await resources.kafka.createTopic(input, 4);
+  await resources.kafka.createTopic(output, 4);
   const base = (index: number): ProcessorConfig => ({
     name: 'pkafka', namespace: 'test', group: `${id}-kg`, instanceIndex: index, instanceCount: 2,
-    inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, partitioned: true }],
-    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap } }],
+    inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: resources.kafka.bootstrap }, partitioned: true }],
+    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: resources.kafka.bootstrap } }],
     attributes: {},
     http: { port: 0 },
   });
-  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-collector`);
+  const collector = await KafkaCollector.start(resources.kafka.bootstrap, output, `${id}-collector`);
   closers.push(collector);
   const [zero, one] = await Promise.all([startProcessor(base(0)), startProcessor(base(1))]);
   processes.push(zero, one);
@@ -92,7 +78,7 @@ test('Kafka partitioned input: instance i of 2 gets partitions p % 2 == i', asyn
   await waitFor('both instances assigned', async () => (await assigned(zero)).length + (await assigned(one)).length === 4, 30_000, 100);
   assert.deepEqual(await assigned(zero), [0, 2]);
   assert.deepEqual(await assigned(one), [1, 3]);
-  await kafkaProduce(kafka.bootstrap, input, Array.from({ length: 80 }, (_, i) => ({ payload: `m${i}`, partition: i % 4 })));
+  await kafkaProduce(resources.kafka.bootstrap, input, Array.from({ length: 80 }, (_, i) => ({ payload: `m${i}`, partition: i % 4 })));
   await waitFor('every message', () => collector.messages.length >= 80, 30_000, 100);
   const inCount = async (p: ProcessorProcess): Promise<number> => {
     const text = await (await fetch(`${p.debugUrl}/metrics`)).text();

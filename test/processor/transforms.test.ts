@@ -3,28 +3,24 @@
 //     (Spring's partition function: red -> 1, blue -> 2, green -> 3 of 4, header scst_partition);
 //  2. JSONata transform + filter, Kafka -> RabbitMQ partitioned by a header key (routing keys `<dest>-<p>`);
 //     malformed JSON goes to the dead-letter destination with error headers and processing continues.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProcessorConfig } from '../../processor/config';
-import { startKafka, type KafkaHandle } from '../support/kafka';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import {
   KafkaCollector,
   kafkaProduce,
   RabbitCollector,
-  rabbitCleanup,
+ 
   rabbitPublish,
   startProcessor,
+  useProcessorTestResources,
   waitReady,
-  type ProcessorProcess,
 } from '../support/processor-harness';
 
-let kafka: KafkaHandle;
-const processes: ProcessorProcess[] = [];
-const closers: Array<{ close(): Promise<void> }> = [];
-const exchanges: string[] = [];
-const queues: string[] = [];
+const resources = useProcessorTestResources();
+const { processes, closers, exchanges, queues } = resources;
 const id = uniqueName('tf');
 
 const users = [
@@ -33,16 +29,6 @@ const users = [
   { id: 3, fullName: 'Cid Green', team: 'green', email: 'cid@example.com', score: 90 },
 ];
 
-before(async () => {
-  kafka = await startKafka();
-});
-
-after(async () => {
-  for (const p of processes) await p.kill();
-  for (const c of closers) await c.close();
-  await kafka?.stop();
-  await rabbitCleanup(rabbitUrl(), exchanges, queues);
-});
 
 test('SpEL transform (tutorial 3) + output headers, partitioned Kafka output by keyExpression', async () => {
   const input = `${id}-users`;
@@ -50,12 +36,12 @@ test('SpEL transform (tutorial 3) + output headers, partitioned Kafka output by 
   const group = `${id}-spel`;
   exchanges.push(input);
   queues.push(`${input}.${group}`);
-  await kafka.createTopic(output, 4);
+  await resources.kafka.createTopic(output, 4);
   const config: ProcessorConfig = {
     name: 'spel', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
     inputs: [{ stream: 'users', protocol: 'rabbitmq', destination: input, server: { url: rabbitUrl() } }],
     outputs: [{
-      stream: 'emails', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap },
+      stream: 'emails', protocol: 'kafka', destination: output, server: { url: resources.kafka.bootstrap },
       partitioning: { keyExpression: "headers['team']", partitionCount: 4 },
     }],
     attributes: {
@@ -64,7 +50,7 @@ test('SpEL transform (tutorial 3) + output headers, partitioned Kafka output by 
     },
     http: { port: 0 },
   };
-  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-c1`);
+  const collector = await KafkaCollector.start(resources.kafka.bootstrap, output, `${id}-c1`);
   closers.push(collector);
   const proc = await startProcessor(config);
   processes.push(proc);
@@ -95,10 +81,10 @@ test('JSONata transform + filter, header-keyed RabbitMQ partitions, malformed pa
   const dlq = `${input}.${group}.dlq`;
   exchanges.push(output, dlq);
   queues.push(`${output}.p0`, `${output}.p1`, `${output}.p2`, `${dlq}.collector`);
-  await kafka.createTopic(input, 2);
+  await resources.kafka.createTopic(input, 2);
   const config: ProcessorConfig = {
     name: 'jsonata', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
-    inputs: [{ stream: 'scores', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap } }],
+    inputs: [{ stream: 'scores', protocol: 'kafka', destination: input, server: { url: resources.kafka.bootstrap } }],
     outputs: [{
       stream: 'high', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() },
       partitioning: { keys: ['team'], partitionCount: 3 },
@@ -123,7 +109,7 @@ test('JSONata transform + filter, header-keyed RabbitMQ partitions, malformed pa
     { payload: '{"not json', headers: { contentType: 'application/json', team: 'red' } },
     { payload: JSON.stringify({ id: 4, fullName: 'Dee Red', team: 'red', score: 99 }), headers: { contentType: 'application/json', team: 'red' } },
   ];
-  await kafkaProduce(kafka.bootstrap, input, records.map((r) => ({ ...r, partition: 0 })));
+  await kafkaProduce(resources.kafka.bootstrap, input, records.map((r) => ({ ...r, partition: 0 })));
   await waitFor('3 high scores and 1 dead letter', () => partitions.reduce((n, c) => n + c.messages.length, 0) >= 3 && dead.messages.length >= 1, 30_000, 100);
   // red -> partition 0 (Java "red".hashCode() % 3), blue and green -> 1; Ann (score 10) is filtered.
   assert.deepEqual(partitions[0].messages.map((m) => JSON.parse(m.payload)), [{ who: 'Dee Red', points: 198 }]);

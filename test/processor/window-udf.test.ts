@@ -4,34 +4,22 @@
 //     window headers; a late event goes to the side channel (its own destination);
 //  2. a stateless mapper UDF that dies and comes back mid-stream: every message still arrives (retries bridge the
 //     outage) and the processor reports the UDF unreachable meanwhile.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProcessorConfig } from '../../processor/config';
-import { startKafka, type KafkaHandle } from '../support/kafka';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
-import { countPayloads, kafkaProduce, RabbitCollector, rabbitCleanup, rabbitPublish, startProcessor, waitReady, type ProcessorProcess } from '../support/processor-harness';
+import { countPayloads, kafkaProduce, RabbitCollector, rabbitPublish, startProcessor, waitReady, useProcessorTestResources } from '../support/processor-harness';
 import { decodeCollection, encodeCollection, startUdfServer, type UdfServer } from '../support/processor-udf';
 
-let kafka: KafkaHandle;
-const processes: ProcessorProcess[] = [];
-const closers: Array<{ close(): Promise<void> }> = [];
+const resources = useProcessorTestResources();
+const { processes, closers, exchanges, queues } = resources;
 const servers: UdfServer[] = [];
-const exchanges: string[] = [];
-const queues: string[] = [];
+after(async () => {
+  for (const s of servers) await s.stop();
+});
 const id = uniqueName('wu');
 
-before(async () => {
-  kafka = await startKafka();
-});
-
-after(async () => {
-  for (const p of processes) await p.kill();
-  for (const c of closers) await c.close();
-  for (const s of servers) await s.stop();
-  await kafka?.stop();
-  await rabbitCleanup(rabbitUrl(), exchanges, queues);
-});
 
 test('tumbling window + aggregator UDF: per-window results with headers; late events to the side channel', async () => {
   const input = `${id}-scores`;
@@ -39,7 +27,7 @@ test('tumbling window + aggregator UDF: per-window results with headers; late ev
   const late = `${id}-late`;
   exchanges.push(output, late);
   queues.push(`${output}.collector`, `${late}.collector`);
-  await kafka.createTopic(input, 1);
+  await resources.kafka.createTopic(input, 1);
   // The aggregator: counts events per team in the window it receives (GrpcPayloadCollection of JSON events).
   const udf = await startUdfServer((request) => {
     assert.equal(request.headers.contentType, 'multipart/json');
@@ -55,7 +43,7 @@ test('tumbling window + aggregator UDF: per-window results with headers; late ev
   const config: ProcessorConfig = {
     name: 'scores', namespace: 'test', group: `${id}-win`, instanceIndex: 0, instanceCount: 1,
     inputs: [{
-      stream: 'scores', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, contentType: 'application/json',
+      stream: 'scores', protocol: 'kafka', destination: input, server: { url: resources.kafka.bootstrap }, contentType: 'application/json',
       timeAttribute: { field: 'score_time', watermark: "`score_time` - INTERVAL '1' SECOND" },
     }],
     outputs: [{ stream: 'totals', protocol: 'rabbitmq', destination: output, server: { url: rabbitUrl() } }],
@@ -72,7 +60,7 @@ test('tumbling window + aggregator UDF: per-window results with headers; late ev
   await waitReady(proc.debugUrl);
   const t0 = 1_700_000_000_000; // a multiple of 5000
   const event = (team: string, offset: number): { payload: string } => ({ payload: JSON.stringify({ team, score: 1, score_time: t0 + offset }) });
-  await kafkaProduce(kafka.bootstrap, input, [
+  await kafkaProduce(resources.kafka.bootstrap, input, [
     event('red', 0), event('blue', 500), event('red', 1000), event('blue', 3000), event('red', 4900),
     event('green', 7000), // watermark 5999: window [t0, t0+5000) closes
     event('red', 1500), // late: its window was emitted -> side channel

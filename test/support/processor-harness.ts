@@ -7,6 +7,9 @@ import { createInterface } from 'node:readline';
 import * as amqp from 'amqplib';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { ProcessorConfig } from '../../processor/config';
+import { after, before } from 'node:test';
+import { startKafka, type KafkaHandle } from './kafka';
+import { rabbitUrl } from './rabbitmq';
 import { tempDir } from './tmp';
 import { waitFor } from './ports';
 
@@ -219,4 +222,29 @@ export function countPayloads(messages: ReceivedMessage[]): Map<string, number> 
   const counts = new Map<string, number>();
   for (const m of messages) counts.set(m.payload, (counts.get(m.payload) ?? 0) + 1);
   return counts;
+}
+
+/** What one processor test file starts (a Kafka-protocol cluster, processors, collectors) and the RabbitMQ
+ *  exchanges and queues it declares; `useProcessorTestResources` registers the before/after hooks that start and
+ *  clean them up. */
+export interface ProcessorTestResources {
+  kafka: KafkaHandle;
+  processes: ProcessorProcess[];
+  closers: Array<{ close(): Promise<void> }>;
+  exchanges: string[];
+  queues: string[];
+}
+
+export function useProcessorTestResources(): ProcessorTestResources {
+  const resources: Omit<ProcessorTestResources, 'kafka'> & { kafka?: KafkaHandle } = { processes: [], closers: [], exchanges: [], queues: [] };
+  before(async () => {
+    resources.kafka = await startKafka();
+  });
+  after(async () => {
+    for (const p of resources.processes) await p.kill();
+    for (const c of resources.closers) await c.close();
+    await resources.kafka?.stop();
+    await rabbitCleanup(rabbitUrl(), resources.exchanges, resources.queues);
+  });
+  return resources as ProcessorTestResources;
 }
