@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { SecurityOptions } from './auth/types';
-import { startApiServer } from './server';
+import { announceServing, clusterMetrics, currentWorkerId, runPrimary } from './cluster';
+import { loadOrCreateServingCertificate } from './pki';
+import { servingCertificateHosts, startApiServer } from './server';
 
 const USAGE = `Usage: sr apiserver [flags]
 
@@ -19,6 +21,8 @@ Serving:
                                          (apiserver.crt/.key, ca.crt; default .sr/apiserver-certs)
   --tls-cert-file string                 serving certificate (PEM)
   --tls-private-key-file string          its private key (PEM)
+  --workers int                          server processes sharing the port, one core each (default 1); set it to
+                                         the cores the server may use (kube-apiserver uses every core by itself)
 Security:
   --token-auth-file string               static tokens CSV: token,user,uid,"group1,group2"
   --client-ca-file string                CA for client certificates (CN = user, O = groups)
@@ -105,13 +109,25 @@ export async function main(argv: string[]): Promise<void> {
       'max-requests-inflight': { type: 'string' },
       'max-mutating-requests-inflight': { type: 'string' },
       'log-level': { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver' } }, pino.destination({ fd: 2, sync: true }));
+  const workerId = currentWorkerId();
+  const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver', ...(workerId !== undefined ? { worker: workerId } : {}) } }, pino.destination({ fd: 2, sync: true }));
+  const workers = integer(values.workers, 'workers') ?? 1;
+  if (workers < 1) throw new Error('--workers must be at least 1');
+  const bindAddress = values['bind-address'] ?? '0.0.0.0';
+  const certDir = values['cert-dir'] ?? '.sr/apiserver-certs';
+  if (workers > 1 && workerId === undefined) {
+    // Workers start together: the self-signed pair is created once, here, not raced by N processes.
+    if (!(values['tls-cert-file'] && values['tls-private-key-file'])) loadOrCreateServingCertificate(certDir, servingCertificateHosts(bindAddress));
+    parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s'); // flag errors surface here, not in N workers
+    process.exit(await runPrimary({ workers, logger, onServing: (url) => process.stdout.write(`${JSON.stringify({ serving: url })}\n`) }));
+  }
   process.on('uncaughtException', (err) => {
     logger.fatal({ err: { message: err.message, stack: err.stack } }, 'uncaught exception');
     process.exit(1);
@@ -140,16 +156,19 @@ export async function main(argv: string[]): Promise<void> {
     etcdServers: list(values['etcd-servers']) ?? ['http://127.0.0.1:2379'],
     etcdPrefix: values['etcd-prefix'] ?? '/registry',
     securePort: integer(values['secure-port'], 'secure-port') ?? 6443,
-    bindAddress: values['bind-address'] ?? '0.0.0.0',
-    certDir: values['cert-dir'] ?? '.sr/apiserver-certs',
+    bindAddress,
+    certDir,
     tlsCertFile: values['tls-cert-file'],
     tlsPrivateKeyFile: values['tls-private-key-file'],
     security,
-    compactionIntervalMs: parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s'),
+    // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
+    compactionIntervalMs: workerId === undefined || workerId === 0 ? parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s') : 0,
     logger,
+    aggregateMetrics: workerId !== undefined ? clusterMetrics : undefined,
   });
   // One machine-readable line on stdout so supervisors (tests, `sr up`) learn the address without parsing logs.
-  process.stdout.write(`${JSON.stringify({ serving: server.url })}\n`);
+  if (workerId !== undefined) announceServing(server.url);
+  else process.stdout.write(`${JSON.stringify({ serving: server.url })}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

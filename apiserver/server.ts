@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { loadDefinitions, type ResourceDefinition } from '../crds/loader';
 import { buildSecurity } from './auth/index';
 import { parseRequestInfo } from './auth/request-info';
@@ -47,6 +48,16 @@ export interface ApiServerOptions {
   /** 0 disables compaction. */
   compactionIntervalMs: number;
   logger: Logger;
+  /**
+   * Given this server's metrics registry, what /metrics serves instead of the registry alone (under `--workers N`:
+   * the sum over all workers).
+   */
+  aggregateMetrics?: (registry: Registry) => () => Promise<{ contentType: string; body: string }>;
+}
+
+/** Names the self-signed serving certificate covers (besides localhost and 127.0.0.1). */
+export function servingCertificateHosts(bindAddress: string): string[] {
+  return [hostname(), ...(bindAddress && !['0.0.0.0', '::', ''].includes(bindAddress) ? [bindAddress] : [])];
 }
 
 export interface RunningApiServer {
@@ -113,8 +124,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     cert = readFileSync(options.tlsCertFile, 'utf8');
     key = readFileSync(options.tlsPrivateKeyFile, 'utf8');
   } else {
-    const hosts = [hostname(), ...(options.bindAddress && !['0.0.0.0', '::', ''].includes(options.bindAddress) ? [options.bindAddress] : [])];
-    const pair = loadOrCreateServingCertificate(options.certDir, hosts);
+    const pair = loadOrCreateServingCertificate(options.certDir, servingCertificateHosts(options.bindAddress));
     cert = pair.certPem;
     key = pair.keyPem;
   }
@@ -194,8 +204,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     ...SERVER_VERSION, gitCommit: 'unknown', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z',
     goVersion: `node${process.versions.node}`, compiler: 'node', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
   })));
+  const renderMetrics = options.aggregateMetrics ? options.aggregateMetrics(metrics.registry) : () => metrics.render();
   app.get('/metrics', async (_req, reply) => {
-    const { contentType, body } = await metrics.render();
+    const { contentType, body } = await renderMetrics();
     return reply.type(contentType).send(body);
   });
 

@@ -232,6 +232,7 @@ export class ResourceHandler {
           if (negotiated.shape === 'PartialObjectMetadata') return partialObjectMetadata(object);
           return object;
         },
+        encodingKey: negotiated.shape === 'Table' ? undefined : `${def.group}/${def.version}/${def.plural}:${negotiated.shape}`,
         currentRevision: this.deps.currentRevision,
         onOpen: () => { this.deps.metrics.longRunning.inc(labels); this.deps.metrics.registeredWatchers.inc({ group: def.group, kind: def.kind }); },
         onClose: () => { this.deps.metrics.longRunning.dec(labels); this.deps.metrics.registeredWatchers.dec({ group: def.group, kind: def.kind }); },

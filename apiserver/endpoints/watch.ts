@@ -21,6 +21,11 @@ export interface WatchRequest {
   timeoutSeconds?: number;
   /** Renders each object (plain, Table row, PartialObjectMetadata). `first` = first event of the stream. */
   render: (object: JsonObject, first: boolean) => unknown;
+  /**
+   * Watchers with the same key render every object identically (not true of Table, whose first event differs), so
+   * an event's encoded line is computed once and shared by all of them; undefined = encode per watcher.
+   */
+  encodingKey?: string;
   /** Current storage revision (for consistent starts). */
   currentRevision: () => Promise<number>;
   onOpen?: () => void;
@@ -31,6 +36,20 @@ const BOOKMARK_INTERVAL_MS = 60_000;
 const TOO_LARGE_WAIT_MS = 3000;
 /** A watcher this far behind (bytes queued) is dropped, like kube's cacher drops slow watchers. */
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Encoded event lines by stored object (the watch cache hands the same object to every subscriber), then by
+ * encoding key, event type and revision. With 20 watchers an event is serialized once instead of 20 times.
+ */
+const encodedLines = new WeakMap<JsonObject, Map<string, string>>();
+
+function sharedLine(object: JsonObject, key: string, encode: () => string): string {
+  let lines = encodedLines.get(object);
+  if (!lines) { lines = new Map(); encodedLines.set(object, lines); }
+  let line = lines.get(key);
+  if (line === undefined) { line = encode(); lines.set(key, line); }
+  return line;
+}
 
 
 /**
@@ -63,13 +82,18 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
   let closed = false;
   const matches = (o: JsonObject): boolean => store.matches(o, req.labelSelector, req.fieldSelector);
 
-  const write = (type: string, object: unknown): void => {
+  const writeLine = (line: string): void => {
     if (closed) return;
-    res.write(JSON.stringify({ type, object }) + '\n');
+    res.write(line);
     if (res.writableLength > MAX_BUFFERED_BYTES) finish();
   };
+  const write = (type: string, object: unknown): void => writeLine(JSON.stringify({ type, object }) + '\n');
+  const encode = (type: string, object: JsonObject, revision: number): string =>
+    JSON.stringify({ type, object: req.render(store.toApi({ object, revision }), first) }) + '\n';
   const sendObject = (type: string, object: JsonObject, revision: number): void => {
-    write(type, req.render(store.toApi({ object, revision }), first));
+    if (closed) return;
+    const key = req.encodingKey;
+    writeLine(key === undefined ? encode(type, object, revision) : sharedLine(object, `${key}\u0000${type}\u0000${revision}`, () => encode(type, object, revision)));
     first = false;
     lastSentRevision = Math.max(lastSentRevision, revision);
   };

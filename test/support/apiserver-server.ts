@@ -101,6 +101,8 @@ export async function startApiServer(options: StartApiServerOptions): Promise<Ap
   const certDir = join(dir.path, 'certs');
   const prefix = options.etcdPrefix ?? `/registry-${randomBytes(4).toString('hex')}`;
   const args = [
+    // e.g. SR_APISERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under a benchmark.
+    ...(process.env.SR_APISERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     join(root, 'dist', 'cli', 'sr.js'), 'apiserver',
     '--etcd-servers', options.etcdEndpoint,
     '--etcd-prefix', prefix,
