@@ -1,7 +1,8 @@
 // API server benchmarks (issue 2 "Performance"), each against the raw component measured in the same run:
 //   1. creates/s through the API vs raw etcd3 compare-and-swap creates of the same objects, both at 32 concurrent
 //      (target ratio >= 0.5);
-//   2. 20 watchers: every event delivered, p99 from request start to event arrival (target <= 50 ms);
+//   2. 20 watchers: every event delivered, p99 from request start to event arrival (target <= 50 ms), with the
+//      creates paced at 100/s;
 //   3. list of 3,000 objects: median (target <= 250 ms).
 // Runs the real `sr apiserver` (dist/cli/sr.js) on a real etcd, with one worker process per core.
 import { Agent, request as httpsRequest } from 'node:https';
@@ -16,6 +17,8 @@ const CREATES = 3000;
 const WARMUP_CREATES = 500;
 const WATCHERS = 20;
 const WATCH_EVENTS = 200;
+/** Creates per second while the watchers listen (open loop). */
+const WATCH_RATE_PER_SECOND = 100;
 const LIST_RUNS = 15;
 
 function streamObject(name: string): Record<string, unknown> {
@@ -144,21 +147,27 @@ async function main(): Promise<void> {
       closers.push(() => req.destroy());
     })));
     await new Promise((r) => setTimeout(r, 200));
-    // Writes at a steady pace (8 concurrent), like a busy control plane.
-    await pool(WATCH_EVENTS, 8, async (i) => {
-      const name = `w-${i}`;
-      sentAt.set(name, performance.now());
-      const code = await post(api, agent, `/apis/${G}/v1alpha1/namespaces/watch/streams`, JSON.stringify(streamObject(name)));
-      createLatencies.push(performance.now() - (sentAt.get(name) ?? 0));
-      if (code !== 201) throw new Error(`create ${name}: ${code}`);
-    });
+    // Writes at a steady pace, open loop (each create starts on schedule whether or not the previous ones have
+    // answered), like a busy control plane: latency is measured at a stated load, not at saturation, where it would
+    // only measure the queue (the creates/s figure above is the saturation measurement).
+    const paceStart = performance.now();
+    await Promise.all(Array.from({ length: WATCH_EVENTS }, (_, i) => new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        const name = `w-${i}`;
+        sentAt.set(name, performance.now());
+        post(api, agent, `/apis/${G}/v1alpha1/namespaces/watch/streams`, JSON.stringify(streamObject(name))).then((code) => {
+          createLatencies.push(performance.now() - (sentAt.get(name) ?? 0));
+          if (code !== 201) reject(new Error(`create ${name}: ${code}`)); else resolve();
+        }, reject);
+      }, Math.max(0, paceStart + (i * 1000) / WATCH_RATE_PER_SECOND - performance.now()));
+    })));
     const deadline = Date.now() + 10_000;
     while (received.some((s) => s.size < WATCH_EVENTS) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const close of closers) close();
     watchAgent.destroy();
     const delivered = received.reduce((n, s) => n + s.size, 0);
     latencies.sort((a, b) => a - b);
-    console.log(`watch: ${WATCHERS} watchers x ${WATCH_EVENTS} events, delivered ${delivered}/${WATCHERS * WATCH_EVENTS}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (target p99 <= 50 ms, every event delivered); the create requests themselves: p50 ${percentile(createLatencies.sort((a, b) => a - b), 50).toFixed(1)} ms, p99 ${percentile(createLatencies, 99).toFixed(1)} ms`);
+    console.log(`watch: ${WATCHERS} watchers x ${WATCH_EVENTS} events (creates paced at ${WATCH_RATE_PER_SECOND}/s), delivered ${delivered}/${WATCHERS * WATCH_EVENTS}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (target p99 <= 50 ms, every event delivered); the create requests themselves: p50 ${percentile(createLatencies.sort((a, b) => a - b), 50).toFixed(1)} ms, p99 ${percentile(createLatencies, 99).toFixed(1)} ms`);
   } finally {
     agent.destroy();
     client.close();

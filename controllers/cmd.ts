@@ -9,6 +9,10 @@ import { ControllerManager } from './manager';
 import { LocalRuntime } from './runtime/local/local-runtime';
 import type { Runtime } from './runtime/types';
 
+/** The processor's variable naming the dev Kafka's brokers (processor/binders/kafka.ts; the control plane imports
+ *  nothing from processor/ but config.ts, so the name is repeated here). */
+const KAFKA_MOCK_BROKERS_ENV = 'SR_KAFKA_MOCK_BROKERS';
+
 const USAGE = `Usage: sr controllers [flags]
 
   --kubeconfig FILE                     API server to reconcile against (default: in-cluster, then ~/.kube/config)
@@ -74,7 +78,10 @@ export async function main(argv: string[]): Promise<void> {
 
   let runtime: Runtime;
   if (runtimeName === 'local') {
-    runtime = new LocalRuntime({ dir: stateDir, log: log.child({ runtime: 'local' }) });
+    // Consumer groups on the dev Kafka (librdkafka's mock) need their own timing: see processor/binders/kafka.ts.
+    const devKafka: Record<string, string> = {};
+    if (values['kafka-mock-control'] && values['kafka-brokers']) devKafka[KAFKA_MOCK_BROKERS_ENV] = values['kafka-brokers'];
+    runtime = new LocalRuntime({ dir: stateDir, log: log.child({ runtime: 'local' }), processorEnv: devKafka });
   } else {
     const { KubernetesRuntime } = await import('./runtime/kubernetes/kubernetes-runtime');
     runtime = new KubernetesRuntime(kubeConfig, log.child({ runtime: 'kubernetes' }));
@@ -115,7 +122,12 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
 
   if (lock) {
-    await lock.acquire();
+    try {
+      await lock.acquire();
+    } catch (err) {
+      if (stopping) return; // released by a signal while waiting to lead: shutdown() exits
+      throw err;
+    }
     lock.onLost(() => { log.error('lost leadership; exiting'); void shutdown(1); });
   }
   await manager.start();

@@ -88,6 +88,8 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
       if (partitionedInput) config.partitioned = true;
       const time = s.spec.dataSchemaContext?.timeAttributes?.[0];
       if (time?.name) config.timeAttribute = { field: time.name.replace(/`/g, ''), ...(time.watermark ? { watermark: time.watermark } : {}) };
+      const registry = schemaRegistryOf(s);
+      if (registry) config.schemaRegistryUri = registry;
     }
     return config;
   };
@@ -160,6 +162,17 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
     workload.scsEnv = configs.map((_, index) => scsEnvironment(name, input, partitionedInput, index, Math.max(replicas, 1)));
   }
   return { workload, derived };
+}
+
+/** The schema registry of a Stream's Avro payloads: `dataSchemaContext.schemaRegistryUri`, else the registry an
+ *  `inline: {type: avro-confluent, schema: <registry URL>/subjects/...}` names. The processor applies the
+ *  `srp.input.schemaRegistryUri` attribute over it (attributes are passed verbatim). */
+export function schemaRegistryOf(stream: Stream): string | undefined {
+  const context = stream.spec.dataSchemaContext;
+  if (context?.schemaRegistryUri) return context.schemaRegistryUri;
+  const schema = context?.inline?.type === 'avro-confluent' ? (context.inline.schema ?? '').trim() : '';
+  const subjects = /^(https?:\/\/[^\s]+?)\/subjects\//.exec(schema);
+  return subjects ? subjects[1] : undefined;
 }
 
 /** The UDF's port: srp.grpcPort, else the container's first declared port, else the original's default 55554. */

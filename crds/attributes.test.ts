@@ -10,7 +10,7 @@ const AGREED = [
   'srp.input.timestampExpression', 'srp.input.schemaRegistryUri', 'srp.skipUdf', 'srp.grpcPort', 'srp.spel.expression',
   'srp.output.headers', 'srp.envs', 'srp.jsonata.expression', 'srp.filter.expression', 'srp.window.type',
   'srp.window.slide', 'srp.window.gap', 'srp.window.maxState', 'srp.watermark.idleTimeout', 'srp.udf.timeout',
-  'srp.udf.maxAttempts', 'srp.output.late', 'srp.output.deadLetter',
+  'srp.udf.maxAttempts', 'srp.output.late', 'srp.output.deadLetter', 'srp.window.state',
 ];
 
 describe('attribute catalogue', () => {

@@ -16,7 +16,7 @@ export type AttributeSyntax =
   | 'outputHeaders' // name=expr;name2=expr2
   | 'envs' // K=V;K2=V2
   | 'streamName' // metadata.name of a Stream in the processor's namespace
-  | 'url' // an absolute URL
+  | 'url' // an absolute http:// or https:// URL
   | 'timestampExpression'; // proc | header.<name> | payload.<path> | <path>
 
 export interface AttributeSpec {
@@ -78,10 +78,19 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
   {
     name: 'srp.window.maxState',
     description:
-      'Maximum number of events buffered over all open windows. Beyond it the oldest window is released early ' +
-      '(partial) to bound memory.',
+      'Maximum number of events buffered over all open windows. When reached, the inputs pause (logged, counted) ' +
+      'until released windows make room; nothing is dropped or acknowledged early.',
     syntax: 'positiveInteger', valueHint: 'positive integer', default: '100000', example: '100000', appliesTo: SRP,
     origin: 'streaming-runtime',
+  },
+  {
+    name: 'srp.window.state',
+    description:
+      'Where open windows keep their events: MEMORY (the heap, fastest) or ROCKSDB (a RocksDB directory per ' +
+      'replica, so srp.window.maxState can exceed memory). The original chose it with srp.envs ' +
+      '"SRP_PROCESSOR_STATETYPE=ROCKSDB", which is also read.',
+    syntax: 'enum', valueHint: 'MEMORY | ROCKSDB', default: 'MEMORY', allowedValues: ['MEMORY', 'ROCKSDB'],
+    example: 'ROCKSDB', appliesTo: SRP, origin: 'streaming-runtime',
   },
   {
     name: 'srp.lateEventMode',
@@ -117,7 +126,8 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
     name: 'srp.input.timestampExpression',
     description:
       'Where event time comes from: "proc" (wall clock), "header.<name>" (a message header), "payload.<path>" or ' +
-      '"<path>" (a field of the JSON payload, in milliseconds since the epoch). Overrides the input Stream\'s ' +
+      '"<path>" (a field of the JSON payload, or of an Avro payload decoded through srp.input.schemaRegistryUri, in ' +
+      'milliseconds since the epoch). Overrides the input Stream\'s ' +
       'timeAttributes.',
     syntax: 'timestampExpression', valueHint: 'proc | header.<name> | payload.<field path>',
     default: 'the input Stream\'s first timeAttributes name, else the eventtime header, else the wall clock',
@@ -125,8 +135,11 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
   },
   {
     name: 'srp.input.schemaRegistryUri',
-    description: 'Schema registry used to decode Avro input payloads. Overrides the input Stream\'s schemaRegistryUri.',
-    syntax: 'url', valueHint: 'URL', example: 'http://s-registry.streaming-runtime.svc.cluster.local:8081', appliesTo: SRP,
+    description:
+      'Confluent-compatible schema registry (an http:// or https:// URL) that decodes Avro input payloads: messages ' +
+      'in the Confluent wire format, or whose contentType says avro, are decoded to JSON for timestamps, ' +
+      'expressions, headers and UDFs. Overrides every input Stream\'s dataSchemaContext.schemaRegistryUri.',
+    syntax: 'url', valueHint: 'http(s) URL', example: 'http://s-registry.streaming-runtime.svc.cluster.local:8081', appliesTo: SRP,
     origin: 'original',
   },
   {

@@ -1,15 +1,18 @@
 // `sr processor --config FILE` (or the JSON in $SR_PROCESSOR_CONFIG): one SRP processor instance.
 // Exits 0 after a graceful shutdown on SIGTERM/SIGINT, 2 on a bad configuration.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { applyCredentialsFromEnv, parseProcessorConfig, PROCESSOR_CONFIG_ENV, type ProcessorConfig } from './config';
 import { ProcessorRuntime } from './pipeline/runtime';
 
-const USAGE = `Usage: sr processor [--config FILE] [--log-level LEVEL] [--http-port PORT]
+const USAGE = `Usage: sr processor [--config FILE] [--log-level LEVEL] [--http-port PORT] [--state-dir DIR]
 
 Runs one SRP processor instance. The configuration (JSON, see processor/README.md) comes from --config FILE or
 the ${PROCESSOR_CONFIG_ENV} environment variable. SIGTERM drains in-flight messages, then exits.
+--state-dir DIR: this replica's directory for window state on disk (srp.window.state: ROCKSDB); overrides the
+configuration's stateDir; default .sr-state/<namespace>.<name>-<index> in the working directory.
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -20,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
       'log-level': { type: 'string', default: process.env.SR_LOG_LEVEL ?? 'info' },
       'http-port': { type: 'string' },
       'drain-timeout': { type: 'string', default: '10000' },
+      'state-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -36,12 +40,16 @@ export async function main(argv: string[]): Promise<void> {
     config = parseProcessorConfig(text);
     applyCredentialsFromEnv(config, process.env);
     if (values['http-port'] !== undefined) config.http.port = Number(values['http-port']);
+    if (values['state-dir'] !== undefined) config.stateDir = resolve(values['state-dir']);
   } catch (err) {
     process.stderr.write(`sr processor: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
     return;
   }
   const processorLog = log.child({ processor: `${config.namespace}/${config.name}`, instance: config.instanceIndex });
+  // Start-up timeline (bench/controlplane.ts reads it): when the process began and how long node took to load
+  // the code and read the configuration. Later steps log their own lines (listening, binders, first messages).
+  processorLog.info({ processStart: Math.round(performance.timeOrigin), loadedMs: Math.round(performance.now()) }, 'processor process started');
   let runtime: ProcessorRuntime;
   try {
     runtime = new ProcessorRuntime(config, processorLog, { defaultMetrics: true });

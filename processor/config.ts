@@ -44,6 +44,9 @@ export interface BindingConfig {
   timeAttribute?: TimeAttributeConfig;
   /** Content type of the data (e.g. application/json), from the Stream's schema context. */
   contentType?: string;
+  /** Inputs only: the Confluent-compatible schema registry (http(s) URL) that decodes Avro payloads, from the
+   *  Stream's `dataSchemaContext.schemaRegistryUri`. The attribute `srp.input.schemaRegistryUri` overrides it. */
+  schemaRegistryUri?: string;
   /** Inputs only: messages in flight (unacknowledged) per input: RabbitMQ prefetch, Kafka in-flight bound.
    *  Default 500. */
   prefetch?: number;
@@ -83,6 +86,9 @@ export interface ProcessorConfig {
   udf?: UdfConfig;
   /** The debug/metrics HTTP endpoint. Port 0 picks a free one (logged at start). */
   http: { host?: string; port: number };
+  /** This replica's own directory for window state on disk (ROCKSDB); `sr processor --state-dir` overrides it.
+   *  Default `.sr-state/<namespace>.<name>-<instanceIndex>` in the working directory. Never shared by replicas. */
+  stateDir?: string;
 }
 
 /** Environment variable names carrying a Stream's binding credentials. In a cluster the controllers fill them from
@@ -139,6 +145,7 @@ export function parseProcessorConfig(text: string): ProcessorConfig {
     if (v.protocol !== 'kafka' && v.protocol !== 'rabbitmq') fail(`${path}.protocol`, 'must be "kafka" or "rabbitmq"');
     if (!isObject(v.server)) return fail(`${path}.server`, 'must be an object');
     str(v.server, 'url', `${path}.server.`);
+    str(v, 'schemaRegistryUri', `${path}.`, true);
     if (v.partitioning !== undefined) {
       if (!isObject(v.partitioning)) return fail(`${path}.partitioning`, 'must be an object');
       int(v.partitioning, 'partitionCount', `${path}.partitioning.`, 1);
@@ -159,6 +166,7 @@ export function parseProcessorConfig(text: string): ProcessorConfig {
     if (!isObject(doc.udf)) return fail('udf', 'must be an object');
     str(doc.udf, 'address', 'udf.');
   }
+  str(doc, 'stateDir', '', true);
   if (doc.http === undefined) doc.http = { port: 0 };
   if (!isObject(doc.http)) return fail('http', 'must be an object');
   int(doc.http, 'port', 'http.', 0);

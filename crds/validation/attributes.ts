@@ -8,7 +8,7 @@ import type { ParseResult } from '../expressions';
 import type { ProcessorType } from '../types';
 import { invalid, key, notSupported, required, type FieldIssue, type ValidationResult } from './field-issue';
 import { dns1123SubdomainProblems } from './names';
-import { isAbsoluteUrl } from './values';
+import { isHttpUrl } from './values';
 
 export interface AttributeContext {
   /** Effective processor type (spec.type, default SRP). */
@@ -76,7 +76,7 @@ function checkValue(spec: AttributeSpec, value: string, path: string): FieldIssu
       return problems.length ? invalid(path, value, `must be the name of a Stream: ${problems.join('; ')}`) : undefined;
     }
     case 'url':
-      return isAbsoluteUrl(value) ? undefined : invalid(path, value, 'must be an absolute URL, e.g. http://registry:8081');
+      return isHttpUrl(value.trim()) ? undefined : invalid(path, value, 'must be an http:// or https:// URL, e.g. http://registry:8081');
     case 'timestampExpression':
       return checkTimestampExpression(value, path);
   }
@@ -131,7 +131,7 @@ function checkCombinations(values: Map<string, string>, field: string, context: 
   }
   const windowed = has('srp.window') || windowType === 'SESSION';
   if (!windowed) {
-    for (const name of ['srp.window.type', 'srp.window.idle.timeout', 'srp.window.maxState']) {
+    for (const name of ['srp.window.type', 'srp.window.idle.timeout', 'srp.window.maxState', 'srp.window.state']) {
       if (has(name)) result.warnings.push(invalid(key(field, name), values.get(name), 'has no effect without srp.window'));
     }
   }

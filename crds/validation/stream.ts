@@ -15,7 +15,7 @@ import {
   type ValidationResult,
 } from './field-issue';
 import { destinationProblems, dns1123SubdomainProblems } from './names';
-import { arrayOf, isAbsoluteUrl, isRecord, recordOf, stringOf, type JsonObject } from './values';
+import { arrayOf, isAbsoluteUrl, isHttpUrl, isRecord, recordOf, stringOf, type JsonObject } from './values';
 
 export function validateStream(obj: JsonObject): ValidationResult {
   const result: ValidationResult = { errors: [], warnings: [] };
@@ -125,8 +125,8 @@ function validateDataSchema(context: JsonObject, field: string, result: Validati
   }
 
   const registry = stringOf(context.schemaRegistryUri);
-  if (registry !== undefined && !isAbsoluteUrl(registry)) {
-    result.errors.push(invalid(child(field, 'schemaRegistryUri'), registry, 'must be an absolute URL, e.g. http://registry:8081'));
+  if (registry !== undefined && !isHttpUrl(registry.trim())) {
+    result.errors.push(invalid(child(field, 'schemaRegistryUri'), registry, 'must be an http:// or https:// URL, e.g. http://registry:8081'));
   }
 }
 

@@ -152,6 +152,8 @@ describe('Stream', () => {
     assert.deepEqual(errorsOf(stream({ storage: { clusterStream: 'Bad CS' } })), ['spec.storage.clusterStream']);
     assert.deepEqual(errorsOf(stream({ binding: 'my_secret' })), ['spec.binding']);
     assert.deepEqual(errorsOf(stream({ dataSchemaContext: { schemaless: 'text/plain', schemaRegistryUri: 'registry' } })), ['spec.dataSchemaContext.schemaRegistryUri']);
+    assert.deepEqual(errorsOf(stream({ dataSchemaContext: { schemaless: 'text/plain', schemaRegistryUri: 'kafka://registry:8081' } })), ['spec.dataSchemaContext.schemaRegistryUri']);
+    assert.deepEqual(errorsOf(stream({ dataSchemaContext: { schemaless: 'text/plain', schemaRegistryUri: 'http://registry:8081' } })), []);
   });
 });
 
@@ -286,6 +288,8 @@ describe('Processor attributes', () => {
     assert.deepEqual(errorsOf(srp({ 'srp.lateEventMode': 'SIDE_CHANNEL', 'srp.output.late': 'Late_Stream' })), ['spec.attributes[srp.output.late]']);
     attributeError('srp.output.deadLetter', 'dead letters');
     attributeError('srp.input.schemaRegistryUri', 'registry:8081 x');
+    assert.match(attributeError('srp.input.schemaRegistryUri', 'ftp://registry:8081').message, /http:\/\/ or https:\/\//);
+    assert.deepEqual(errorsOf(srp({ 'srp.input.schemaRegistryUri': 'https://user:pw@registry.example:8081/prefix' })), []);
     attributeError('srp.input.timestampExpression', 'payload.a b');
     assert.deepEqual(errorsOf(srp({ 'srp.input.timestampExpression': 'header.eventtime' })), []);
   });

@@ -31,6 +31,11 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** Whether `value` is an absolute http:// or https:// URL with a host, without spaces. */
+export function isHttpUrl(value: string): boolean {
+  return /^https?:\/\//i.test(value) && isAbsoluteUrl(value);
+}
+
 /** Whether `value` is an absolute URL with an authority (scheme://host...), without spaces. */
 export function isAbsoluteUrl(value: string): boolean {
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\S+$/.test(value)) return false;

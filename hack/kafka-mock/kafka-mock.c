@@ -6,6 +6,8 @@
  * control port on loopback:
  *   create <topic> <partitions>   pre-create a topic            -> "ok" | "error <msg>"
  *   down <brokerId> / up <brokerId>  inject a broker fault        -> "ok"
+ *   leader <topic> <partition> <brokerId>  move a partition's leadership, as a failover does; a client with
+ *                                 older metadata gets NOT_LEADER_FOR_PARTITION from the old leader -> "ok" | "error <msg>"
  *   ping                                                         -> "ok"
  * On start it prints one JSON line: {"bootstrap":"127.0.0.1:p1,...","control":"127.0.0.1:p"}.
  * It exits on SIGTERM/SIGINT or when its parent closes stdin (so tests never leave it behind).
@@ -39,9 +41,14 @@ static void reply(int fd, const char *msg) {
 static void handle_line(rd_kafka_mock_cluster_t *mc, int fd, char *line) {
   char topic[256];
   int num = 0;
+  int broker = 0;
   char msg[LINE_MAX_LEN + 64];
   if (sscanf(line, "create %255s %d", topic, &num) == 2) {
     rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topic, num, 1);
+    if (err) { snprintf(msg, sizeof msg, "error %s", rd_kafka_err2str(err)); reply(fd, msg); }
+    else reply(fd, "ok");
+  } else if (sscanf(line, "leader %255s %d %d", topic, &num, &broker) == 3) {
+    rd_kafka_resp_err_t err = rd_kafka_mock_partition_set_leader(mc, topic, num, broker);
     if (err) { snprintf(msg, sizeof msg, "error %s", rd_kafka_err2str(err)); reply(fd, msg); }
     else reply(fd, "ok");
   } else if (sscanf(line, "down %d", &num) == 1) {

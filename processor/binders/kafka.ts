@@ -8,7 +8,6 @@ import {
   Kafka,
   logLevel,
   PartitionAssigners,
-  Partitioners,
   type Consumer,
   type EachBatchPayload,
   type GroupMemberAssignment,
@@ -16,11 +15,13 @@ import {
   type KafkaConfig,
   type LogEntry,
   type PartitionAssigner,
+  type Message as KafkaRecord,
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { BindingConfig, BrokerServer } from '../config';
 import { OffsetTracker } from '../delivery/offset-tracker';
+import { pinningPartitioner, splitAcknowledged } from '../delivery/produce-confirmation';
 import { headerValueToString, type Message } from '../message';
 import {
   errorText,
@@ -59,6 +60,54 @@ export function kafkaClient(server: BrokerServer, clientId: string, log: Logger)
     config.sasl = { mechanism: 'plain', username: server.credentials.username, password: server.credentials.password };
   }
   return new Kafka(config);
+}
+
+/** Names the bootstrap servers of librdkafka's mock cluster (the dev Kafka of `sr up`, hack/kafka-mock): consumer
+ *  groups on it get `MOCK_GROUP_TIMING`. Set by the local runtime; a binding on any other cluster is unaffected. */
+export const KAFKA_MOCK_BROKERS_ENV = 'SR_KAFKA_MOCK_BROKERS';
+
+export interface ConsumerGroupTiming {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+  rebalanceTimeout: number;
+  /** The group leader hands in its assignment this late (see MOCK_GROUP_TIMING). */
+  leaderSyncDelayMs: number;
+}
+
+/** Real Kafka: rebalances finish as soon as every member has rejoined, so the session timeout only decides how
+ *  fast a dead member is noticed (10 s; brokers refuse less than group.min.session.timeout.ms, 6 s by default). */
+export const DEFAULT_GROUP_TIMING: ConsumerGroupTiming = { sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 10_000, leaderSyncDelayMs: 0 };
+
+/** librdkafka 2.0.2's mock coordinator (rdkafka_mock_cgrp.c) never ends a rebalance early: the first join of an
+ *  empty group waits a fixed 3 s, and every later membership change waits `session timeout - 1 s`. A 4 s session
+ *  timeout makes that 3 s as well (it must stay above the 3 s first-join wait, or members expire while they wait
+ *  for it). The mock also completes a sync as soon as the leader's SyncGroup arrives and answers a SyncGroup that
+ *  comes later with INVALID_REQUEST (a consumer crash and one more rebalance), so the leader hands in its
+ *  assignment 300 ms after computing it, by which time the other members have sent theirs. */
+export const MOCK_GROUP_TIMING: ConsumerGroupTiming = { sessionTimeout: 4000, heartbeatInterval: 1000, rebalanceTimeout: 4000, leaderSyncDelayMs: 300 };
+
+/** The timing for a binding's cluster: the mock's when its brokers are among `SR_KAFKA_MOCK_BROKERS`. */
+export function consumerGroupTiming(server: BrokerServer, env: NodeJS.ProcessEnv = process.env): ConsumerGroupTiming {
+  const mock = new Set(kafkaBrokers({ url: env[KAFKA_MOCK_BROKERS_ENV] ?? '' }));
+  return kafkaBrokers(server).some((b) => mock.has(b)) ? MOCK_GROUP_TIMING : DEFAULT_GROUP_TIMING;
+}
+
+/** Lets the leader's assignment of a group of several members wait `delayMs` before it is sent (kafkajs sends
+ *  SyncGroup as soon as `assign` returns). */
+function delayedAssignment(assigner: PartitionAssigner, delayMs: number): PartitionAssigner {
+  if (delayMs <= 0) return assigner;
+  return (config) => {
+    const inner = assigner(config);
+    return {
+      ...inner,
+      assign: async (group) => {
+        const assignment = await inner.assign(group);
+        // Alone in the group, nobody else has a SyncGroup to send.
+        if (group.members.length > 1) await new Promise((r) => setTimeout(r, delayMs));
+        return assignment;
+      },
+    };
+  };
 }
 
 function toMessage(headers: IHeaders | undefined, value: Buffer | null, key: Buffer | null): Message {
@@ -153,6 +202,7 @@ export class KafkaInput implements InputBinder {
   private committing: Promise<void> = Promise.resolve();
   private stopping = false;
   private paused = false;
+  private receivedAny = false;
 
   constructor(private readonly options: KafkaInputOptions) {
     this.maxInFlight = options.maxInFlight ?? options.binding.prefetch ?? DEFAULT_MAX_IN_FLIGHT;
@@ -161,19 +211,21 @@ export class KafkaInput implements InputBinder {
 
   async start(handler: DeliveryHandler): Promise<void> {
     const { binding, group, instanceIndex, instanceCount } = this.options;
+    const timing = consumerGroupTiming(binding.server);
+    const assigner = binding.partitioned ? instancePartitionAssigner(instanceIndex, instanceCount) : PartitionAssigners.roundRobin;
     const consumer = this.kafka.consumer({
       groupId: group,
-      partitionAssigners: binding.partitioned
-        ? [instancePartitionAssigner(instanceIndex, instanceCount)]
-        : [PartitionAssigners.roundRobin],
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 10_000,
-      heartbeatInterval: 1000,
+      partitionAssigners: [delayedAssignment(assigner, timing.leaderSyncDelayMs)],
+      sessionTimeout: timing.sessionTimeout,
+      rebalanceTimeout: timing.rebalanceTimeout,
+      heartbeatInterval: timing.heartbeatInterval,
+      // Real brokers answer a fetch as soon as data arrives; the mock always waits the full time: keep it short.
       maxWaitTimeInMs: 100,
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 30, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.options.log.info({ input: binding.stream, group, partitions: event.payload.memberAssignment[binding.destination] ?? [], waitedMs: event.payload.duration }, 'joined consumer group');
       this.tracker.reset();
       this.generation++;
       this.inFlight = 0;
@@ -196,6 +248,7 @@ export class KafkaInput implements InputBinder {
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [binding.destination], fromBeginning: true });
+        this.options.log.info({ input: binding.stream, group, sessionTimeout: timing.sessionTimeout }, 'kafka consumer connected; joining consumer group');
         break;
       } catch (err) {
         if (this.stopping) return;
@@ -216,6 +269,10 @@ export class KafkaInput implements InputBinder {
   private async eachBatch(payload: EachBatchPayload, handler: DeliveryHandler): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const partition = batch.partition;
+    if (!this.receivedAny && batch.messages.length > 0) {
+      this.receivedAny = true;
+      this.options.log.info({ input: this.options.binding.stream, partition }, 'first messages fetched');
+    }
     let lastHeartbeat = Date.now();
     for (const record of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
@@ -331,6 +388,8 @@ export class KafkaOutput implements OutputBinder {
   private stopped = false;
   private readonly maxBatch: number;
   private readonly maxRequests: number;
+  /** Records kafkajs reported as sent without a broker acknowledgement for them (sent again). */
+  private resent = 0;
 
   constructor(private readonly options: KafkaOutputOptions) {
     this.maxBatch = options.maxBatch ?? 500;
@@ -342,7 +401,8 @@ export class KafkaOutput implements OutputBinder {
     const producer = this.kafka.producer({
       allowAutoTopicCreation: true,
       idempotent: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // Pins each record to its first partition: see delivery/produce-confirmation.
+      createPartitioner: pinningPartitioner,
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 10 },
     });
     producer.on(producer.events.DISCONNECT, () => { if (!this.stopped) this.state = 'reconnecting'; });
@@ -392,30 +452,38 @@ export class KafkaOutput implements OutputBinder {
     }
   }
 
-  /** One batch, retried with backoff until the brokers confirm it (duplicates possible, loss not). */
+  /** One batch, retried with backoff until the brokers confirm every record of it (duplicates possible, loss not).
+   *  A record counts as confirmed only when the broker's answer names its partition: kafkajs may resolve a send
+   *  with some records never written (delivery/produce-confirmation); those are sent again. */
   private async produce(batch: PendingRecord[]): Promise<void> {
-    const messages = batch.map((r) => {
-      const record: { value: Buffer; headers: Record<string, string>; key?: Buffer; partition?: number } = {
-        value: r.message.payload,
-        headers: r.message.headers,
-      };
+    const topic = this.options.binding.destination;
+    let pending = batch.map((r) => {
+      const record: KafkaRecord = { value: r.message.payload, headers: r.message.headers };
       if (r.message.key) record.key = r.message.key;
       if (r.partition !== undefined) record.partition = r.partition;
-      return record;
+      return { pending: r, record };
     });
     for (let delay = 100; ; delay = Math.min(delay * 2, 3000)) {
       const producer = this.producer;
       if (this.stopped || !producer) {
-        for (const r of batch) r.reject(new Error('output stopped before the broker confirmed'));
-        this.unconfirmed -= batch.length;
+        for (const p of pending) p.pending.reject(new Error('output stopped before the broker confirmed'));
+        this.unconfirmed -= pending.length;
         return;
       }
       try {
-        await producer.send({ topic: this.options.binding.destination, acks: -1, messages });
+        const acknowledged = await producer.send({ topic, acks: -1, messages: pending.map((p) => p.record) });
         this.state = 'connected';
-        this.unconfirmed -= batch.length;
-        for (const r of batch) r.resolve();
-        return;
+        const { confirmed, unconfirmed } = splitAcknowledged(pending, (p) => p.record, topic, acknowledged);
+        this.unconfirmed -= confirmed.length;
+        for (const p of confirmed) p.pending.resolve();
+        if (unconfirmed.length === 0) return;
+        this.resent += unconfirmed.length;
+        this.options.log.warn(
+          { records: unconfirmed.length, partitions: [...new Set(unconfirmed.map((p) => p.record.partition))] },
+          'kafka send resolved without a broker acknowledgement for some records (a leader failed or moved during the send); sending them again',
+        );
+        pending = unconfirmed;
+        await new Promise((r) => setTimeout(r, delay));
       } catch (err) {
         this.lastError = errorText(err);
         this.state = 'reconnecting';
@@ -439,6 +507,7 @@ export class KafkaOutput implements OutputBinder {
     return binderStatus(this.options.binding, {
       state: this.state,
       inFlight: this.unconfirmed,
+      detail: { resentUnacknowledged: this.resent },
       ...(this.lastError ? { lastError: this.lastError } : {}),
     });
   }

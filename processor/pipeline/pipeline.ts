@@ -43,6 +43,11 @@ export interface PipelineOptions {
   log: Logger;
   /** Reads the payload as JSON when some stage needs it; a payload that is not JSON is then a decode failure. */
   requireJsonPayload: boolean;
+  /** Payload codecs (processor/codec): Avro via a schema registry becomes JSON for the stages. Synchronous unless a
+   *  schema must be fetched; throws / rejects with an error of stage `decode`. */
+  decode?: (input: BindingConfig, message: Message) => Message | Promise<Message>;
+  /** Gives a message whose payload no stage changed its original encoding back (applied to everything sent). */
+  restoreEncoding?: (message: Message) => Message;
   transform?: Transform;
   clock?: EventClock;
   udf?: UdfCall;
@@ -88,14 +93,7 @@ export class Pipeline {
       inFlightGauge.inc();
       inCounter.inc();
       this.options.tap.offer('in', input.stream, delivery.message, delivery.partition);
-      let finished = false;
-      const done = (): void => {
-        if (finished) return;
-        finished = true;
-        delivery.ack();
-        inFlightGauge.dec();
-        this.finished();
-      };
+      const done = this.completion(delivery.ack, inFlightGauge);
       const outcome = this.compute(input, delivery, done);
       const key = `${input.stream}\u0000${delivery.partition}`;
       const previous = this.chains.get(key);
@@ -117,6 +115,22 @@ export class Pipeline {
     };
   }
 
+  /**
+   * A message's acknowledgement (idempotent). Made here rather than inside `handler`'s delivery callback on purpose:
+   * open windows hold it until their release, and a closure created there would keep the delivery — its payload
+   * included — reachable all that time, whatever the window state store (ROCKSDB keeps payloads on disk).
+   */
+  private completion(ack: () => void, gauge: { dec(): void }): () => void {
+    let finished = false;
+    return () => {
+      if (finished) return;
+      finished = true;
+      ack();
+      gauge.dec();
+      this.finished();
+    };
+  }
+
   /** Synchronous while every stage is (no JSONata, no UDF): then the message is settled without any promise. */
   private compute(input: BindingConfig, delivery: InboundDelivery, done: () => void): Outcome | Promise<Outcome> {
     const o = this.options;
@@ -125,6 +139,21 @@ export class Pipeline {
       if (message.headers[Headers.contentType] === undefined && input.contentType) {
         message = { ...message, headers: { ...message.headers, [Headers.contentType]: input.contentType } };
       }
+      if (o.decode) {
+        const decoded = o.decode(input, message);
+        if (decoded instanceof Promise) return decoded.then((m) => this.afterDecode(input, delivery, m, done), failure);
+        message = decoded;
+      }
+      return this.afterDecode(input, delivery, message, done);
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  private afterDecode(input: BindingConfig, delivery: InboundDelivery, decoded: Message, done: () => void): Outcome | Promise<Outcome> {
+    const o = this.options;
+    try {
+      let message = decoded;
       if (o.requireJsonPayload) decodeJson(message);
       if (o.transform) {
         const transformed = o.transform(message);
@@ -225,7 +254,8 @@ export class Pipeline {
   }
 
   private send(routed: Routed, point: 'out' | 'late' | 'dead-letter'): Promise<void> {
-    const { route, message, partition } = routed;
+    const { route, partition } = routed;
+    const message = this.options.restoreEncoding ? this.options.restoreEncoding(routed.message) : routed.message;
     const stream = route.binding.stream;
     let counter = this.outCounters.get(route);
     if (!counter) {

@@ -13,9 +13,11 @@ import { PipelineClock } from './clock';
 import { StageError } from './stage-error';
 import { Pipeline, type LateEventMode, type Route } from './pipeline';
 import type { Transform, UdfCall } from './stages';
-import { Windowing } from './windowing';
+import { Windowing, windowedInput } from './windowing';
 import { UdfClient } from '../udf';
+import { PayloadCodecs } from '../codec';
 import { resolveWindowSettings } from '../window';
+import { ATTRIBUTE_WINDOW_STATE, createStateStore, resolveStateType, stateDirectory } from '../state';
 import { parseDuration } from '../../crds/expressions/duration';
 import type { Message } from '../message';
 
@@ -26,6 +28,7 @@ export const ATTRIBUTE_SKIP_UDF = 'srp.skipUdf';
 /** Every `srp.*` attribute the data plane (or the controllers, for `srp.grpcPort`/`srp.envs`) understands. */
 const KNOWN_ATTRIBUTES = new Set([
   'srp.window', 'srp.window.idle.timeout', 'srp.window.type', 'srp.window.slide', 'srp.window.gap', 'srp.window.maxState',
+  ATTRIBUTE_WINDOW_STATE,
   'srp.lateEventMode', 'srp.maxOutOfOrderness', 'srp.allowedLateness', 'srp.input.timestampExpression',
   'srp.input.schemaRegistryUri', 'srp.skipUdf', 'srp.grpcPort', 'srp.spel.expression', 'srp.output.headers', 'srp.envs',
   'srp.jsonata.expression', 'srp.filter.expression', 'srp.watermark.idleTimeout', 'srp.udf.timeout', 'srp.udf.maxAttempts',
@@ -67,6 +70,7 @@ export class ProcessorRuntime {
   private readonly clock: PipelineClock;
   private readonly udf: UdfClient | undefined;
   private readonly windowing: Windowing | undefined;
+  private readonly codecs: PayloadCodecs;
   private started = false;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -97,8 +101,19 @@ export class ProcessorRuntime {
     this.deadLetter = route(config.deadLetter ?? defaultDeadLetter(config));
     const mode = lateEventMode(config);
     this.lateOutput = mode === 'SIDE_CHANNEL' ? route(config.lateOutput ?? defaultLateOutput(config)) : undefined;
-    this.inputs = config.inputs.map((binding) => ({ binding, binder: createInputBinder(binding, config, log) }));
+    const windowSettings = resolveWindowSettings(config.attributes);
+    this.inputs = config.inputs.map((binding) => ({
+      binding,
+      binder: createInputBinder(windowSettings ? windowedInput(binding, windowSettings) : binding, config, log),
+    }));
 
+    this.codecs = new PayloadCodecs(config, {
+      onStateChange: (status) => {
+        if (status.state === 'reachable') log.info({ registry: status.url }, 'schema registry reachable');
+        else log.warn({ registry: status.url, err: status.lastError }, 'schema registry unreachable');
+      },
+    });
+    const codecs = this.codecs;
     const transforms = buildTransforms(config.attributes);
     const outputHeadersText = config.attributes[ATTRIBUTE_OUTPUT_HEADERS]?.trim();
     const outputHeaders = outputHeadersText ? new OutputHeaders(outputHeadersText) : undefined;
@@ -114,10 +129,17 @@ export class ProcessorRuntime {
     this.clock = clock;
     this.udf = createUdfClient(config);
     const applyOutputHeaders = outputHeaders ? (m: Message): Message => outputHeaders.apply(m) : undefined;
-    const windowSettings = resolveWindowSettings(config.attributes);
+    const stateChoice = resolveStateType(config.attributes);
+    if (!windowSettings && stateChoice.type !== 'MEMORY') log.warn({ source: stateChoice.source }, 'a window state type is set but srp.window is not: ignored');
     if (windowSettings) {
+      const stateDir = stateDirectory(config, process.cwd());
+      if (stateChoice.type !== 'MEMORY') log.info({ state: stateChoice.type, source: stateChoice.source, dir: stateDir }, 'window state on disk');
       this.windowing = new Windowing({
         settings: windowSettings,
+        store: createStateStore(stateChoice.type, {
+          dir: stateDir,
+          onError: (err) => log.error({ err: err.message, dir: stateDir }, 'window state store failed: releases fail and their events stay unacknowledged until a restart'),
+        }),
         clock,
         udf: this.udf,
         outputHeaders: applyOutputHeaders,
@@ -144,6 +166,9 @@ export class ProcessorRuntime {
       tap: this.tap,
       log,
       requireJsonPayload: transforms.length > 0 || clock.readsPayload(),
+      ...(codecs.active
+        ? { decode: (input, message) => codecs.decode(input, message), restoreEncoding: (message) => codecs.restore(message) }
+        : {}),
       ...(transform ? { transform } : {}),
       ...(applyOutputHeaders && !windowing ? { outputHeaders: applyOutputHeaders } : {}),
     });
@@ -180,6 +205,7 @@ export class ProcessorRuntime {
     this.gaugeTimer.unref();
     const routes = [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])];
     await Promise.all(routes.map((r) => r.binder.start()));
+    await this.windowing?.open();
     await Promise.all(this.inputs.map((slot) => slot.binder.start(this.pipeline.handler(slot.binding))));
     this.started = true;
     this.log.info({ inputs: this.inputs.length, outputs: this.outputs.length }, 'processor started');
@@ -198,6 +224,7 @@ export class ProcessorRuntime {
       const routes = [...this.outputs, this.deadLetter, ...(this.lateOutput ? [this.lateOutput] : [])];
       await Promise.all(routes.map((r) => r.binder.stop(drainTimeoutMs)));
       await Promise.all(this.inputs.map((slot) => slot.binder.stop()));
+      await this.windowing?.close().catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'closing the window state store failed'));
       this.udf?.close();
       this.tap.closeAll();
       await this.debug.close();
@@ -225,6 +252,9 @@ export class ProcessorRuntime {
         reasons.push(`udf ${status.address}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
       }
     }
+    if (this.codecs.active) reasons.push(...(await this.codecs.readiness(500)));
+    const stateProblem = this.windowing?.stateProblem();
+    if (stateProblem) reasons.push(stateProblem);
     if (this.stopping) reasons.push('stopping');
     return { ready: reasons.length === 0, reasons };
   }
@@ -239,6 +269,7 @@ export class ProcessorRuntime {
       watermarks: this.clock.describe(),
       windows: this.windowing?.describe(),
       udf: this.udf?.status(),
+      schemaRegistries: this.codecs.active ? this.codecs.describe() : undefined,
       inputs: this.inputs.map((slot) => binderStatus(slot.binder)),
       outputs: this.outputs.map((r) => binderStatus(r.binder)),
       deadLetter: binderStatus(this.deadLetter.binder),

@@ -3,6 +3,9 @@
 // array without one), then to every output; its events are acknowledged once all of that is confirmed.
 // When the state limit (srp.window.maxState) is reached, the refused message is parked and the inputs paused until
 // releases make room: nothing is dropped and nothing is acknowledged early.
+// The windows' events live in the state store (srp.window.state / srp.envs: MEMORY, or ROCKSDB on disk). Releases read
+// their events ahead of emission, bounded (ReadAhead), so a burst of large windows closing together is not loaded
+// into memory at once.
 import type { Logger } from 'pino';
 import type { BindingConfig } from '../config';
 import type { InboundDelivery } from '../binders/types';
@@ -10,11 +13,14 @@ import { errorText } from '../binders/types';
 import type { Message } from '../message';
 import type { ProcessorMetrics } from '../metrics';
 import type { UdfClient } from '../udf';
+import { MemoryStateStore, ReadAhead, type WindowStateStore } from '../state';
 import {
   decodeWindowReply,
   encodeWindowRequest,
+  readReleaseEvents,
   windowAsJsonArray,
   WindowOperator,
+  type WindowEvent,
   type WindowRelease,
   type WindowSettings,
 } from '../window';
@@ -45,6 +51,27 @@ export interface WindowingOptions {
   log: Logger;
   /** Called when the state is full (true) and when there is room again (false). */
   backpressure: (paused: boolean) => void;
+  /** Where the windows' events live; default: in memory. Opened by `open`, closed by `close`. */
+  store?: WindowStateStore;
+}
+
+/** Events read from the state store ahead of their window's emission, at most (one larger window still goes). */
+const READ_AHEAD_EVENTS = 20_000;
+/** AMQP's basic.qos prefetch-count is a 16-bit field. */
+const RABBITMQ_MAX_PREFETCH = 65_535;
+
+/**
+ * A windowed input's binding with its in-flight bound. Window events stay unacknowledged until their window's results
+ * are confirmed, so the default bound of 500 unacknowledged messages (RabbitMQ prefetch, Kafka in-flight) would cap
+ * what all open windows hold together: a window with more events would wait forever for the event that closes it,
+ * which the broker does not deliver. Unless the configuration sets `prefetch`, windowed inputs may hold
+ * `srp.window.maxState` + 1 messages (RabbitMQ: at most 65535), so the state limit — with its log, metric and
+ * backpressure — is the bound that applies.
+ */
+export function windowedInput(binding: BindingConfig, settings: WindowSettings): BindingConfig {
+  if (binding.prefetch !== undefined) return binding;
+  const wanted = Math.max(500, settings.maxState + 1);
+  return { ...binding, prefetch: binding.protocol === 'rabbitmq' ? Math.min(wanted, RABBITMQ_MAX_PREFETCH) : wanted };
 }
 
 export class Windowing {
@@ -54,9 +81,32 @@ export class Windowing {
   private timer: NodeJS.Timeout | undefined;
   /** Releases are emitted one after the other, in window order. */
   private releaseChain: Promise<void> = Promise.resolve();
+  readonly store: WindowStateStore;
+  private readonly readAhead = new ReadAhead(READ_AHEAD_EVENTS);
 
   constructor(private readonly options: WindowingOptions) {
-    this.operator = new WindowOperator<WindowToken>(options.settings);
+    this.store = options.store ?? new MemoryStateStore();
+    this.operator = new WindowOperator<WindowToken>(options.settings, { store: this.store });
+  }
+
+  /** Opens the state store (ROCKSDB: starts empty, see processor/state). Before the inputs start. */
+  open(): Promise<void> {
+    return this.store.open();
+  }
+
+  /** After the inputs stopped: lets releases under way finish (bounded), then closes the state store. Events of
+   *  open windows stay unacknowledged and are redelivered to the next instance. */
+  async close(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.releaseChain, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+    clearTimeout(timer);
+    await this.store.close();
+  }
+
+  /** A reason for /readyz when the state store failed (its releases fail; their events stay unacknowledged). */
+  stateProblem(): string | undefined {
+    const error = this.store.status().error;
+    return error ? `window state store (${this.store.type}) failed: ${error}` : undefined;
   }
 
   /** Starts the periodic tick that advances idle watermarks and releases idle windows. */
@@ -147,16 +197,24 @@ export class Windowing {
     // The watermark that released these windows (not the later one when the UDF answers) goes in their headers.
     const watermark = this.operator.watermark;
     for (const release of releases) {
+      // Events on the heap are there already; events on disk are read ahead, within the budget.
+      const onDisk = release.stored !== undefined && release.stored.events === undefined;
+      const count = onDisk ? release.stored?.length ?? 0 : 0;
+      const events = onDisk ? this.readAhead.schedule(count, () => readReleaseEvents(release)) : readReleaseEvents(release);
+      events.catch(() => undefined); // reported when the chain reaches this release
       this.releaseChain = this.releaseChain
-        .then(() => this.emit(release, watermark))
-        .catch((err: unknown) => this.options.log.error({ err: errorText(err) }, 'window release failed; its events will be redelivered'));
+        .then(() => events)
+        .then((loaded) => this.emit(release, loaded, watermark))
+        .catch((err: unknown) => this.options.log.error({ err: errorText(err) }, 'window release failed; its events will be redelivered'))
+        .finally(() => { if (onDisk) this.readAhead.done(count); });
     }
     if (this.parked.length > 0) void this.releaseChain.then(() => this.unpark());
   }
 
-  private async emit(release: WindowRelease<WindowToken>, watermark: number): Promise<void> {
+  private async emit(stored: WindowRelease<WindowToken>, events: ReadonlyArray<WindowEvent<WindowToken>>, watermark: number): Promise<void> {
     const pipeline = this.pipeline;
     if (!pipeline) return;
+    const release: WindowRelease<WindowToken> = { ...stored, events };
     const acks = release.tokens.map((t) => t.ack);
     let outputs: Message[];
     try {
@@ -187,6 +245,6 @@ export class Windowing {
   }
 
   describe(): unknown {
-    return { ...this.operator.describe(Date.now()), parked: this.parked.length };
+    return { ...this.operator.describe(Date.now()), parked: this.parked.length, state: this.store.status(), readAheadEvents: this.readAhead.inFlight };
   }
 }

@@ -1,5 +1,6 @@
 // Event time of a message. Where it comes from (in precedence order):
-//   1. `srp.input.timestampExpression`: `proc` (wall clock), `header.X`, `payload.a.b` / `a.b` / `$.a.b` (JSON field);
+//   1. `srp.input.timestampExpression`: `proc` (wall clock), `header.X`, `payload.a.b` / `a.b` / `$.a.b` (JSON field;
+//      Avro payloads reach this stage already decoded to JSON by processor/codec);
 //   2. the input Stream's time attribute (`timeAttributes[0]`), its watermark expression giving the field and the
 //      out-of-orderness (`` `f` - INTERVAL '2' SECOND ``);
 //   3. nothing configured: the `eventtime` header when present, else the wall clock.

@@ -1,5 +1,7 @@
 export {
   WindowOperator,
+  readReleaseEvents,
+  discardReleaseEvents,
   type WindowEvent,
   type WindowRelease,
   type AddResult,

@@ -15,8 +15,11 @@
 // the runtime does not ack the refused message).
 // Two storage modes: by default a window keeps its events (a UDF receives them at release); with an `aggregator`
 // it folds each event into an accumulator at `add` and keeps only the tokens (in-process aggregation, no event
-// retention).
+// retention). Kept events go to a buffer of the `store` (processor/state): on the heap (MEMORY, the default), or on
+// disk (ROCKSDB) — the operator's bookkeeping stays in memory either way, and `add` never waits for the store.
 
+import { MemoryStateStore } from '../state/memory';
+import type { EventBuffer, EventsSnapshot, WindowStateStore } from '../state/types';
 import type { LateEventMode, WindowSettings, WindowType } from './settings';
 
 export interface WindowEvent<T> {
@@ -48,8 +51,12 @@ export interface WindowRelease<T, A = unknown> {
   start: number;
   end: number;
   key: string | undefined;
-  /** Every event of the window (for an update: including those emitted before). Empty with an aggregator. */
+  /** Every event of the window (for an update: including those emitted before), when the store keeps events on the
+   *  heap (MEMORY). Empty with an aggregator, and with a store that keeps them elsewhere (ROCKSDB): then read them
+   *  with `readReleaseEvents`. */
   events: ReadonlyArray<WindowEvent<T>>;
+  /** Buffer mode: the store's snapshot of the events. Read (or discard) it exactly once: `readReleaseEvents`. */
+  stored?: EventsSnapshot<T>;
   /** With an aggregator: the window's accumulator. */
   aggregate?: A;
   /** How many events the window holds (also with an aggregator). */
@@ -96,8 +103,8 @@ interface WindowState<T, A> {
   start: number;
   end: number;
   key: string | undefined;
-  /** Buffer mode: the events (kept after emission only in UPSERT mode). */
-  events: WindowEvent<T>[];
+  /** Buffer mode: the events (kept after emission unless SIDE_CHANNEL). Undefined with an aggregator. */
+  events: EventBuffer<T> | undefined;
   accumulator: A | undefined;
   /** Events in the window, over its lifetime. */
   count: number;
@@ -130,6 +137,16 @@ interface KeyWindows<T, A> {
 
 const NO_EVENTS: never[] = [];
 
+/** The events of a release, wherever the store keeps them; frees the store's copy. Call once per release. */
+export function readReleaseEvents<T>(release: WindowRelease<T, unknown>): Promise<ReadonlyArray<WindowEvent<T>>> {
+  return release.stored ? release.stored.read() : Promise.resolve(release.events);
+}
+
+/** A release whose events will not be read (e.g. the processor is stopping): lets the store free them. */
+export function discardReleaseEvents(release: WindowRelease<unknown, unknown>): void {
+  release.stored?.discard();
+}
+
 /**
  * The aligned start of the window holding `timestamp`: timestamp - (timestamp mod size), with floor semantics for
  * negative times. Division instead of `%`: epoch milliseconds are not small integers, and double modulo is slow.
@@ -152,6 +169,7 @@ export class WindowOperator<T, A = never> {
   private readonly mode: LateEventMode;
   private readonly idleTimeoutMs: number | undefined;
   private readonly aggregator: WindowAggregator<T, A> | undefined;
+  private readonly store: WindowStateStore;
   /** Buffer mode keeps events after emission only to re-emit them (not in SIDE_CHANNEL mode). */
   private readonly keepEmitted: boolean;
 
@@ -166,7 +184,7 @@ export class WindowOperator<T, A = never> {
   /** Lower bound of the earliest watermark at which `advance` has something to do. */
   private nextDue = Number.POSITIVE_INFINITY;
 
-  constructor(settings: WindowSettings, options: { aggregator?: WindowAggregator<T, A> } = {}) {
+  constructor(settings: WindowSettings, options: { aggregator?: WindowAggregator<T, A>; store?: WindowStateStore } = {}) {
     this.type = settings.type;
     this.size = settings.sizeMs;
     this.slide = settings.slideMs || settings.sizeMs;
@@ -176,6 +194,7 @@ export class WindowOperator<T, A = never> {
     this.idleTimeoutMs = settings.idleTimeoutMs;
     this.maxState = settings.maxState;
     this.aggregator = options.aggregator;
+    this.store = options.store ?? new MemoryStateStore();
     if (this.aggregator && this.type === 'SESSION' && !this.aggregator.merge) {
       throw new Error('a SESSION window with an aggregator needs aggregator.merge');
     }
@@ -228,7 +247,7 @@ export class WindowOperator<T, A = never> {
       start,
       end,
       key,
-      events: this.aggregator ? NO_EVENTS : [],
+      events: this.aggregator ? undefined : this.store.buffer<T>(),
       accumulator: this.aggregator ? this.aggregator.create() : undefined,
       count: 0,
       pending: [],
@@ -240,7 +259,7 @@ export class WindowOperator<T, A = never> {
 
   private put(state: WindowState<T, A>, event: WindowEvent<T>, holder: T | SharedToken<T>, now: number): void {
     if (this.aggregator) state.accumulator = this.aggregator.add(state.accumulator as A, event);
-    else state.events.push(event);
+    else (state.events ??= this.store.buffer<T>()).push(event);
     state.pending.push(holder);
     state.count++;
     state.held++;
@@ -326,7 +345,15 @@ export class WindowOperator<T, A = never> {
       merged.start = Math.min(merged.start, session.start);
       merged.end = Math.max(merged.end, session.end);
       merged.lastAddedAt = Math.max(merged.lastAddedAt, session.lastAddedAt);
-      for (const other of session.events) merged.events.push(other);
+      if (session.events) {
+        if (merged.events) {
+          merged.events.absorb(session.events);
+          session.events.dispose();
+        } else {
+          merged.events = session.events;
+        }
+        session.events = undefined;
+      }
       for (const holder of session.pending) merged.pending.push(holder);
       if (this.aggregator?.merge) merged.accumulator = this.aggregator.merge(merged.accumulator as A, session.accumulator as A);
       merged.count += session.count;
@@ -367,18 +394,22 @@ export class WindowOperator<T, A = never> {
           states[kept++] = state;
           continue;
         }
-        if (state.pending.length > 0) releases.push(this.release(state, false));
-        if (state.end + this.lateness <= wm) {
+        const purge = state.end + this.lateness <= wm;
+        const eventCount = state.events === undefined ? 0 : state.events.length;
+        // The release takes the events when the window will not need them again.
+        if (state.pending.length > 0) releases.push(this.release(state, false, purge || !this.keepEmitted));
+        if (purge) {
           this.buffered -= state.held;
           state.held = 0;
           this.open--;
+          this.disposeEvents(state);
           continue;
         }
-        if (!this.keepEmitted && state.events.length > 0) {
+        if (!this.keepEmitted && eventCount > 0) {
           // Only a marker is needed to recognise late events of an emitted window.
-          this.buffered -= state.events.length;
-          state.held -= state.events.length;
-          state.events = [];
+          this.buffered -= eventCount;
+          state.held -= eventCount;
+          this.disposeEvents(state);
         }
         if (state.end + this.lateness < nextDue) nextDue = state.end + this.lateness;
         states[kept++] = state;
@@ -390,8 +421,9 @@ export class WindowOperator<T, A = never> {
       for (let i = list.length - 1; i >= 0; i--) {
         const session = list[i];
         if (session.end <= wm) {
-          releases.push(this.release(session, false));
+          releases.push(this.release(session, false, true));
           this.buffered -= session.held;
+          this.disposeEvents(session);
           list.splice(i, 1);
           this.open--;
         } else if (session.end < nextDue) {
@@ -422,13 +454,14 @@ export class WindowOperator<T, A = never> {
           states[kept++] = state;
           continue;
         }
-        releases.push(this.release(state, true));
+        releases.push(this.release(state, true, this.mode !== 'UPSERT'));
         if (this.mode === 'UPSERT') {
           states[kept++] = state;
         } else {
           // Later events of this window start a continuation window (emitted on its own).
           this.buffered -= state.held;
           this.open--;
+          this.disposeEvents(state);
         }
       }
       states.length = kept;
@@ -437,8 +470,9 @@ export class WindowOperator<T, A = never> {
       for (let i = list.length - 1; i >= 0; i--) {
         const session = list[i];
         if (now - session.lastAddedAt < timeout) continue;
-        releases.push(this.release(session, true));
+        releases.push(this.release(session, true, true));
         this.buffered -= session.held;
+        this.disposeEvents(session);
         list.splice(i, 1);
         this.open--;
       }
@@ -448,7 +482,8 @@ export class WindowOperator<T, A = never> {
     return releases;
   }
 
-  private release(state: WindowState<T, A>, partial: boolean): WindowRelease<T, A> {
+  /** `final`: the window will not use its events again, so the release takes them instead of a snapshot. */
+  private release(state: WindowState<T, A>, partial: boolean, final: boolean): WindowRelease<T, A> {
     const pending = state.pending;
     let tokens: T[];
     if (this.type === 'SLIDING') {
@@ -465,19 +500,30 @@ export class WindowOperator<T, A = never> {
     }
     const update = state.emitted;
     state.emitted = true;
-    const release: WindowRelease<T, A> = {
+    // A window kept for re-emission keeps growing after this release: it gets a snapshot.
+    let stored: EventsSnapshot<T> | undefined;
+    if (state.events !== undefined) {
+      stored = final ? state.events.take() : state.events.snapshot();
+      if (final) state.events = undefined;
+    }
+    return {
       start: state.start,
       end: state.end,
       key: state.key,
-      // A window kept for re-emission keeps growing: hand out a copy.
-      events: this.keepEmitted && this.type !== 'SESSION' ? state.events.slice() : state.events,
+      events: stored?.events ?? NO_EVENTS,
+      stored,
+      aggregate: this.aggregator ? (state.accumulator as A) : undefined,
       count: state.count,
       tokens,
       partial,
       update,
     };
-    if (this.aggregator) release.aggregate = state.accumulator as A;
-    return release;
+  }
+
+  /** The window no longer needs its events (its releases hold snapshots of what they need). */
+  private disposeEvents(state: WindowState<T, A>): void {
+    state.events?.dispose();
+    state.events = undefined;
   }
 
   /** For /debug/state: every open window (capped at `limit`) and why it has not closed. */

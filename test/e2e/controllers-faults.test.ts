@@ -1,27 +1,16 @@
 // Faults on a running `sr up`: kill -9 a processor (restarted within 2 s, nothing lost), kill -9 the controllers
 // (restarted by sr up; running processes adopted, no duplicates; status converges), kill -9 etcd (restarted;
 // the API server's and the controllers' watches recover).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { startUp, type UpHandle } from '../support/controllers-up';
+import { startUp, useSrUp } from '../support/controllers-up';
 import { KafkaData, users, type OutMessage, type User } from '../support/controllers-data';
 import { waitFor } from '../support/ports';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import amqp from 'amqplib';
 
-let up: UpHandle;
-let kafka: KafkaData;
-
-before(async () => {
-  up = await startUp();
-  kafka = new KafkaData(up.kafkaBootstrap);
-});
-
-after(async () => {
-  await kafka?.close();
-  await up?.destroy();
-});
+const sr = useSrUp();
 
 function pipeline(name: string, replicas = 1): string {
   return `
@@ -61,74 +50,75 @@ function liveSlotProcesses(prefix: string): number[] {
 }
 
 test('kill -9 of a processor: restarted within 2 s, no message lost', async () => {
-  await up.apply(pipeline('relay'));
-  await up.waitReady('processor', 'relay', 90_000);
-  const mark = await kafka.mark('relay-out');
+  await sr.up.apply(pipeline('relay'));
+  await sr.up.waitReady('processor', 'relay', 90_000);
+  const mark = await sr.kafka.mark('relay-out');
   const before = users(20);
-  await kafka.produce('relay-in', before);
-  await kafka.collect('relay-out', mark, hasAll(before));
+  await sr.kafka.produce('relay-in', before);
+  await sr.kafka.collect('relay-out', mark, hasAll(before));
 
-  const [victim] = up.processorPids('default', 'relay').filter((p) => p.slot === '0-processor');
+  const [victim] = sr.up.processorPids('default', 'relay').filter((p) => p.slot === '0-processor');
   const killedAt = Date.now();
   process.kill(victim.pid, 'SIGKILL');
   const during = users(20);
-  await kafka.produce('relay-in', during);
+  await sr.kafka.produce('relay-in', during);
   let restartedAt = 0;
   await waitFor('a new processor process', () => {
-    const now = up.processorPids('default', 'relay').find((p) => p.slot === '0-processor');
+    const now = sr.up.processorPids('default', 'relay').find((p) => p.slot === '0-processor');
     if (now && now.pid !== victim.pid) { restartedAt = Date.now(); return true; }
     return false;
   }, 5000, 10);
   assert.ok(restartedAt - killedAt < 2000, `restarted after ${restartedAt - killedAt} ms`);
   const afterKill = users(20);
-  await kafka.produce('relay-in', afterKill);
-  await kafka.collect('relay-out', mark, hasAll([...before, ...during, ...afterKill]), 90_000);
+  await sr.kafka.produce('relay-in', afterKill);
+  await sr.kafka.collect('relay-out', mark, hasAll([...before, ...during, ...afterKill]), 90_000);
 });
 
 test('restarting the controllers: processes adopted (no duplicates), status converges', async () => {
-  const pidsBefore = up.processorPids('default', 'relay').map((p) => p.pid).sort();
+  const pidsBefore = sr.up.processorPids('default', 'relay').map((p) => p.pid).sort();
   assert.equal(liveSlotProcesses('default/relay/').length, 1);
-  const controllers = up.componentPid('controllers')!;
+  const controllers = sr.up.componentPid('controllers')!;
   process.kill(controllers, 'SIGKILL');
-  await waitFor('controllers restarted by sr up', () => { const p = up.componentPid('controllers'); return p !== undefined && p !== controllers; }, 15_000, 50);
+  await waitFor('controllers restarted by sr up', () => { const p = sr.up.componentPid('controllers'); return p !== undefined && p !== controllers; }, 15_000, 50);
   // A change made right after the restart is reconciled by the new controllers.
   // Through the scale subresource, as `kubectl scale` does.
-  await up.kubectl('scale', 'processor', 'relay', '--replicas=2');
-  // Converged = the new generation observed with 2 replicas running. (Ready=True also needs both instances to have
-  // joined their Kafka consumer group, which the dev kafka-mock can take minutes to settle for 2+ members; see
-  // controllers/README.md "Known limitations". Tutorial 4 waits the same way.)
-  await waitFor('scaled to 2 replicas, status converged', async () => {
-    const p = await up.getJson<{ metadata: { generation: number }; status?: { replicas?: number; observedGeneration?: number } }>('processor/relay');
-    return p.status?.replicas === 2 && p.status.observedGeneration === p.metadata.generation;
-  }, 60_000, 200);
+  await sr.up.kubectl('scale', 'processor', 'relay', '--replicas=2');
+  // Converged = the new generation observed, 2 replicas, Ready (both instances in their Kafka consumer group).
+  let last = '';
+  await waitFor('scaled to 2 replicas, Ready', async () => {
+    const p = await sr.up.getJson<{ metadata: { generation: number }; status?: { replicas?: number; readyReplicas?: number; observedGeneration?: number; conditions?: { type: string; status: string; message?: string }[] } }>('processor/relay');
+    last = JSON.stringify(p.status);
+    const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+    return p.status?.replicas === 2 && p.status.readyReplicas === 2 && p.status.observedGeneration === p.metadata.generation && ready?.status === 'True';
+  }, 60_000, 200).catch((err: unknown) => { throw new Error(`${String(err)}; last status ${last}`); });
   assert.equal(liveSlotProcesses('default/relay/').length, 2, 'exactly one process per replica');
   assert.ok(pidsBefore.length === 1, 'one process before');
   // Scale back: the new controllers own the processes they adopted.
-  await up.kubectl('patch', 'processor', 'relay', '--type', 'merge', '-p', '{"spec":{"replicas":1}}');
+  await sr.up.kubectl('patch', 'processor', 'relay', '--type', 'merge', '-p', '{"spec":{"replicas":1}}');
   await waitFor('scaled to 1', () => liveSlotProcesses('default/relay/').length === 1, 30_000, 100);
 });
 
 test('restarting etcd: watches recover and new resources are reconciled', async () => {
-  const etcd = up.componentPid('etcd')!;
+  const etcd = sr.up.componentPid('etcd')!;
   process.kill(etcd, 'SIGKILL');
-  await waitFor('etcd restarted by sr up', () => { const p = up.componentPid('etcd'); return p !== undefined && p !== etcd; }, 15_000, 50);
-  await waitFor('API server answers again', async () => { await up.kubectl('get', 'srp'); return true; }, 60_000, 250);
-  await up.apply(pipeline('after-etcd'));
-  await up.waitReady('processor', 'after-etcd', 90_000);
-  const mark = await kafka.mark('after-etcd-out');
+  await waitFor('etcd restarted by sr up', () => { const p = sr.up.componentPid('etcd'); return p !== undefined && p !== etcd; }, 15_000, 50);
+  await waitFor('API server answers again', async () => { await sr.up.kubectl('get', 'srp'); return true; }, 60_000, 250);
+  await sr.up.apply(pipeline('after-etcd'));
+  await sr.up.waitReady('processor', 'after-etcd', 90_000);
+  const mark = await sr.kafka.mark('after-etcd-out');
   const sent = users(5);
-  await kafka.produce('after-etcd-in', sent);
-  await kafka.collect('after-etcd-out', mark, hasAll(sent));
+  await sr.kafka.produce('after-etcd-in', sent);
+  await sr.kafka.collect('after-etcd-out', mark, hasAll(sent));
   // The old pipeline kept working through it all.
-  const mark2 = await kafka.mark('relay-out');
+  const mark2 = await sr.kafka.mark('relay-out');
   const more = users(5);
-  await kafka.produce('relay-in', more);
-  await kafka.collect('relay-out', mark2, hasAll(more));
+  await sr.kafka.produce('relay-in', more);
+  await sr.kafka.collect('relay-out', mark2, hasAll(more));
 });
 
 interface Conditioned { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }
 async function readyCondition(resource: string): Promise<{ status: string; reason?: string; message?: string } | undefined> {
-  const obj = await up.getJson<Conditioned>(resource).catch(() => undefined);
+  const obj = await sr.up.getJson<Conditioned>(resource).catch(() => undefined);
   return obj?.status?.conditions?.find((c) => c.type === 'Ready');
 }
 async function waitReason(resource: string, reason: string): Promise<{ status: string; reason?: string; message?: string }> {
@@ -159,15 +149,15 @@ spec:
     server: { url: "${url}", protocol: rabbitmq }
     reclaimPolicy: ${policy}
 `;
-  await up.apply([cs('cs-delete', del, 'Delete'), cs('cs-retain', keep, 'Retain'), cs('cs-unreachable', uniqueName('x'), 'Retain', '127.0.0.1:1')].join('---'));
-  await up.waitReady('clusterstream', 'cs-delete');
-  await up.waitReady('clusterstream', 'cs-retain');
+  await sr.up.apply([cs('cs-delete', del, 'Delete'), cs('cs-retain', keep, 'Retain'), cs('cs-unreachable', uniqueName('x'), 'Retain', '127.0.0.1:1')].join('---'));
+  await sr.up.waitReady('clusterstream', 'cs-delete');
+  await sr.up.waitReady('clusterstream', 'cs-retain');
   assert.equal(await exchangeExists(del), true);
   assert.equal(await exchangeExists(keep), true);
   const failed = await waitReason('clusterstream/cs-unreachable', 'ProvisioningFailed');
   assert.equal(failed.status, 'False');
   assert.match(failed.message ?? '', /127\.0\.0\.1:1/);
-  await up.kubectl('delete', 'clusterstream', 'cs-delete', 'cs-retain', 'cs-unreachable', '--wait=true', '--timeout=60s');
+  await sr.up.kubectl('delete', 'clusterstream', 'cs-delete', 'cs-retain', 'cs-unreachable', '--wait=true', '--timeout=60s');
   assert.equal(await exchangeExists(del), false, 'Delete removed the exchange');
   assert.equal(await exchangeExists(keep), true, 'Retain kept it');
   const conn = await amqp.connect(rabbitUrl());
@@ -177,7 +167,7 @@ spec:
 });
 
 test('protocol mismatch and FSQL on the local runtime are reported in status', async () => {
-  await up.apply(`
+  await sr.up.apply(`
 apiVersion: streaming.tanzu.vmware.com/v1alpha1
 kind: ClusterStream
 metadata: { name: mismatch-kafka }
@@ -201,19 +191,19 @@ spec:
   assert.equal(mismatch.status, 'False');
   const fsql = await waitReason('processor/sql', 'FSQLNotSupportedLocally');
   assert.match(fsql.message ?? '', /Flink/);
-  await up.kubectl('delete', 'processor/sql', 'stream/mismatch', 'clusterstream/mismatch-kafka', '--wait=true', '--timeout=60s');
+  await sr.up.kubectl('delete', 'processor/sql', 'stream/mismatch', 'clusterstream/mismatch-kafka', '--wait=true', '--timeout=60s');
 });
 
 test('Ctrl-C (SIGTERM to sr up) stops every process it started', async () => {
-  const pids = [...up.processorPidsAll(), up.componentPid('etcd')!, up.componentPid('apiserver')!, up.componentPid('controllers')!];
-  await up.stop();
+  const pids = [...sr.up.processorPidsAll(), sr.up.componentPid('etcd')!, sr.up.componentPid('apiserver')!, sr.up.componentPid('controllers')!];
+  await sr.up.stop();
   const alive = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
   assert.deepEqual(alive, []);
   assert.deepEqual(liveSlotProcesses('default/'), []);
 });
 
 test('sr up again on the same directory resumes the same state', async () => {
-  const again = await startUp({ dir: up.dir, port: up.port });
+  const again = await startUp({ dir: sr.up.dir, port: sr.up.port });
   const data = new KafkaData(again.kafkaBootstrap);
   try {
     // The resources are still there and become Ready on the new run (the dev Kafka is new: topics re-created).

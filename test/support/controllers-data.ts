@@ -23,7 +23,8 @@ export function users(count: number, opts: { run?: string; time?: (i: number) =>
   }));
 }
 
-export interface OutMessage { partition: number; offset: number; value: string; headers: Record<string, string> }
+/** `timestamp`: Kafka, the record's CreateTime (when its producer sent it); RabbitMQ, when the probe received it. */
+export interface OutMessage { partition: number; offset: number; value: string; headers: Record<string, string>; timestamp: number }
 
 export class KafkaData {
   private readonly kafka: Kafka;
@@ -50,7 +51,9 @@ export class KafkaData {
 
   /** Reads the topic from the mark until `done(messages)` holds. */
   async collect(topic: string, mark: Map<number, number>, done: (messages: OutMessage[]) => boolean, timeoutMs = 60_000): Promise<OutMessage[]> {
-    const consumer = this.kafka.consumer({ groupId: `sr-e2e-${randomBytes(4).toString('hex')}`, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    // A fresh group (3 s first join on the dev Kafka). Short fetch waits: the mock answers a fetch only when its
+    // wait is over, even if data arrived meanwhile, and disconnect waits for the fetch in flight.
+    const consumer = this.kafka.consumer({ groupId: `sr-e2e-${randomBytes(4).toString('hex')}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
     const messages: OutMessage[] = [];
     await consumer.connect();
     try {
@@ -60,7 +63,7 @@ export class KafkaData {
           if (Number(message.offset) < (mark.get(partition) ?? 0)) return;
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-          messages.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '', headers });
+          messages.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '', headers, timestamp: Number(message.timestamp) });
         },
       });
       await waitFor(`messages on ${topic}`, () => done(messages), timeoutMs, 100).catch((err: unknown) => {
@@ -89,7 +92,7 @@ export async function rabbitProbe(exchange: string): Promise<{ messages: OutMess
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries((m.properties.headers ?? {}) as Record<string, unknown>)) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
     headers.routingKey = m.fields.routingKey;
-    messages.push({ partition: 0, offset: messages.length, value: m.content.toString(), headers });
+    messages.push({ partition: 0, offset: messages.length, value: m.content.toString(), headers, timestamp: Date.now() });
   }, { noAck: true });
   return { messages, close: async () => { await conn.close().catch(() => undefined); } };
 }

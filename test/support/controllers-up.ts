@@ -1,9 +1,12 @@
 // Runs the real `sr up` as a child process (its own process group) for end-to-end tests, plus helpers to use it:
 // kubectl with its kubeconfig, the dev Kafka it started, waiting for Ready, and the pids it supervises.
+// `useSrUp()` gives a test file one `sr up` and a data client on its dev Kafka for all its tests.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
+import { KafkaData } from './controllers-data';
 import { freePort, waitFor } from './ports';
 import { tempDir } from './tmp';
 
@@ -108,4 +111,32 @@ export async function startUp(opts: { dir?: string; port?: number; timeoutMs?: n
     destroy: async () => { await handle.stop(); tmp?.remove(); },
   };
   return handle;
+}
+
+/** One `sr up` shared by the tests of a file, with a Kafka data client on its dev cluster: started in a `before`
+ *  hook, stopped (and its directory removed) in an `after` hook. Read `up`/`kafka` inside tests and hooks. */
+export interface SrUp {
+  readonly up: UpHandle;
+  readonly kafka: KafkaData;
+}
+
+export function useSrUp(): SrUp {
+  let up: UpHandle | undefined;
+  let kafka: KafkaData | undefined;
+  before(async () => {
+    up = await startUp();
+    kafka = new KafkaData(up.kafkaBootstrap);
+  });
+  after(async () => {
+    await kafka?.close();
+    await up?.destroy();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('sr up is not running: use it inside tests (useSrUp starts it in a before hook)');
+    return value;
+  };
+  return {
+    get up(): UpHandle { return started(up); },
+    get kafka(): KafkaData { return started(kafka); },
+  };
 }

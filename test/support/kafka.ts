@@ -16,6 +16,8 @@ export interface KafkaHandle {
   /** Fault injection (mock only). */
   brokerDown(brokerId: number): Promise<void>;
   brokerUp(brokerId: number): Promise<void>;
+  /** Moves a partition's leadership to another broker, as a failover does (mock only). */
+  partitionLeader(topic: string, partition: number, brokerId: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startKafka(opts: { brokers?: number } = {}): Promise<Kafka
       },
       brokerDown: async () => { throw new Error('broker fault injection needs the kafka-mock cluster'); },
       brokerUp: async () => { throw new Error('broker fault injection needs the kafka-mock cluster'); },
+      partitionLeader: async () => { throw new Error('moving a partition leader needs the kafka-mock cluster'); },
       stop: async () => undefined,
     };
   }
@@ -72,6 +75,7 @@ export async function startKafka(opts: { brokers?: number } = {}): Promise<Kafka
     createTopic: (topic, partitions) => command(`create ${topic} ${partitions}`),
     brokerDown: (id) => command(`down ${id}`),
     brokerUp: (id) => command(`up ${id}`),
+    partitionLeader: (topic, partition, id) => command(`leader ${topic} ${partition} ${id}`),
     stop: async () => {
       if (proc.exitCode !== null) return;
       await new Promise<void>((r) => { proc.once('exit', () => r()); proc.stdin?.end(); proc.kill('SIGTERM'); });

@@ -32,6 +32,9 @@ export const DEFAULT_SETTINGS: KubernetesRuntimeSettings = {
 
 export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
 const CONFIG_MOUNT = '/etc/sr';
+/** The processor's window state directory (srp.window.state: ROCKSDB): an emptyDir of the pod. The processor empties
+ *  it at start anyway (the brokers redeliver unacknowledged window events), so it needs no persistence — only disk. */
+export const STATE_MOUNT = '/var/lib/sr/state';
 
 export function workloadName(w: ProcessorWorkload): string {
   return `${w.type === 'FSQL' ? 'fsql' : 'srp'}-${w.name}`;
@@ -73,10 +76,11 @@ export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSe
       const config = structuredClone(c);
       if (config.udf && w.udf) config.udf.address = `127.0.0.1:${w.udf.podPort}`;
       config.http = { port: settings.httpPort };
+      config.stateDir = STATE_MOUNT;
       data[`config-${i}.json`] = JSON.stringify(config, null, 2);
     });
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(w, `${name}-config`), data });
-    volumes.push({ name: 'config', configMap: { name: `${name}-config` } });
+    volumes.push({ name: 'config', configMap: { name: `${name}-config` } }, { name: 'state', emptyDir: {} });
     const env: Record<string, unknown>[] = [
       // StatefulSet pods carry their ordinal in this label (Kubernetes >= 1.28); Deployments use config-0.
       w.stateful
@@ -90,7 +94,7 @@ export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSe
       args: ['processor', '--config', `${CONFIG_MOUNT}/config-$(SR_INSTANCE_INDEX).json`],
       env,
       ports: [{ name: 'http', containerPort: settings.httpPort, protocol: 'TCP' }],
-      volumeMounts: [{ name: 'config', mountPath: CONFIG_MOUNT, readOnly: true }],
+      volumeMounts: [{ name: 'config', mountPath: CONFIG_MOUNT, readOnly: true }, { name: 'state', mountPath: STATE_MOUNT }],
       readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
       livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
       resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },

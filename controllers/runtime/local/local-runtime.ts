@@ -4,7 +4,8 @@
 // for as long as the slot exists; the UDF learns it from PORT / GRPC_PORT / SR_UDF_PORT.
 //
 // Layout under DIR: run/<ns>_<name>/config-<i>.json, run/<ns>_<name>/<i>-<container>.pid (adoption after a
-// controller restart), logs/<ns>_<name>-<i>.log (processor) and logs/<ns>_<name>-<i>-<container>.log.
+// controller restart), run/<ns>_<name>/<i>.state/ (replica i's window state on disk), logs/<ns>_<name>-<i>.log
+// (processor) and logs/<ns>_<name>-<i>-<container>.log.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
@@ -25,6 +26,8 @@ export interface LocalRuntimeOptions {
   cwd?: string;
   initialBackoffMs?: number;
   probeIntervalMs?: number;
+  /** Extra environment of every `sr processor` process (e.g. SR_KAFKA_MOCK_BROKERS for the dev Kafka). */
+  processorEnv?: Record<string, string>;
 }
 
 interface Slot {
@@ -223,6 +226,8 @@ export class LocalRuntime implements Runtime {
       }
       httpPort = ports[HTTP_PORT_KEY];
       config.http = { host: '127.0.0.1', port: httpPort };
+      // Window state on disk (srp.window.state: ROCKSDB): one directory per replica, removed with the workload.
+      config.stateDir = join(dir, `${index}.state`);
       const configFile = join(dir, `config-${index}.json`);
       writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
       for (const c of workload.containers) {
@@ -233,7 +238,7 @@ export class LocalRuntime implements Runtime {
         id: `${workload.key}/${index}/processor`,
         command: process.execPath,
         args: [this.srEntry, 'processor', '--config', configFile],
-        env: {},
+        env: { ...this.opts.processorEnv },
         logFile: join(this.logDir, `${base}.log`),
         pidFile: join(dir, `${index}-processor.pid`),
         hash,
