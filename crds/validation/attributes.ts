@@ -9,6 +9,7 @@ import type { ProcessorType } from '../types';
 import { invalid, key, notSupported, required, type FieldIssue, type ValidationResult } from './field-issue';
 import { dns1123SubdomainProblems } from './names';
 import { isHttpUrl } from './values';
+import { ATTRIBUTE_WINDOW_STATE, resolveStateType, STATE_TYPES } from '../window-state';
 
 export interface AttributeContext {
   /** Effective processor type (spec.type, default SRP). */
@@ -103,6 +104,17 @@ function checkTimestampExpression(value: string, path: string): FieldIssue | und
 
 /** Rules spanning several attributes. */
 function checkCombinations(values: Map<string, string>, field: string, context: AttributeContext, result: ValidationResult): void {
+  // The state type can be chosen three ways (srp.window.state, srp.envs SRP_PROCESSOR_STATETYPE / STATE_TYPE); the
+  // processor refuses contradicting ones at start, so they are refused here first.
+  const envs = values.get('srp.envs');
+  const explicit = values.get(ATTRIBUTE_WINDOW_STATE);
+  const reportedAlready = (envs !== undefined && !parseEnvs(envs).ok) || (explicit !== undefined && !(STATE_TYPES as readonly string[]).includes(explicit));
+  try {
+    if (!reportedAlready) resolveStateType(Object.fromEntries(values));
+  } catch (err) {
+    const at = values.has(ATTRIBUTE_WINDOW_STATE) ? ATTRIBUTE_WINDOW_STATE : 'srp.envs';
+    result.errors.push(invalid(key(field, at), values.get(at) ?? '', err instanceof Error ? err.message : String(err)));
+  }
   const windowType = values.get('srp.window.type') ?? 'TUMBLING';
   const has = (name: string): boolean => values.has(name);
   const durationOf = (name: string): number | undefined => {

@@ -168,6 +168,18 @@ describe('ClusterStream', () => {
 });
 
 describe('Processor', () => {
+  it('window state: one choice, or agreeing ones; a contradiction or an unknown type is refused', () => {
+    const withAttributes = (attributes: Record<string, string>) => processor({ inputs: [{ name: 'in' }], outputs: [{ name: 'out' }], attributes: { 'srp.window': '5s', ...attributes } });
+    assert.deepEqual(errorsOf(withAttributes({ 'srp.envs': 'SRP_PROCESSOR_STATETYPE=ROCKSDB' })), []);
+    assert.deepEqual(errorsOf(withAttributes({ 'srp.window.state': 'ROCKSDB', 'srp.envs': 'STATE_TYPE=ROCKSDB' })), []);
+    const contradiction = validateResource(withAttributes({ 'srp.window.state': 'MEMORY', 'srp.envs': 'SRP_PROCESSOR_STATETYPE=ROCKSDB' })).errors;
+    assert.deepEqual(contradiction.map((i) => i.field), ['spec.attributes[srp.window.state]']);
+    assert.match(contradiction[0].message, /contradicts/);
+    assert.deepEqual(errorsOf(withAttributes({ 'srp.envs': 'STATE_TYPE=DISK' })), ['spec.attributes[srp.envs]']);
+    // An unknown srp.window.state is reported once, by its enum.
+    assert.deepEqual(errorsOf(withAttributes({ 'srp.window.state': 'DISK', 'srp.envs': 'STATE_TYPE=ROCKSDB' })), ['spec.attributes[srp.window.state]']);
+  });
+
   it('SRP needs an input; warns without outputs', () => {
     assert.deepEqual(onlyError(processor({ outputs: [{ name: 'out' }] })).field, 'spec.inputs');
     assert.deepEqual(errorsOf(processor({ inputs: [], outputs: [{ name: 'out' }] })), ['spec.inputs']);

@@ -19,6 +19,8 @@ import {
   type OutputBinder,
 } from './types';
 
+const EMPTY_CONTENT = Buffer.alloc(0);
+
 export const DEFAULT_PREFETCH = 500;
 
 export function consumerQueueName(destination: string, group: string, partitionIndex?: number): string {
@@ -113,6 +115,9 @@ export class RabbitInput implements InputBinder {
       if (!msg) return; // consumer cancelled by the broker (queue deleted): the channel close path recovers
       const message = inboundMessage(msg);
       const headerPartition = Number(message.headers[Headers.partition]);
+      // What the ack needs, without the content: open windows hold the ack until their release, and holding `msg`
+      // would keep every payload in memory whatever the window state store.
+      const ackHandle: amqp.Message = { fields: msg.fields, properties: msg.properties, content: EMPTY_CONTENT };
       let settled = false;
       this.inFlight++;
       const delivery: InboundDelivery = {
@@ -124,7 +129,7 @@ export class RabbitInput implements InputBinder {
           // A delivery tag is only valid on the channel that delivered it; after a reconnect it will be redelivered.
           if (this.channel !== channel) return;
           this.inFlight--;
-          try { channel.ack(msg); } catch { /* channel closing: redelivered */ }
+          try { channel.ack(ackHandle); } catch { /* channel closing: redelivered */ }
         },
       };
       this.handler(delivery);

@@ -81,6 +81,7 @@ export class RocksDbStateStore implements WindowStateStore {
   private stored = 0;
   private bytesWritten = 0;
   private failure: Error | undefined;
+  private closed = false;
 
   constructor(private readonly options: RocksDbStateOptions) {
     this.location = join(options.dir, ROCKSDB_DIR_NAME);
@@ -115,6 +116,7 @@ export class RocksDbStateStore implements WindowStateStore {
       await Promise.all([...this.readsInFlight]);
     }
     this.db = undefined;
+    this.closed = true;
     await new Promise<void>((resolve, reject) => db.close(callback(resolve, reject)));
   }
 
@@ -132,6 +134,8 @@ export class RocksDbStateStore implements WindowStateStore {
   }
 
   put(segment: number, seq: number, event: WindowEvent<unknown>): void {
+    // After close (shutdown): the event is not kept; it was never acknowledged and will be delivered again.
+    if (this.closed) return;
     const body = encodeEventBody(event);
     this.pendingBatch().put(scratchEventKey(segment, seq), body);
     this.stored++;

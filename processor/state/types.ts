@@ -7,7 +7,8 @@
 
 import type { WindowEvent } from '../window/operator';
 
-export type StateType = 'MEMORY' | 'ROCKSDB';
+export type { StateType } from '../../crds/window-state';
+import type { StateType } from '../../crds/window-state';
 
 export interface WindowStateStore {
   readonly type: StateType;

@@ -1,9 +1,10 @@
 // Window state end to end, through the real `sr processor` process and the Kafka-protocol cluster:
 //  1. a window holding more events than an input's default in-flight bound (500) still closes, with every event
 //     exactly once — with the state in memory and in RocksDB (`srp.window.state: ROCKSDB`);
-//  2. ROCKSDB with an aggregator UDF: the UDF receives the events read back from disk; a window the UDF fails on is
+//  2. ROCKSDB keeps the payloads of open windows out of the processor's memory (MEMORY holds them: the control);
+//  3. ROCKSDB with an aggregator UDF: the UDF receives the events read back from disk; a window the UDF fails on is
 //     dead-lettered with its events' payloads and headers intact;
-//  3. ROCKSDB across a restart: the processor stops while a window is open (its events unacknowledged), starts
+//  4. ROCKSDB across a restart: the processor stops while a window is open (its events unacknowledged), starts
 //     again on the same state directory, and the window comes out with each event once — the store starts empty and
 //     the redelivered events rebuild it, instead of the old contents being counted a second time.
 import { after, test } from 'node:test';
@@ -83,6 +84,39 @@ for (const stateType of ['MEMORY', 'ROCKSDB'] as const) {
     assert.equal(await proc.stop(), 0);
   });
 }
+
+test('ROCKSDB keeps the payloads of open windows off the heap: 19 MB held by a window, MEMORY vs ROCKSDB', async () => {
+  const metric = (text: string, name: string): number => Number(new RegExp(`^sr_processor_${name}\\{[^}]*\\} (\\S+)`, 'm').exec(text)?.[1]);
+  const n = 600;
+  const payloadBytes = 32_000;
+  const external: Record<string, number> = {};
+  for (const stateType of ['MEMORY', 'ROCKSDB'] as const) {
+    const input = `${id}-heap-${stateType.toLowerCase()}`;
+    const output = `${input}-out`;
+    exchanges.push(output);
+    await resources.kafka.createTopic(input, 1);
+    const stateDir = tempDir('sr-window-heap-');
+    stateDirs.push(stateDir);
+    const proc = await startProcessor(windowConfig('heap', input, output, { 'srp.window': '1h', 'srp.window.state': stateType }, stateDir.path));
+    processes.push(proc);
+    await waitReady(proc.debugUrl);
+    const pad = 'x'.repeat(payloadBytes);
+    // Produced in slices of 25 (< 1 MB: the kafka-mock serves one record batch per fetch and keeps 5 MB per
+    // partition), each consumed before the next, so the window ends up holding all 600.
+    for (let k = 0; k < n; k += 25) {
+      await kafkaProduce(resources.kafka.bootstrap, input, Array.from({ length: 25 }, (_, j) => ({ payload: JSON.stringify({ i: k + j, at: t0 + k + j, pad }) })));
+      await waitFor(`${k + 25} events in the window`, async () => (await debugState(proc)).windows.bufferedEvents >= k + 25, 30_000, 20);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    external[stateType] = metric(await (await fetch(`${proc.debugUrl}/metrics`)).text(), 'nodejs_external_memory_bytes');
+    assert.equal((await debugState(proc)).windows.state.type, stateType);
+    await proc.kill();
+  }
+  const total = n * payloadBytes;
+  process.stdout.write(`# ${total} bytes of payloads in an open window: external memory MEMORY ${external.MEMORY}, ROCKSDB ${external.ROCKSDB}\n`);
+  assert.ok(external.MEMORY > total * 0.8, `MEMORY holds the payloads (${external.MEMORY} bytes)`);
+  assert.ok(external.ROCKSDB < total * 0.35, `ROCKSDB does not (${external.ROCKSDB} bytes)`);
+});
 
 test('ROCKSDB with an aggregator UDF: events read back from disk; a failed window is dead-lettered intact', async () => {
   const input = `${id}-udf`;
