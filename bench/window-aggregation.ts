@@ -86,17 +86,22 @@ const totalsAggregator: WindowAggregator<number, Totals> = {
   },
 };
 
+/** The stages every measured path shares: event time from `score_time`, one partition's watermark, 5 s windows. */
+function windowStages(): { extractor: EventTimeExtractor; partition: ReturnType<WatermarkTracker['partition']>; settings: NonNullable<ReturnType<typeof resolveWindowSettings>> } {
+  const attributes = { 'srp.window': '5s', 'srp.window.maxState': '400000' };
+  const extractor = new EventTimeExtractor(resolveEventTime(attributes, { field: 'score_time', watermark: "`score_time` - INTERVAL '1' SECOND" }));
+  const tracker = new WatermarkTracker({ maxOutOfOrdernessMs: extractor.settings.maxOutOfOrdernessMs });
+  const settings = resolveWindowSettings(attributes);
+  if (!settings) throw new Error('window settings missing');
+  return { extractor, partition: tracker.partition('scores', 0), settings };
+}
+
 /**
  * Our path: the same building blocks the processor runtime composes. `buffered` keeps each window's events (what a
  * UDF aggregator receives) and aggregates at release; `incremental` folds events into the window at add.
  */
 function pipeline(messages: Message[], mode: 'buffered' | 'incremental'): PipelineResult {
-  const attributes = { 'srp.window': '5s', 'srp.window.maxState': '400000' };
-  const extractor = new EventTimeExtractor(resolveEventTime(attributes, { field: 'score_time', watermark: "`score_time` - INTERVAL '1' SECOND" }));
-  const tracker = new WatermarkTracker({ maxOutOfOrdernessMs: extractor.settings.maxOutOfOrdernessMs });
-  const partition = tracker.partition('scores', 0);
-  const settings = resolveWindowSettings(attributes);
-  if (!settings) throw new Error('window settings missing');
+  const { extractor, partition, settings } = windowStages();
   const windows = new WindowOperator<number, Totals>(settings, mode === 'incremental' ? { aggregator: totalsAggregator } : {});
   const result: PipelineResult = { windows: 0, aggregated: 0, tokens: 0, refused: 0, late: 0, checksum: 0 };
   // The aggregate of each (window, key): count and score sum. Emitting it is the output stage, not measured here.
@@ -138,12 +143,7 @@ async function pipelineRocksDb(messages: Message[]): Promise<PipelineResult> {
   const store = new RocksDbStateStore({ dir });
   await store.open();
   try {
-    const attributes = { 'srp.window': '5s', 'srp.window.maxState': '400000' };
-    const extractor = new EventTimeExtractor(resolveEventTime(attributes, { field: 'score_time', watermark: "`score_time` - INTERVAL '1' SECOND" }));
-    const tracker = new WatermarkTracker({ maxOutOfOrdernessMs: extractor.settings.maxOutOfOrdernessMs });
-    const partition = tracker.partition('scores', 0);
-    const settings = resolveWindowSettings(attributes);
-    if (!settings) throw new Error('window settings missing');
+    const { extractor, partition, settings } = windowStages();
     const windows = new WindowOperator<number>(settings, { store });
     const result: PipelineResult = { windows: 0, aggregated: 0, tokens: 0, refused: 0, late: 0, checksum: 0 };
     const readAhead = new ReadAhead(20_000);
