@@ -14,6 +14,8 @@ Storage:
   --etcd-servers strings                 etcd endpoints, comma separated (default http://127.0.0.1:2379)
   --etcd-prefix string                   key prefix in etcd (default /registry)
   --etcd-compaction-interval duration    interval of etcd history compaction, 0 disables (default 5m0s)
+  --etcd-max-writes-per-txn int          concurrent writes sent to etcd as one transaction of nested
+                                         compare-and-swaps (default 64; 1 sends every write alone)
 Serving:
   --secure-port int                      HTTPS port (default 6443; 0 picks a free port)
   --bind-address ip                      address to listen on (default 0.0.0.0)
@@ -88,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
       'etcd-servers': { type: 'string', multiple: true },
       'etcd-prefix': { type: 'string' },
       'etcd-compaction-interval': { type: 'string' },
+      'etcd-max-writes-per-txn': { type: 'string' },
       'secure-port': { type: 'string' },
       'bind-address': { type: 'string' },
       'cert-dir': { type: 'string' },
@@ -120,6 +123,9 @@ export async function main(argv: string[]): Promise<void> {
   const logger = pino({ level: values['log-level'] ?? 'info', base: { component: 'apiserver', ...(workerId !== undefined ? { worker: workerId } : {}) } }, pino.destination({ fd: 2, sync: true }));
   const workers = integer(values.workers, 'workers') ?? 1;
   if (workers < 1) throw new Error('--workers must be at least 1');
+  const maxWritesPerTxn = integer(values['etcd-max-writes-per-txn'], 'etcd-max-writes-per-txn');
+  // etcd's --max-txn-ops defaults to 128.
+  if (maxWritesPerTxn !== undefined && (maxWritesPerTxn < 1 || maxWritesPerTxn > 128)) throw new Error('--etcd-max-writes-per-txn must be between 1 and 128');
   const bindAddress = values['bind-address'] ?? '0.0.0.0';
   const certDir = values['cert-dir'] ?? '.sr/apiserver-certs';
   if (workers > 1 && workerId === undefined) {
@@ -162,6 +168,7 @@ export async function main(argv: string[]): Promise<void> {
     tlsPrivateKeyFile: values['tls-private-key-file'],
     security,
     // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
+    etcdMaxWritesPerTxn: maxWritesPerTxn,
     compactionIntervalMs: workerId === undefined || workerId === 0 ? parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s') : 0,
     logger,
     aggregateMetrics: workerId !== undefined ? clusterMetrics : undefined,

@@ -1,5 +1,5 @@
 // Prometheus metrics with kube-apiserver's names: requests by verb/resource/code, request latency, open watches,
-// etcd latency. One registry per server (tests start several in one process).
+// etcd latency, writes per etcd transaction. One registry per server (tests start several in one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface RequestLabels {
@@ -20,6 +20,7 @@ export class ApiMetrics {
   readonly registeredWatchers: Gauge<'group' | 'kind'>;
   readonly etcdLatency: Histogram<'operation' | 'type'>;
   readonly etcdErrors: Counter<'operation'>;
+  readonly etcdWritesPerTxn: Histogram;
 
   constructor() {
     this.requests = new Counter({
@@ -58,6 +59,12 @@ export class ApiMetrics {
       name: 'etcd_request_errors_total',
       help: 'Etcd failed request counts for each operation.',
       labelNames: ['operation'],
+      registers: [this.registry],
+    });
+    this.etcdWritesPerTxn = new Histogram({
+      name: 'etcd_writes_per_transaction',
+      help: 'Writes carried by each etcd write transaction (more than 1 when concurrent writes were coalesced).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: [this.registry],
     });
     collectDefaultMetrics({ register: this.registry });

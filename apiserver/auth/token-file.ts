@@ -1,7 +1,7 @@
 // Static bearer tokens: kube-apiserver's `--token-auth-file` CSV, one user per line:
 //   token,user,uid,"group1,group2"
 // (quoted fields as in RFC 4180; columns after the fourth are ignored, like Kubernetes does).
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { UserInfo } from './types';
 
@@ -45,7 +45,7 @@ export function parseCsvLine(line: string): string[] {
 }
 
 function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /** Users by token; looked up by the token's SHA-256 so the comparison does not leak timing about stored tokens. */

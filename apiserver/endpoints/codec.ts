@@ -134,11 +134,53 @@ export function decodeBody(contentType: string | undefined, body: Buffer | undef
 /** parseYaml re-exported for tests that build bodies. */
 export { parseYaml };
 
+/** Object keys in a parsed JSON value (duplicates in the text collapsed into one). */
+function countParsedKeys(value: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const child of v) stack.push(child);
+    } else {
+      const children = Object.values(v);
+      count += children.length;
+      for (const child of children) stack.push(child);
+    }
+  }
+  return count;
+}
+
+/** Object keys written in a valid JSON text: the strings followed by a colon. */
+function countKeyTokens(text: string): number {
+  let count = 0;
+  let i = text.indexOf('"');
+  while (i >= 0) {
+    // Find the closing quote: one not preceded by an odd number of backslashes.
+    let end = text.indexOf('"', i + 1);
+    for (;;) {
+      let backslashes = 0;
+      while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+      if (backslashes % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
+    }
+    let next = end + 1;
+    while (next < text.length && (text[next] === ' ' || text[next] === '\n' || text[next] === '\r' || text[next] === '\t')) next++;
+    if (text[next] === ':') count++;
+    i = text.indexOf('"', next);
+  }
+  return count;
+}
+
 /**
  * Paths of object keys that appear twice in one JSON object (`spec.replicas`, `spec.inputs[0].name`), for
- * fieldValidation Strict/Warn like kube's strict decoder. `text` must be valid JSON (checked by JSON.parse first).
+ * fieldValidation Strict/Warn like kube's strict decoder. `text` must be valid JSON (checked by JSON.parse first);
+ * `parsed`, its parsed value, lets a text without duplicates be answered without building any path.
  */
-export function findDuplicateFields(text: string): string[] {
+export function findDuplicateFields(text: string, parsed?: unknown): string[] {
+  // The common case, no duplicates, is proven by counting: every key written survives parsing unless repeated.
+  if (parsed !== undefined && countKeyTokens(text) === countParsedKeys(parsed)) return [];
   interface Frame { kind: 'object' | 'array'; path: string; keys: Set<string>; index: number; key?: string }
   const stack: Frame[] = [];
   const duplicates: string[] = [];

@@ -53,4 +53,16 @@ test('content negotiation and body depth', () => {
 test('duplicate JSON fields are found with their paths', () => {
   assert.deepEqual(findDuplicateFields('{"a":1,"b":{"c":"x\\"y","c":2},"l":[{"n":1},{"n":1,"n":2}],"a":3}'), ['b.c', 'l[1].n', 'a']);
   assert.deepEqual(findDuplicateFields('{"a":[1,2,{"a":1}],"b":"a,b"}'), []);
+  // With the parsed value, texts without duplicates are answered by counting keys; the answers do not change.
+  const texts = [
+    '{"a":1,"b":{"c":"x\\"y","c":2},"l":[{"n":1},{"n":1,"n":2}],"a":3}',
+    '{"a":[1,2,{"a":1}],"b":"a,b"}',
+    '{ "k\\\\" : "v\\\\", "s": "\\":\\"", "e": {}, "z" :\n [ "x", {"y": null} ] }',
+    '{"p":{"q":1},"p":{"q":1}}',
+    '[{"a":1},{"a":2,"a":3}]',
+    '"just a string"',
+  ];
+  for (const text of texts) assert.deepEqual(findDuplicateFields(text, JSON.parse(text)), findDuplicateFields(text), text);
+  assert.deepEqual(findDuplicateFields(texts[2], JSON.parse(texts[2])), []);
+  assert.deepEqual(findDuplicateFields(texts[3], JSON.parse(texts[3])), ['p']);
 });

@@ -174,12 +174,12 @@ export class ResourceHandler {
   }
 
   /** Duplicate JSON keys: an error under fieldValidation=Strict, warnings under Warn (kube's strict decoder). */
-  private checkDuplicates(request: FastifyRequest, options: WriteOptions | undefined): void {
+  private checkDuplicates(request: FastifyRequest, options: WriteOptions | undefined, parsed?: unknown): void {
     if (!options || options.fieldValidation === 'Ignore') return;
     const type = mediaType(request.headers['content-type']);
     if (type !== 'application/json' && type !== 'application/merge-patch+json') return;
     const raw = request.body as Buffer | undefined;
-    const duplicates = raw ? findDuplicateFields(raw.toString('utf8')) : [];
+    const duplicates = raw ? findDuplicateFields(raw.toString('utf8'), parsed) : [];
     if (duplicates.length === 0) return;
     const messages = duplicates.map((d) => `duplicate field ${JSON.stringify(d)}`);
     if (options.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${messages.join(', ')}`);
@@ -188,7 +188,7 @@ export class ResourceHandler {
 
   private objectBody(request: FastifyRequest, options?: WriteOptions): JsonObject {
     const { value } = this.body(request, false);
-    this.checkDuplicates(request, options);
+    this.checkDuplicates(request, options, value);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw badRequest(`the body of the request must be a JSON or YAML object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
     }
@@ -285,7 +285,7 @@ export class ResourceHandler {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
         const { kind, value } = this.body(request, true);
-        this.checkDuplicates(request, options);
+        this.checkDuplicates(request, options, value);
         const force = parseBool(first(query, 'force'), 'force') === true;
         if (kind !== 'apply' && first(query, 'force') !== undefined) {
           throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'force', type: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch' }]);

@@ -119,6 +119,13 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
     }
   };
 
+  // Live events arrive a whole etcd revision at a time. They leave in one write, so a client never holds part of a
+  // revision whose resourceVersion it could resume from (coalesced writes share a revision: storage/write-coalescer.ts).
+  const deliverLive = (events: StorageEvent[]): void => {
+    res.cork();
+    try { deliver(events); } finally { res.uncork(); }
+  };
+
   res.writeHead(200, {
     'content-type': 'application/json',
     'cache-control': 'no-cache, private',
@@ -156,14 +163,14 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
       if (closed) return;
       const snap = cache.snapshot(prefix);
       startRevision = snap.revision;
-      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliver, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
+      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliverLive, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
       unsubscribe = sub.unsubscribe;
       for (const item of snap.items) if (matches(item.object)) sendObject('ADDED', item.object, item.revision);
       if (req.sendInitialEvents === true) bookmark(startRevision, true);
       deliver(sub.backlog);
     } else {
       startRevision = Number(rvText);
-      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliver, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
+      const sub = cache.subscribe(prefix, startRevision, { onEvents: deliverLive, onExpired: () => { sendError(expired('The resourceVersion for the provided watch is too old.').status); finish(); } });
       unsubscribe = sub.unsubscribe;
       deliver(sub.backlog);
     }

@@ -1,12 +1,13 @@
-// The etcd3 implementation of Storage: single-key compare-and-swap transactions (the shapes kine accepts too),
-// revision-pinned ranges, and a watch that never skips or repeats an event across reconnects (the etcd3 client
-// would resume from the last header revision + 1, which can skip events it had not delivered yet).
-import { CompareResult, CompareTarget, Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+// The etcd3 implementation of Storage: single-key compare-and-swap transactions (coalesced under load, see
+// write-coalescer.ts), revision-pinned ranges, and a watch that never skips or repeats an event across reconnects
+// (the etcd3 client would resume from the last header revision + 1, which can skip events it had not delivered yet).
+import { CompareResult, CompareTarget, Etcd3, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from 'etcd3';
 import {
   CompactedError, KeyExistsError, KeyNotFoundError, StorageUnavailableError, prefixEnd,
   type JsonObject, type ListPage, type ListRequest, type Storage, type StorageEvent, type StorageWatch,
   type StoredObject, type UpdateDecision, type WatchHandlers,
 } from './interface';
+import { WriteCoalescer, type KeyTxnResult } from './write-coalescer';
 
 export interface EtcdStorageOptions {
   endpoints: string[];
@@ -14,7 +15,21 @@ export interface EtcdStorageOptions {
   callTimeoutMs?: number;
   /** Observes the latency of every call (operation name, seconds). */
   observe?: (operation: string, seconds: number) => void;
+  /** Most writes sent to etcd in one transaction (default 64; 1 sends every write alone). */
+  maxBatchedWrites?: number;
+  /** Observes the number of writes in every transaction sent. */
+  observeBatch?: (writes: number) => void;
+  /** Told once when etcd (or an etcd-compatible store) refuses batched writes; they go one by one from then on. */
+  onBatchingUnsupported?: (err: unknown) => void;
 }
+
+/**
+ * Write transactions on their way to etcd at once. Two keep etcd busy while the next batch gathers; more would only
+ * split the queue into smaller batches.
+ */
+const WRITES_IN_FLIGHT = 2;
+/** Below etcd's default --max-request-bytes (1.5 MiB). */
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 const MAX_UPDATE_ATTEMPTS = 100;
 
@@ -42,6 +57,7 @@ export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
   private readonly callTimeoutMs: number;
   private readonly observe: (operation: string, seconds: number) => void;
+  private readonly writes: WriteCoalescer;
 
   constructor(options: EtcdStorageOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
@@ -52,6 +68,25 @@ export class EtcdStorage implements Storage {
       dialTimeout: 3000,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
+    this.writes = new WriteCoalescer((request) => this.client.kv.txn(request), {
+      maxInFlight: WRITES_IN_FLIGHT,
+      maxBatch: options.maxBatchedWrites ?? 64,
+      maxBatchBytes: MAX_BATCH_BYTES,
+      isTransportError: (err) => isUnavailable(err) || compactRevisionOf(err) !== undefined,
+      onBatch: options.observeBatch,
+      onNestedUnsupported: options.onBatchingUnsupported,
+    });
+  }
+
+  /** One compare-and-swap on `key`: `success` when its mod_revision is `expected` (0: absent), else a read of it. */
+  private casTxn(operation: string, key: Buffer, expected: string, success: IRequestOp, readOnFailure: boolean, bytes: number): Promise<KeyTxnResult> {
+    return this.call(operation, () => this.writes.submit({
+      key,
+      compare: [{ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expected }],
+      success: [success],
+      failure: readOnFailure ? [{ request_range: { key } }] : [],
+      bytes: key.length + bytes,
+    }));
   }
 
   /** Runs one call, recording its latency and translating transport failures. */
@@ -72,13 +107,9 @@ export class EtcdStorage implements Storage {
   async create(key: string, object: JsonObject): Promise<StoredObject> {
     const keyBuf = Buffer.from(key);
     const value = Buffer.from(JSON.stringify(object));
-    const res = await this.call('create', () => this.client.kv.txn({
-      compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: '0' }],
-      success: [{ request_put: { key: keyBuf, value } }],
-      failure: [],
-    }));
+    const res = await this.casTxn('create', keyBuf, '0', { request_put: { key: keyBuf, value } }, false, value.length);
     if (!res.succeeded) throw new KeyExistsError(key);
-    return { key, object, revision: Number(res.header.revision) };
+    return { key, object, revision: res.revision };
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -116,16 +147,11 @@ export class EtcdStorage implements Storage {
         return { stored: current, deleted: false, changed: false };
       }
       const expected = String(current.revision);
-      const op = decision.kind === 'delete'
-        ? { request_delete_range: { key: keyBuf } }
-        : { request_put: { key: keyBuf, value: Buffer.from(JSON.stringify(decision.object)) } };
-      const res = await this.call('update', () => this.client.kv.txn({
-        compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expected }],
-        success: [op],
-        failure: [{ request_range: { key: keyBuf } }],
-      }));
+      const value = decision.kind === 'delete' ? undefined : Buffer.from(JSON.stringify(decision.object));
+      const op: IRequestOp = value ? { request_put: { key: keyBuf, value } } : { request_delete_range: { key: keyBuf } };
+      const res = await this.casTxn('update', keyBuf, expected, op, true, value?.length ?? 0);
       if (res.succeeded) {
-        const revision = Number(res.header.revision);
+        const revision = res.revision;
         if (decision.kind === 'delete') return { stored: { key, object: current.object, revision }, deleted: true, changed: true };
         return { stored: { key, object: decision.object, revision }, deleted: false, changed: true };
       }
@@ -137,12 +163,8 @@ export class EtcdStorage implements Storage {
 
   async deleteIf(key: string, expectedRevision: number): Promise<{ deleted: true; revision: number } | { deleted: false; current?: StoredObject }> {
     const keyBuf = Buffer.from(key);
-    const res = await this.call('delete', () => this.client.kv.txn({
-      compare: [{ key: keyBuf, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: String(expectedRevision) }],
-      success: [{ request_delete_range: { key: keyBuf } }],
-      failure: [{ request_range: { key: keyBuf } }],
-    }));
-    if (res.succeeded) return { deleted: true, revision: Number(res.header.revision) };
+    const res = await this.casTxn('delete', keyBuf, String(expectedRevision), { request_delete_range: { key: keyBuf } }, true, 0);
+    if (res.succeeded) return { deleted: true, revision: res.revision };
     const kvs = res.responses[0]?.response_range?.kvs ?? [];
     return { deleted: false, current: kvs.length > 0 ? toStored(kvs[0]) : undefined };
   }

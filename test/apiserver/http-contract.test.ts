@@ -387,6 +387,41 @@ describe('watch', () => {
     assert.equal(tableObject.rows.length, 1);
   });
 
+  test('concurrent creates (coalesced into shared etcd transactions): each watched once, each updatable with its own RV', async () => {
+    const start = (await api.request('GET', `${NS}/streams`)).json<List>().metadata.resourceVersion;
+    const w = openWatch(`${NS}/streams?watch=1&resourceVersion=${start}&labelSelector=burst%3Dyes`);
+    const names = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    const created = await Promise.all(names.map((n) => create(n, {}, { burst: 'yes' })));
+    await waitFor('40 ADDED events', () => w.events.length >= 40, 10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    w.close();
+    assert.equal(w.events.length, 40, 'no event twice');
+    assert.deepEqual(w.events.map((e) => e.object.metadata.name).sort(), [...names].sort());
+    const rvs = w.events.map((e) => Number(e.object.metadata.resourceVersion));
+    assert.deepEqual([...rvs].sort((x, y) => x - y), rvs, 'revisions never go back');
+    const distinct = new Set(created.map((o) => o.metadata.resourceVersion)).size;
+    assert.ok(distinct < 40, `writes were coalesced: ${distinct} revisions for 40 creates`);
+    const metrics = (await api.request('GET', '/metrics')).body;
+    assert.match(metrics, /etcd_writes_per_transaction_count \d+/);
+    // Optimistic concurrency stays per object: each update with its own (possibly shared) RV succeeds once.
+    const updates = await Promise.all(created.map((o) => api.request('PUT', `${NS}/streams/${o.metadata.name}`, {
+      body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', metadata: { name: o.metadata.name, resourceVersion: o.metadata.resourceVersion, labels: { burst: 'yes' } }, spec: { ...o.spec, partitionCount: 3 } }),
+      headers: JSON_CT,
+    })));
+    for (const u of updates) assert.equal(u.status, 200, u.body);
+    const stale = await api.request('PUT', `${NS}/streams/${created[0].metadata.name}`, {
+      body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', metadata: { name: created[0].metadata.name, resourceVersion: created[0].metadata.resourceVersion }, spec: created[0].spec }),
+      headers: JSON_CT,
+    });
+    status(stale, 409, 'Conflict');
+    // A watch resumed from a shared revision gets only what came after it.
+    const shared = created.find((o) => created.filter((c) => c.metadata.resourceVersion === o.metadata.resourceVersion).length > 1)!;
+    const resumed = openWatch(`${NS}/streams?watch=1&resourceVersion=${shared.metadata.resourceVersion}&labelSelector=burst%3Dyes&timeoutSeconds=1`);
+    await resumed.ended;
+    assert.ok(resumed.events.every((e) => Number(e.object.metadata.resourceVersion) > Number(shared.metadata.resourceVersion)));
+    assert.ok(resumed.events.some((e) => e.type === 'ADDED') || resumed.events.some((e) => e.type === 'MODIFIED'));
+  });
+
   test('WatchList: sendInitialEvents then the initial-events-end bookmark; invalid combos 422', async () => {
     const w = openWatch(`${NS}/streams?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=w2`);
     await waitFor('initial events + bookmark', () => w.events.some((e) => e.type === 'BOOKMARK'), 10_000);

@@ -1,0 +1,150 @@
+// Write coalescing (group commit). Every write the API makes is a single-key compare-and-swap transaction. While
+// earlier ones are still on their way to etcd, new ones queue; the queue then goes as ONE etcd transaction whose
+// operations are the queued transactions, nested (etcd >= 3.3). Each nested transaction keeps its own compare and
+// its own outcome, so callers see exactly what a transaction of their own would have given them; they only share
+// the round trip, the raft entry and the fsync. Under load this roughly halves the CPU a write costs the server and
+// etcd; at light load nothing waits (a write goes at once while fewer than `maxInFlight` are out).
+//
+// What it changes: writes that commit together share one etcd revision, so two objects can carry the same
+// resourceVersion. Kubernetes makes resourceVersions opaque and per object (optimistic concurrency compares one
+// object's own), so clients cannot tell. A store that does not take nested transactions (kine) rejects the first
+// batch; its writes are then re-sent one by one and coalescing turns itself off.
+import type { ICompare, IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
+
+/** One single-key transaction: compares and operations on `key` only. */
+export interface KeyTxn {
+  key: Buffer;
+  compare: ICompare[];
+  success: IRequestOp[];
+  failure: IRequestOp[];
+  /** Approximate request size (key + values), to keep batches under etcd's request limit. */
+  bytes: number;
+}
+
+export interface KeyTxnResult {
+  succeeded: boolean;
+  responses: IResponseOp[];
+  /** The revision of the transaction that carried this one (shared by everything it committed). */
+  revision: number;
+}
+
+export interface WriteCoalescerOptions {
+  /** Batches on their way to etcd at once; more writes queue until one returns (while coalescing is on). */
+  maxInFlight: number;
+  /** Transactions per batch (etcd's --max-txn-ops defaults to 128). 1 turns coalescing off. */
+  maxBatch: number;
+  /** Bytes per batch (etcd's --max-request-bytes defaults to 1.5 MiB); a bigger single write goes alone. */
+  maxBatchBytes: number;
+  /** Errors after which a batch's fate is unknown or shared by all (etcd unreachable, deadline): never re-sent. */
+  isTransportError: (err: unknown) => boolean;
+  /** Called with the size of every batch sent (metrics). */
+  onBatch?: (size: number) => void;
+  /** Called once if the store turns out not to take nested transactions. */
+  onNestedUnsupported?: (err: unknown) => void;
+}
+
+interface Pending {
+  txn: KeyTxn;
+  resolve: (result: KeyTxnResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export class WriteCoalescer {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private nested: boolean;
+
+  constructor(private readonly send: (request: ITxnRequest) => Promise<ITxnResponse>, private readonly options: WriteCoalescerOptions) {
+    this.nested = options.maxBatch > 1;
+  }
+
+  submit(txn: KeyTxn): Promise<KeyTxnResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ txn, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    // Without coalescing nothing is gained by queueing: every write goes at once, as it would without this class.
+    const maxInFlight = this.nested ? this.options.maxInFlight : Infinity;
+    while (this.inFlight < maxInFlight && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Queued transactions in order, one per key (etcd rejects two writes of a key in one request), within limits. */
+  private takeBatch(): Pending[] {
+    const limit = this.nested ? this.options.maxBatch : 1;
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    const rest: Pending[] = [];
+    let bytes = 0;
+    let i = 0;
+    for (; i < this.queue.length && batch.length < limit; i++) {
+      const pending = this.queue[i];
+      const key = pending.txn.key.toString('latin1');
+      if (keys.has(key) || (batch.length > 0 && bytes + pending.txn.bytes > this.options.maxBatchBytes)) {
+        rest.push(pending);
+        continue;
+      }
+      batch.push(pending);
+      keys.add(key);
+      bytes += pending.txn.bytes;
+    }
+    this.queue = i < this.queue.length ? rest.concat(this.queue.slice(i)) : rest;
+    return batch;
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    this.options.onBatch?.(batch.length);
+    if (batch.length === 1) {
+      await this.runAlone(batch[0]);
+      return;
+    }
+    let response: ITxnResponse;
+    try {
+      response = await this.send({
+        compare: [],
+        success: batch.map((p) => ({ request_txn: { compare: p.txn.compare, success: p.txn.success, failure: p.txn.failure } })),
+        failure: [],
+      });
+    } catch (err) {
+      if (this.options.isTransportError(err)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      // etcd refused the request before applying any of it (one bad write, or no nested transactions here): each
+      // write gets the answer it would have had alone.
+      const outcomes = await Promise.all(batch.map((p) => this.runAlone(p)));
+      if (outcomes.every(Boolean) && this.nested) {
+        this.nested = false;
+        this.options.onNestedUnsupported?.(err);
+      }
+      return;
+    }
+    const revision = Number(response.header.revision);
+    batch.forEach((p, i) => {
+      const nested = response.responses[i]?.response_txn;
+      if (!nested) p.reject(new Error('etcd answered a batched transaction without its nested responses'));
+      else p.resolve({ succeeded: Boolean(nested.succeeded), responses: nested.responses ?? [], revision });
+    });
+  }
+
+  /** Sends one transaction as itself; true when etcd accepted it. */
+  private async runAlone(p: Pending): Promise<boolean> {
+    try {
+      const res = await this.send({ compare: p.txn.compare, success: p.txn.success, failure: p.txn.failure });
+      p.resolve({ succeeded: Boolean(res.succeeded), responses: res.responses ?? [], revision: Number(res.header.revision) });
+      return true;
+    } catch (err) {
+      p.reject(err);
+      return false;
+    }
+  }
+}
