@@ -167,8 +167,8 @@ export async function main(argv: string[]): Promise<void> {
     tlsCertFile: values['tls-cert-file'],
     tlsPrivateKeyFile: values['tls-private-key-file'],
     security,
-    // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
     etcdMaxWritesPerTxn: maxWritesPerTxn,
+    // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
     compactionIntervalMs: workerId === undefined || workerId === 0 ? parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s') : 0,
     logger,
     aggregateMetrics: workerId !== undefined ? clusterMetrics : undefined,

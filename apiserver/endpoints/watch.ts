@@ -119,8 +119,9 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
     }
   };
 
-  // Live events arrive a whole etcd revision at a time. They leave in one write, so a client never holds part of a
-  // revision whose resourceVersion it could resume from (coalesced writes share a revision: storage/write-coalescer.ts).
+  // Live events arrive a whole etcd revision at a time and leave in one write: coalesced writes share a revision
+  // (storage/write-coalescer.ts), and a client resuming from a resourceVersion must have seen all of that revision.
+  // A close or timeout on our side therefore never falls inside one.
   const deliverLive = (events: StorageEvent[]): void => {
     res.cork();
     try { deliver(events); } finally { res.uncork(); }

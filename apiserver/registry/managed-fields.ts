@@ -6,6 +6,7 @@
 import type { OpenApiSchema } from '../../crds/loader';
 import type { ManagedFieldsEntry } from '../../crds/types';
 import type { JsonObject } from '../storage/interface';
+import { nowRfc3339 } from './clock';
 
 type Json = unknown;
 /** A leaf path: segments like `f:spec`, `k:{"type":"Ready"}`, `v:"x"`, joined by NUL. */
@@ -219,10 +220,6 @@ interface OwnedEntry {
   apiVersion: string;
   time: string;
   fields: Set<PathKey>;
-}
-
-function nowRfc3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function readEntries(entries: ManagedFieldsEntry[] | undefined): OwnedEntry[] {

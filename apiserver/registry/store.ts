@@ -16,6 +16,7 @@ import {
 import type { WatchCache } from '../storage/watch-cache';
 import { ApplyConflictError, deepEqual, recordUpdate, serverSideApply, type OwnershipScope } from './managed-fields';
 import { KindStrategy, canonical } from './strategy';
+import { nowRfc3339 } from './clock';
 import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from '../endpoints/selectors';
 import type { ManagedFieldsEntry, ObjectMeta } from '../../crds/types';
 
@@ -61,10 +62,6 @@ const GENERATE_NAME_ATTEMPTS = 8;
 const CONSISTENT_READ_WAIT_MS = 1500;
 const TOO_LARGE_WAIT_MS = 3000;
 const CONTINUE_TOO_OLD = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
-
-export function nowRfc3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
