@@ -1,7 +1,10 @@
 // The etcd3 implementation of Storage: single-key compare-and-swap transactions (coalesced under load, see
 // write-coalescer.ts), revision-pinned ranges, and a watch that never skips or repeats an event across reconnects
 // (the etcd3 client would resume from the last header revision + 1, which can skip events it had not delivered yet).
-import { CompareResult, CompareTarget, Etcd3, type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher } from 'etcd3';
+import {
+  CompareResult, CompareTarget, Etcd3, GRPCInvalidArgumentError, GRPCNotImplementedError,
+  type IKeyValue, type IRequestOp, type IWatchResponse, type Watcher,
+} from 'etcd3';
 import {
   CompactedError, KeyExistsError, KeyNotFoundError, StorageUnavailableError, prefixEnd,
   type JsonObject, type ListPage, type ListRequest, type Storage, type StorageEvent, type StorageWatch,
@@ -53,6 +56,15 @@ function isUnavailable(err: unknown): boolean {
   return /unavailable|deadline|ECONNREFUSED|circuit|No connection|connect|UNAVAILABLE|BrokenCircuit|Isolated/i.test(message);
 }
 
+/**
+ * Answers etcd (or an etcd-compatible store) gives before applying anything: an invalid request (empty key, too
+ * large, two writes of a key) or one it does not support (kine and nested transactions).
+ */
+export function refusedUnapplied(err: unknown): boolean {
+  if (err instanceof GRPCInvalidArgumentError || err instanceof GRPCNotImplementedError) return true;
+  return err instanceof Error && /unsupported|unimplemented|not implemented/i.test(err.message);
+}
+
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
   private readonly callTimeoutMs: number;
@@ -72,7 +84,7 @@ export class EtcdStorage implements Storage {
       maxInFlight: WRITES_IN_FLIGHT,
       maxBatch: options.maxBatchedWrites ?? 64,
       maxBatchBytes: MAX_BATCH_BYTES,
-      isTransportError: (err) => isUnavailable(err) || compactRevisionOf(err) !== undefined,
+      refusedUnapplied,
       onBatch: options.observeBatch,
       onNestedUnsupported: options.onBatchingUnsupported,
     });

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompareResult, CompareTarget, Etcd3, type ITxnRequest } from 'etcd3';
 import { startEtcd, type EtcdHandle } from '../../test/support/etcd';
-import { EtcdStorage } from './etcd';
+import { EtcdStorage, refusedUnapplied } from './etcd';
 import { KeyExistsError, StorageUnavailableError, type StorageEvent } from './interface';
 import { WriteCoalescer, type KeyTxn } from './write-coalescer';
 
@@ -42,7 +42,6 @@ function putTxn(key: string, value: string): KeyTxn {
   };
 }
 
-const notTransport = (): boolean => false;
 
 test('concurrent creates share etcd transactions; each gets its own outcome and revision', async () => {
   const batches: number[] = [];
@@ -108,7 +107,7 @@ test('a write etcd refuses fails alone; its batch neighbours are written', async
   const batches: number[] = [];
   let unsupported = 0;
   const coalescer = new WriteCoalescer((request) => raw.kv.txn(request), {
-    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, isTransportError: notTransport,
+    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied,
     onBatch: (n) => batches.push(n), onNestedUnsupported: () => { unsupported++; },
   });
   // An empty key is refused by etcd itself ("key is not provided"), refusing the whole batch that carries it.
@@ -137,7 +136,7 @@ test('a store that refuses nested transactions gets one write per transaction (k
   };
   const unsupportedErrors: unknown[] = [];
   const coalescer = new WriteCoalescer(kineLike, {
-    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, isTransportError: notTransport,
+    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied,
     onNestedUnsupported: (err) => unsupportedErrors.push(err),
   });
   const round = (tag: string): Promise<unknown[]> => Promise.all(Array.from({ length: 6 }, (_, i) => coalescer.submit(putTxn(`${prefix}${tag}${i}`, tag))));
@@ -163,16 +162,36 @@ test('with coalescing off every write goes at once, none waits behind another', 
     mostOpen = Math.max(mostOpen, open);
     try { return await raw.kv.txn(request); } finally { open--; }
   };
-  const coalescer = new WriteCoalescer(counting, { maxInFlight: 2, maxBatch: 1, maxBatchBytes: 1 << 20, isTransportError: notTransport });
+  const coalescer = new WriteCoalescer(counting, { maxInFlight: 2, maxBatch: 1, maxBatchBytes: 1 << 20, refusedUnapplied });
   await Promise.all(Array.from({ length: 10 }, (_, i) => coalescer.submit(putTxn(`${prefix}${i}`, 'v'))));
   assert.equal(mostOpen, 10);
+});
+
+test('an error that may come after the batch was applied is every write\'s answer, and nothing is re-sent', async () => {
+  const prefix = uniquePrefix();
+  let sends = 0;
+  // etcd applied the batch, then the answer was lost: etcd's own "request timed out" after a leader change.
+  const appliedThenTimedOut = async (request: ITxnRequest): ReturnType<typeof raw.kv.txn> => {
+    sends++;
+    const res = await raw.kv.txn(request);
+    if (request.success?.some((op) => op.request_txn)) throw new Error('etcdserver: request timed out');
+    return res;
+  };
+  const coalescer = new WriteCoalescer(appliedThenTimedOut, { maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied });
+  const first = coalescer.submit(putTxn(`${prefix}first`, '0'));
+  const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => coalescer.submit(putTxn(`${prefix}${i}`, 'v'))));
+  await first;
+  assert.equal(sends, 2, 'the batch was not re-sent write by write');
+  for (const o of outcomes) assert.match(String((o as PromiseRejectedResult).reason), /request timed out/);
+  // Re-sending would have answered "already exists" to writes that had in fact succeeded.
+  assert.equal(Object.keys(await raw.getAll().prefix(prefix).strings()).length, 6);
 });
 
 test('batches stay within the byte limit and the batch size limit', async () => {
   const prefix = uniquePrefix();
   const batches: number[] = [];
   const coalescer = new WriteCoalescer((request) => raw.kv.txn(request), {
-    maxInFlight: 1, maxBatch: 5, maxBatchBytes: 10_000, isTransportError: notTransport, onBatch: (n) => batches.push(n),
+    maxInFlight: 1, maxBatch: 5, maxBatchBytes: 10_000, refusedUnapplied, onBatch: (n) => batches.push(n),
   });
   const value = 'v'.repeat(3000);
   await Promise.all([

@@ -10,7 +10,7 @@
 // resourceVersion. Kubernetes makes resourceVersions opaque and per object (optimistic concurrency compares one
 // object's own); a watch resumes after a whole revision, and the watch endpoint writes a revision's events in one
 // piece. A store that does not take nested transactions (kine) rejects the first batch; its writes are then re-sent
-// one by one and coalescing turns itself off.
+// one by one and coalescing turns itself off. Errors that may come after the batch was applied are never re-sent.
 import type { ICompare, IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
 
 /** One single-key transaction: compares and operations on `key` only. */
@@ -37,8 +37,12 @@ export interface WriteCoalescerOptions {
   maxBatch: number;
   /** Bytes per batch (etcd's --max-request-bytes defaults to 1.5 MiB); a bigger single write goes alone. */
   maxBatchBytes: number;
-  /** Errors after which a batch's fate is unknown or shared by all (etcd unreachable, deadline): never re-sent. */
-  isTransportError: (err: unknown) => boolean;
+  /**
+   * Errors that prove nothing was applied (an invalid or unsupported request): the batch's writes are then re-sent
+   * one by one. Any other error (etcd away, a deadline, a timeout) may have come after the batch was applied, so it
+   * is every write's answer, as it would be for a write sent alone, and nothing is re-sent.
+   */
+  refusedUnapplied: (err: unknown) => boolean;
   /** Called with the size of every batch sent (metrics). */
   onBatch?: (size: number) => void;
   /** Called once if the store turns out not to take nested transactions. */
@@ -117,7 +121,7 @@ export class WriteCoalescer {
         failure: [],
       });
     } catch (err) {
-      if (this.options.isTransportError(err)) {
+      if (!this.options.refusedUnapplied(err)) {
         for (const p of batch) p.reject(err);
         return;
       }
