@@ -422,6 +422,19 @@ describe('watch', () => {
     assert.ok(resumed.events.some((e) => e.type === 'ADDED') || resumed.events.some((e) => e.type === 'MODIFIED'));
   });
 
+  test('--etcd-max-writes-per-txn 1: concurrent creates get a resourceVersion each; bad values are refused at start', async () => {
+    const alone = await startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--etcd-max-writes-per-txn', '1'] });
+    try {
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => alone.request('POST', `${NS}/streams`, { body: stream(`alone-${i}`), headers: JSON_CT })));
+      for (const r of results) assert.equal(r.status, 201, r.body);
+      assert.equal(new Set(results.map((r) => r.json<Obj>().metadata.resourceVersion)).size, 30);
+      assert.match((await alone.request('GET', '/metrics')).body, /etcd_writes_per_transaction_bucket\{le="1"\} 3\d/);
+    } finally {
+      await alone.stop();
+    }
+    await assert.rejects(startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--etcd-max-writes-per-txn', '0'] }), /must be between 1 and 128/);
+  });
+
   test('WatchList: sendInitialEvents then the initial-events-end bookmark; invalid combos 422', async () => {
     const w = openWatch(`${NS}/streams?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=w2`);
     await waitFor('initial events + bookmark', () => w.events.some((e) => e.type === 'BOOKMARK'), 10_000);
