@@ -15,7 +15,7 @@ Storage:
   --etcd-prefix string                   key prefix in etcd (default /registry)
   --etcd-compaction-interval duration    interval of etcd history compaction, 0 disables (default 5m0s)
   --etcd-max-writes-per-txn int          concurrent writes sent to etcd as one transaction of nested
-                                         compare-and-swaps (default 64; 1 sends every write alone)
+                                         compare-and-swaps, 1 to 127 (default 64; 1 sends every write alone)
 Serving:
   --secure-port int                      HTTPS port (default 6443; 0 picks a free port)
   --bind-address ip                      address to listen on (default 0.0.0.0)
@@ -124,8 +124,8 @@ export async function main(argv: string[]): Promise<void> {
   const workers = integer(values.workers, 'workers') ?? 1;
   if (workers < 1) throw new Error('--workers must be at least 1');
   const maxWritesPerTxn = integer(values['etcd-max-writes-per-txn'], 'etcd-max-writes-per-txn');
-  // etcd's --max-txn-ops defaults to 128.
-  if (maxWritesPerTxn !== undefined && (maxWritesPerTxn < 1 || maxWritesPerTxn > 128)) throw new Error('--etcd-max-writes-per-txn must be between 1 and 128');
+  // etcd's --max-txn-ops (128 by default) counts the batch's writes plus the operations of each nested transaction.
+  if (maxWritesPerTxn !== undefined && (maxWritesPerTxn < 1 || maxWritesPerTxn > 127)) throw new Error('--etcd-max-writes-per-txn must be between 1 and 127');
   const bindAddress = values['bind-address'] ?? '0.0.0.0';
   const certDir = values['cert-dir'] ?? '.sr/apiserver-certs';
   if (workers > 1 && workerId === undefined) {

@@ -108,6 +108,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     maxBatchedWrites: options.etcdMaxWritesPerTxn,
     observeBatch: (writes) => metrics.etcdWritesPerTxn.observe(writes),
     onBatchingUnsupported: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'etcd refused a transaction of several writes; writes go one per transaction from now on'),
+    onBatchLimitsLowered: (limits) => logger.warn(limits, 'etcd refused a transaction of several writes as too big; batches are smaller from now on'),
   });
   const etcdPrefix = options.etcdPrefix.replace(/\/+$/, '') || '/registry';
   const cache = new WatchCache(storage, `${etcdPrefix}/`, { logger });

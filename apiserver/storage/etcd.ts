@@ -10,7 +10,7 @@ import {
   type JsonObject, type ListPage, type ListRequest, type Storage, type StorageEvent, type StorageWatch,
   type StoredObject, type UpdateDecision, type WatchHandlers,
 } from './interface';
-import { WriteCoalescer, type KeyTxnResult } from './write-coalescer';
+import { WriteCoalescer, type KeyTxnResult, type Refusal } from './write-coalescer';
 
 export interface EtcdStorageOptions {
   endpoints: string[];
@@ -24,6 +24,8 @@ export interface EtcdStorageOptions {
   observeBatch?: (writes: number) => void;
   /** Told once when etcd (or an etcd-compatible store) refuses batched writes; they go one by one from then on. */
   onBatchingUnsupported?: (err: unknown) => void;
+  /** Told when etcd refused a batch as too big and batches were made smaller (e.g. a lower --max-txn-ops). */
+  onBatchLimitsLowered?: (limits: { maxBatch: number; maxBatchBytes: number }) => void;
 }
 
 /**
@@ -57,12 +59,17 @@ function isUnavailable(err: unknown): boolean {
 }
 
 /**
- * Answers etcd (or an etcd-compatible store) gives before applying anything: an invalid request (empty key, too
- * large, two writes of a key) or one it does not support (kine and nested transactions).
+ * What etcd (or an etcd-compatible store) refused before applying anything, from its answer: etcd's request checks
+ * (InvalidArgument: empty key, too many operations, request too large, two writes of a key) and a shape the store
+ * does not take (kine answers "unsupported transaction" to nested transactions).
  */
-export function refusedUnapplied(err: unknown): boolean {
-  if (err instanceof GRPCInvalidArgumentError || err instanceof GRPCNotImplementedError) return true;
-  return err instanceof Error && /unsupported|unimplemented|not implemented/i.test(err.message);
+export function etcdRefusal(err: unknown): Refusal | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err instanceof GRPCNotImplementedError || /unsupported|unimplemented|not implemented/i.test(err.message)) return 'unsupported';
+  if (!(err instanceof GRPCInvalidArgumentError)) return undefined;
+  if (/too many operations/i.test(err.message)) return 'too-many-writes';
+  if (/too large/i.test(err.message)) return 'too-large';
+  return 'invalid';
 }
 
 export class EtcdStorage implements Storage {
@@ -84,9 +91,10 @@ export class EtcdStorage implements Storage {
       maxInFlight: WRITES_IN_FLIGHT,
       maxBatch: options.maxBatchedWrites ?? 64,
       maxBatchBytes: MAX_BATCH_BYTES,
-      refusedUnapplied,
+      refusal: etcdRefusal,
       onBatch: options.observeBatch,
       onNestedUnsupported: options.onBatchingUnsupported,
+      onLimitsLowered: options.onBatchLimitsLowered,
     });
   }
 

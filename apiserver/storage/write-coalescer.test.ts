@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompareResult, CompareTarget, Etcd3, type ITxnRequest } from 'etcd3';
 import { startEtcd, type EtcdHandle } from '../../test/support/etcd';
-import { EtcdStorage, refusedUnapplied } from './etcd';
+import { EtcdStorage, etcdRefusal } from './etcd';
 import { KeyExistsError, StorageUnavailableError, type StorageEvent } from './interface';
 import { WriteCoalescer, type KeyTxn } from './write-coalescer';
 
@@ -107,7 +107,7 @@ test('a write etcd refuses fails alone; its batch neighbours are written', async
   const batches: number[] = [];
   let unsupported = 0;
   const coalescer = new WriteCoalescer((request) => raw.kv.txn(request), {
-    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied,
+    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusal: etcdRefusal,
     onBatch: (n) => batches.push(n), onNestedUnsupported: () => { unsupported++; },
   });
   // An empty key is refused by etcd itself ("key is not provided"), refusing the whole batch that carries it.
@@ -124,26 +124,47 @@ test('a write etcd refuses fails alone; its batch neighbours are written', async
   assert.equal(unsupported, 0, 'one bad write does not turn coalescing off');
 });
 
+test('a batch bigger than etcd takes is re-sent write by write, and batches halve until etcd takes them', async () => {
+  // etcd's --max-txn-ops (128) counts the batch's writes plus each nested transaction's operations: 127 writes fit,
+  // 128 do not.
+  const prefix = uniquePrefix();
+  const batches: number[] = [];
+  const lowered: number[] = [];
+  let unsupported = 0;
+  const coalescer = new WriteCoalescer((request) => raw.kv.txn(request), {
+    maxInFlight: 1, maxBatch: 128, maxBatchBytes: 1 << 20, refusal: etcdRefusal,
+    onBatch: (n) => batches.push(n), onLimitsLowered: (l) => lowered.push(l.maxBatch), onNestedUnsupported: () => { unsupported++; },
+  });
+  const outcomes = await Promise.allSettled(Array.from({ length: 400 }, (_, i) => coalescer.submit(putTxn(`${prefix}${i}`, 'v'))));
+  assert.ok(outcomes.every((o) => o.status === 'fulfilled' && o.value.succeeded));
+  assert.equal(Object.keys(await raw.getAll().prefix(prefix).strings()).length, 400);
+  assert.deepEqual(lowered, [64], 'one refusal of 128 writes, then batches of at most 64');
+  assert.equal(batches[1], 128);
+  assert.ok(batches.slice(2).some((n) => n > 1), 'coalescing stays on');
+  assert.ok(batches.slice(2).every((n) => n === 1 || n <= 64));
+  assert.equal(unsupported, 0);
+});
+
 test('a store that refuses nested transactions gets one write per transaction (kine)', async () => {
-  // kine (etcd's API over SQL) only takes single-key transactions; it cannot run here, so this sender refuses
-  // nested transactions the way it does and passes everything else to the real etcd.
+  // kine (etcd's API over SQL) only takes single-key transactions and answers others "unsupported transaction: ...";
+  // it cannot run here, so this sender refuses nested transactions that way and passes the rest to the real etcd.
   const prefix = uniquePrefix();
   const sent: ITxnRequest[] = [];
   const kineLike = (request: ITxnRequest): ReturnType<typeof raw.kv.txn> => {
     sent.push(request);
-    if (request.success?.some((op) => op.request_txn)) return Promise.reject(new Error('unsupported transaction: nested txn'));
+    if (request.success?.some((op) => op.request_txn)) return Promise.reject(new Error(`unsupported transaction: ${JSON.stringify(request).slice(0, 80)}`));
     return raw.kv.txn(request);
   };
   const unsupportedErrors: unknown[] = [];
   const coalescer = new WriteCoalescer(kineLike, {
-    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied,
+    maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusal: etcdRefusal,
     onNestedUnsupported: (err) => unsupportedErrors.push(err),
   });
   const round = (tag: string): Promise<unknown[]> => Promise.all(Array.from({ length: 6 }, (_, i) => coalescer.submit(putTxn(`${prefix}${tag}${i}`, tag))));
   await round('x');
   await new Promise((r) => setImmediate(r)); // the verdict follows the last single write's answer
   assert.equal(unsupportedErrors.length, 1);
-  assert.match(String(unsupportedErrors[0]), /nested txn/);
+  assert.match(String(unsupportedErrors[0]), /unsupported transaction/);
   const nestedBefore = sent.filter((r) => r.success?.some((op) => op.request_txn)).length;
   const sentBefore = sent.length;
   const second = round('y');
@@ -162,7 +183,7 @@ test('with coalescing off every write goes at once, none waits behind another', 
     mostOpen = Math.max(mostOpen, open);
     try { return await raw.kv.txn(request); } finally { open--; }
   };
-  const coalescer = new WriteCoalescer(counting, { maxInFlight: 2, maxBatch: 1, maxBatchBytes: 1 << 20, refusedUnapplied });
+  const coalescer = new WriteCoalescer(counting, { maxInFlight: 2, maxBatch: 1, maxBatchBytes: 1 << 20, refusal: etcdRefusal });
   await Promise.all(Array.from({ length: 10 }, (_, i) => coalescer.submit(putTxn(`${prefix}${i}`, 'v'))));
   assert.equal(mostOpen, 10);
 });
@@ -177,7 +198,7 @@ test('an error that may come after the batch was applied is every write\'s answe
     if (request.success?.some((op) => op.request_txn)) throw new Error('etcdserver: request timed out');
     return res;
   };
-  const coalescer = new WriteCoalescer(appliedThenTimedOut, { maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusedUnapplied });
+  const coalescer = new WriteCoalescer(appliedThenTimedOut, { maxInFlight: 1, maxBatch: 64, maxBatchBytes: 1 << 20, refusal: etcdRefusal });
   const first = coalescer.submit(putTxn(`${prefix}first`, '0'));
   const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => coalescer.submit(putTxn(`${prefix}${i}`, 'v'))));
   await first;
@@ -191,7 +212,7 @@ test('batches stay within the byte limit and the batch size limit', async () => 
   const prefix = uniquePrefix();
   const batches: number[] = [];
   const coalescer = new WriteCoalescer((request) => raw.kv.txn(request), {
-    maxInFlight: 1, maxBatch: 5, maxBatchBytes: 10_000, refusedUnapplied, onBatch: (n) => batches.push(n),
+    maxInFlight: 1, maxBatch: 5, maxBatchBytes: 10_000, refusal: etcdRefusal, onBatch: (n) => batches.push(n),
   });
   const value = 'v'.repeat(3000);
   await Promise.all([

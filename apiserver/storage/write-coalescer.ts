@@ -10,7 +10,8 @@
 // resourceVersion. Kubernetes makes resourceVersions opaque and per object (optimistic concurrency compares one
 // object's own); a watch resumes after a whole revision, and the watch endpoint writes a revision's events in one
 // piece. A store that does not take nested transactions (kine) rejects the first batch; its writes are then re-sent
-// one by one and coalescing turns itself off. Errors that may come after the batch was applied are never re-sent.
+// one by one and coalescing turns itself off. A batch refused as too big is re-sent write by write and the limits
+// halve. Errors that may come after the batch was applied are never re-sent.
 import type { ICompare, IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
 
 /** One single-key transaction: compares and operations on `key` only. */
@@ -30,6 +31,12 @@ export interface KeyTxnResult {
   revision: number;
 }
 
+/**
+ * Why a store refused a request without applying any of it: an invalid write (e.g. an empty key), more writes or
+ * bytes than it takes in one transaction, or a transaction shape it does not support (kine and nested ones).
+ */
+export type Refusal = 'invalid' | 'too-many-writes' | 'too-large' | 'unsupported';
+
 export interface WriteCoalescerOptions {
   /** Batches on their way to etcd at once; more writes queue until one returns (while coalescing is on). */
   maxInFlight: number;
@@ -38,15 +45,17 @@ export interface WriteCoalescerOptions {
   /** Bytes per batch (etcd's --max-request-bytes defaults to 1.5 MiB); a bigger single write goes alone. */
   maxBatchBytes: number;
   /**
-   * Errors that prove nothing was applied (an invalid or unsupported request): the batch's writes are then re-sent
-   * one by one. Any other error (etcd away, a deadline, a timeout) may have come after the batch was applied, so it
-   * is every write's answer, as it would be for a write sent alone, and nothing is re-sent.
+   * The refusal an error proves, if any: the batch's writes are then re-sent one by one, and the limits adapt. Any
+   * other error (etcd away, a deadline, a timeout) may have come after the batch was applied, so it is every write's
+   * answer, as it would be for a write sent alone, and nothing is re-sent.
    */
-  refusedUnapplied: (err: unknown) => boolean;
+  refusal: (err: unknown) => Refusal | undefined;
   /** Called with the size of every batch sent (metrics). */
   onBatch?: (size: number) => void;
   /** Called once if the store turns out not to take nested transactions. */
   onNestedUnsupported?: (err: unknown) => void;
+  /** Called when the store refused a batch as too big and the limits were halved. */
+  onLimitsLowered?: (limits: { maxBatch: number; maxBatchBytes: number }) => void;
 }
 
 interface Pending {
@@ -59,9 +68,13 @@ export class WriteCoalescer {
   private queue: Pending[] = [];
   private inFlight = 0;
   private nested: boolean;
+  private maxBatch: number;
+  private maxBatchBytes: number;
 
   constructor(private readonly send: (request: ITxnRequest) => Promise<ITxnResponse>, private readonly options: WriteCoalescerOptions) {
     this.nested = options.maxBatch > 1;
+    this.maxBatch = options.maxBatch;
+    this.maxBatchBytes = options.maxBatchBytes;
   }
 
   submit(txn: KeyTxn): Promise<KeyTxnResult> {
@@ -86,7 +99,7 @@ export class WriteCoalescer {
 
   /** Queued transactions in order, one per key (etcd rejects two writes of a key in one request), within limits. */
   private takeBatch(): Pending[] {
-    const limit = this.nested ? this.options.maxBatch : 1;
+    const limit = this.nested ? this.maxBatch : 1;
     const batch: Pending[] = [];
     const keys = new Set<string>();
     const rest: Pending[] = [];
@@ -95,7 +108,7 @@ export class WriteCoalescer {
     for (; i < this.queue.length && batch.length < limit; i++) {
       const pending = this.queue[i];
       const key = pending.txn.key.toString('latin1');
-      if (keys.has(key) || (batch.length > 0 && bytes + pending.txn.bytes > this.options.maxBatchBytes)) {
+      if (keys.has(key) || (batch.length > 0 && bytes + pending.txn.bytes > this.maxBatchBytes)) {
         rest.push(pending);
         continue;
       }
@@ -121,17 +134,14 @@ export class WriteCoalescer {
         failure: [],
       });
     } catch (err) {
-      if (!this.options.refusedUnapplied(err)) {
+      const refusal = this.options.refusal(err);
+      if (refusal === undefined) {
         for (const p of batch) p.reject(err);
         return;
       }
-      // etcd refused the request before applying any of it (one bad write, or no nested transactions here): each
-      // write gets the answer it would have had alone.
-      const outcomes = await Promise.all(batch.map((p) => this.runAlone(p)));
-      if (outcomes.every(Boolean) && this.nested) {
-        this.nested = false;
-        this.options.onNestedUnsupported?.(err);
-      }
+      this.adapt(refusal, err, batch);
+      // Nothing was applied: each write gets the answer it would have had alone.
+      await Promise.all(batch.map((p) => this.runAlone(p)));
       return;
     }
     const revision = Number(response.header.revision);
@@ -142,15 +152,26 @@ export class WriteCoalescer {
     });
   }
 
-  /** Sends one transaction as itself; true when etcd accepted it. */
-  private async runAlone(p: Pending): Promise<boolean> {
+  /** Learns from a refused batch: no nested transactions here at all, or smaller batches from now on. */
+  private adapt(refusal: Refusal, err: unknown, batch: Pending[]): void {
+    if (refusal === 'unsupported') {
+      if (!this.nested) return;
+      this.nested = false;
+      this.options.onNestedUnsupported?.(err);
+    } else if (refusal === 'too-many-writes' || refusal === 'too-large') {
+      if (refusal === 'too-many-writes') this.maxBatch = Math.max(1, Math.floor(batch.length / 2));
+      else this.maxBatchBytes = Math.max(1, Math.floor(batch.reduce((n, p) => n + p.txn.bytes, 0) / 2));
+      this.options.onLimitsLowered?.({ maxBatch: this.maxBatch, maxBatchBytes: this.maxBatchBytes });
+    }
+  }
+
+  /** Sends one transaction as itself. */
+  private async runAlone(p: Pending): Promise<void> {
     try {
       const res = await this.send({ compare: p.txn.compare, success: p.txn.success, failure: p.txn.failure });
       p.resolve({ succeeded: Boolean(res.succeeded), responses: res.responses ?? [], revision: Number(res.header.revision) });
-      return true;
     } catch (err) {
       p.reject(err);
-      return false;
     }
   }
 }

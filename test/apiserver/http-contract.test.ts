@@ -432,7 +432,7 @@ describe('watch', () => {
     } finally {
       await alone.stop();
     }
-    await assert.rejects(startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--etcd-max-writes-per-txn', '0'] }), /must be between 1 and 128/);
+    await assert.rejects(startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--etcd-max-writes-per-txn', '0'] }), /must be between 1 and 127/);
   });
 
   test('WatchList: sendInitialEvents then the initial-events-end bookmark; invalid combos 422', async () => {
