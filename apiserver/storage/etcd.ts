@@ -65,7 +65,7 @@ function isUnavailable(err: unknown): boolean {
  */
 export function etcdRefusal(err: unknown): Refusal | undefined {
   if (!(err instanceof Error)) return undefined;
-  if (err instanceof GRPCNotImplementedError || /unsupported|unimplemented|not implemented/i.test(err.message)) return 'unsupported';
+  if (err instanceof GRPCNotImplementedError || /unsupported transaction/i.test(err.message)) return 'unsupported';
   if (!(err instanceof GRPCInvalidArgumentError)) return undefined;
   if (/too many operations/i.test(err.message)) return 'too-many-writes';
   if (/too large/i.test(err.message)) return 'too-large';
