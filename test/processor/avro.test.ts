@@ -12,7 +12,7 @@
 // and the processor call; everything else (Kafka protocol, processor process, library) is real.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Partitioners, type Consumer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { ProcessorConfig } from '../../processor/config';
 import { writeWireFrame } from '../../processor/codec';
@@ -20,12 +20,12 @@ import { schemaRegistryOf } from '../../controllers/workload';
 import type { Stream } from '../../crds/types';
 import { uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
-import { kafkaClientFor, startProcessor, useProcessorTestResources, waitReady } from '../support/processor-harness';
+import { KafkaCollector, kafkaClientFor, useProcessorTestResources, waitReady, type ReceivedKafkaMessage } from '../support/processor-harness';
 import { sampleWorkloads } from '../support/controllers-samples';
 import { FakeSchemaRegistry } from '../support/schema-registry';
 
 const resources = useProcessorTestResources();
-const { processes, closers } = resources;
+const { closers } = resources;
 const id = uniqueName('avro');
 let registry: FakeSchemaRegistry;
 let producer: SchemaRegistry;
@@ -60,38 +60,6 @@ after(async () => {
   await registry?.stop();
 });
 
-interface RawRecord {
-  value: Buffer;
-  headers: Record<string, string>;
-  partition: number;
-}
-
-/** Reads a topic from the beginning keeping payloads as bytes (Avro is not text). */
-class RawKafkaCollector {
-  readonly records: RawRecord[] = [];
-  private consumer: Consumer | undefined;
-
-  static async start(bootstrap: string, topic: string): Promise<RawKafkaCollector> {
-    const collector = new RawKafkaCollector();
-    const consumer = kafkaClientFor(bootstrap).consumer({ groupId: `${topic}-collector`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-    collector.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message, partition }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
-        collector.records.push({ value: message.value ?? Buffer.alloc(0), headers, partition });
-      },
-    });
-    return collector;
-  }
-
-  async close(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
-  }
-}
-
 async function produce(topic: string, messages: Array<{ value: Buffer; headers?: Record<string, string> }>): Promise<void> {
   const kafkaProducer = kafkaClientFor(resources.kafka.bootstrap).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await kafkaProducer.connect();
@@ -102,7 +70,7 @@ async function produce(topic: string, messages: Array<{ value: Buffer; headers?:
   }
 }
 
-function json(record: RawRecord): unknown {
+function json(record: ReceivedKafkaMessage): unknown {
   return JSON.parse(record.value.toString('utf8'));
 }
 
@@ -126,11 +94,9 @@ test('SpEL over Avro fields, tumbling window on an Avro field\'s event time', as
     },
     http: { port: 0 },
   };
-  const collector = await RawKafkaCollector.start(resources.kafka.bootstrap, output);
+  const collector = await KafkaCollector.start(resources.kafka.bootstrap, output, `${output}-collector`);
   closers.push(collector);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
 
   const t0 = 1_700_000_000_000; // a multiple of 5000
   const event = async (team: string, score: number, offset: number, name: string): Promise<{ value: Buffer }> => ({
@@ -141,8 +107,8 @@ test('SpEL over Avro fields, tumbling window on an Avro field\'s event time', as
     await event('green', 4, 7000, 'Cid'), // watermark t0+5999: the window [t0, t0+5000) closes
     await event('blue', 5, 12_000, 'Bob'), // watermark t0+10999: the window [t0+5000, t0+10000) closes
   ]);
-  await waitFor('two windows', () => collector.records.length >= 2, 30_000, 100);
-  const [first, second] = collector.records;
+  await waitFor('two windows', () => collector.messages.length >= 2, 30_000, 100);
+  const [first, second] = collector.messages;
   assert.equal(first.headers.windowStartTime, String(t0));
   assert.equal(first.headers.windowEndTime, String(t0 + 5000));
   assert.equal(first.headers.contentType, 'application/json');
@@ -180,12 +146,10 @@ test('stateless: filter, output headers and keyExpression read Avro; unchanged A
     },
     http: { port: 0 },
   };
-  const out = await RawKafkaCollector.start(resources.kafka.bootstrap, output);
-  const dead = await RawKafkaCollector.start(resources.kafka.bootstrap, dlq);
+  const out = await KafkaCollector.start(resources.kafka.bootstrap, output, `${output}-collector`);
+  const dead = await KafkaCollector.start(resources.kafka.bootstrap, dlq, `${dlq}-collector`);
   closers.push(out, dead);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
 
   const t0 = 1_700_000_100_000;
   const red = await producer.encode(scoreId, { team: 'red', score: 50, score_time: t0, player: { name: 'Ann' } } satisfies Score);
@@ -204,9 +168,9 @@ test('stateless: filter, output headers and keyExpression read Avro; unchanged A
     { value: unknownSchema, headers: { n: 'unknown' } },
     { value: unframed, headers: { n: 'unframed', contentType: 'avro/binary' } },
   ]);
-  await waitFor('3 results and 3 dead letters', () => out.records.length >= 3 && dead.records.length >= 3, 30_000, 100);
+  await waitFor('3 results and 3 dead letters', () => out.messages.length >= 3 && dead.messages.length >= 3, 30_000, 100);
 
-  const byTeam = new Map(out.records.map((r) => [r.headers.team, r]));
+  const byTeam = new Map(out.messages.map((r) => [r.headers.team, r]));
   const redOut = byTeam.get('red')!;
   assert.ok(redOut.value.equals(red), 'the Avro bytes pass through unchanged');
   assert.equal(redOut.headers.contentType, 'avro/binary');
@@ -223,7 +187,7 @@ test('stateless: filter, output headers and keyExpression read Avro; unchanged A
   assert.equal(greenOut.headers.contentType, 'application/json');
   assert.equal(greenOut.partition, 1);
 
-  const letter = (n: string): RawRecord => dead.records.find((r) => r.headers.n === n)!;
+  const letter = (n: string): ReceivedKafkaMessage => dead.messages.find((r) => r.headers.n === n)!;
   assert.ok(letter('truncated').value.equals(truncated), 'the dead letter carries the original bytes');
   for (const n of ['truncated', 'unknown', 'unframed']) {
     assert.equal(letter(n).headers['x-exception-stage'], 'decode', n);
@@ -256,7 +220,7 @@ test('stateless: filter, output headers and keyExpression read Avro; unchanged A
     assert.ok(down.schemaRegistries[0].lastError);
     const cached = await producer.encode(scoreId, { team: 'red', score: 11, score_time: t0 + 10, player: { name: 'Cached' } } satisfies Score);
     await produce(input, [{ value: cached }, { value: outage1, headers: { n: 'outage' } }]);
-    await waitFor('the known schema still decodes; the new one is dead-lettered', () => out.records.some((r) => r.headers.player === 'Cached') && dead.records.some((r) => r.headers.n === 'outage'), 30_000, 100);
+    await waitFor('the known schema still decodes; the new one is dead-lettered', () => out.messages.some((r) => r.headers.player === 'Cached') && dead.messages.some((r) => r.headers.n === 'outage'), 30_000, 100);
     assert.match(letter('outage').headers['x-exception-message'], /schema registry .* unreachable after 3 attempts/);
     assert.ok(letter('outage').value.equals(outage1));
   } finally {
@@ -264,12 +228,12 @@ test('stateless: filter, output headers and keyExpression read Avro; unchanged A
   }
   await waitReady(proc.debugUrl, 20_000);
   await produce(input, [{ value: after1 }]);
-  await waitFor('decoding resumes', () => out.records.some((r) => r.headers.player === 'Back'), 30_000, 100);
-  const back = out.records.find((r) => r.headers.player === 'Back')!;
+  await waitFor('decoding resumes', () => out.messages.some((r) => r.headers.player === 'Back'), 30_000, 100);
+  const back = out.messages.find((r) => r.headers.player === 'Back')!;
   assert.ok(back.value.equals(after1));
   assert.equal(back.headers.team, 'red');
-  assert.equal(out.records.length, 5, 'nothing else was produced (the filtered event included)');
-  assert.equal(dead.records.length, 4);
+  assert.equal(out.messages.length, 5, 'nothing else was produced (the filtered event included)');
+  assert.equal(dead.messages.length, 4);
   assert.equal(await proc.stop(), 0);
 });
 

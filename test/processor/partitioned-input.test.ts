@@ -30,9 +30,7 @@ test('RabbitMQ partitioned input: instance 1 of 2 consumes <dest>.<group>-1 boun
   };
   const collector = await RabbitCollector.start(rabbitUrl(), output);
   closers.push(collector);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   await rabbitPublish(rabbitUrl(), input, Array.from({ length: 40 }, (_, i) => ({
     payload: `p${i % 2}-${i}`,
     routingKey: `${input}-${i % 2}`,

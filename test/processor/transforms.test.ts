@@ -14,13 +14,11 @@ import {
   RabbitCollector,
  
   rabbitPublish,
-  startProcessor,
   useProcessorTestResources,
-  waitReady,
 } from '../support/processor-harness';
 
 const resources = useProcessorTestResources();
-const { processes, closers, exchanges, queues } = resources;
+const { closers, exchanges, queues } = resources;
 const id = uniqueName('tf');
 
 const users = [
@@ -52,9 +50,7 @@ test('SpEL transform (tutorial 3) + output headers, partitioned Kafka output by 
   };
   const collector = await KafkaCollector.start(resources.kafka.bootstrap, output, `${id}-c1`);
   closers.push(collector);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   await rabbitPublish(rabbitUrl(), input, users.map((u) => ({
     payload: JSON.stringify(u),
     headers: { contentType: 'application/json', user: u.fullName, team: u.team },
@@ -101,9 +97,7 @@ test('JSONata transform + filter, header-keyed RabbitMQ partitions, malformed pa
   closers.push(...partitions);
   const dead = await RabbitCollector.start(rabbitUrl(), dlq);
   closers.push(dead);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const records = [
     ...users.map((u) => ({ payload: JSON.stringify(u), headers: { contentType: 'application/json', team: u.team } })),
     { payload: '{"not json', headers: { contentType: 'application/json', team: 'red' } },

@@ -63,9 +63,7 @@ for (const stateType of ['MEMORY', 'ROCKSDB'] as const) {
     stateDirs.push(stateDir);
     const collector = await RabbitCollector.start(rabbitUrl(), output);
     closers.push(collector);
-    const proc = await startProcessor(windowConfig('big', input, output, { 'srp.window.state': stateType }, stateDir.path));
-    processes.push(proc);
-    await waitReady(proc.debugUrl);
+    const proc = await resources.startReady(windowConfig('big', input, output, { 'srp.window.state': stateType }, stateDir.path));
     const n = 1500;
     const events = Array.from({ length: n }, (_, i) => ({ payload: JSON.stringify({ i, at: t0 + i, pad: 'x'.repeat(200) }) }));
     await kafkaProduce(resources.kafka.bootstrap, input, [...events, { payload: JSON.stringify({ i: -1, at: t0 + 6000 }) }]);
@@ -97,9 +95,7 @@ test('ROCKSDB keeps the payloads of open windows off the heap: 19 MB held by a w
     await resources.kafka.createTopic(input, 1);
     const stateDir = tempDir('sr-window-heap-');
     stateDirs.push(stateDir);
-    const proc = await startProcessor(windowConfig('heap', input, output, { 'srp.window': '1h', 'srp.window.state': stateType }, stateDir.path));
-    processes.push(proc);
-    await waitReady(proc.debugUrl);
+    const proc = await resources.startReady(windowConfig('heap', input, output, { 'srp.window': '1h', 'srp.window.state': stateType }, stateDir.path));
     const pad = 'x'.repeat(payloadBytes);
     // Produced in slices of 25 (< 1 MB: the kafka-mock serves one record batch per fetch and keeps 5 MB per
     // partition), each consumed before the next, so the window ends up holding all 600.
@@ -143,9 +139,7 @@ test('ROCKSDB with an aggregator UDF: events read back from disk; a failed windo
   const results = await RabbitCollector.start(rabbitUrl(), output);
   const dead = await RabbitCollector.start(rabbitUrl(), dlq);
   closers.push(results, dead);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const event = (name: string, at: number, score: number): { payload: string; headers: Record<string, string> } =>
     ({ payload: JSON.stringify({ id: name, at: t0 + at, score }), headers: { trace: `t-${name}`, contentType: 'application/json' } });
   await kafkaProduce(resources.kafka.bootstrap, input, [

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import type { ProcessorConfig } from '../../processor/config';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
-import { countPayloads, kafkaProduce, RabbitCollector, rabbitPublish, startProcessor, waitReady, useProcessorTestResources } from '../support/processor-harness';
+import { countPayloads, kafkaProduce, RabbitCollector, rabbitPublish, waitReady, useProcessorTestResources } from '../support/processor-harness';
 import { decodeCollection, encodeCollection, startUdfServer, type UdfServer } from '../support/processor-udf';
 
 const resources = useProcessorTestResources();
-const { processes, closers, exchanges, queues } = resources;
+const { closers, exchanges, queues } = resources;
 const servers: UdfServer[] = [];
 after(async () => {
   for (const s of servers) await s.stop();
@@ -55,9 +55,7 @@ test('tumbling window + aggregator UDF: per-window results with headers; late ev
   const totals = await RabbitCollector.start(rabbitUrl(), output);
   const lateOut = await RabbitCollector.start(rabbitUrl(), late);
   closers.push(totals, lateOut);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const t0 = 1_700_000_000_000; // a multiple of 5000
   const event = (team: string, offset: number): { payload: string } => ({ payload: JSON.stringify({ team, score: 1, score_time: t0 + offset }) });
   await kafkaProduce(resources.kafka.bootstrap, input, [
@@ -117,9 +115,7 @@ test('a mapper UDF dies and comes back mid-stream: nothing is lost', async () =>
   const upper = await RabbitCollector.start(rabbitUrl(), output);
   const dead = await RabbitCollector.start(rabbitUrl(), `${input}.${group}.dlq`);
   closers.push(upper, dead);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const n = 600;
   await rabbitPublish(rabbitUrl(), input, Array.from({ length: n }, (_, i) => ({ payload: `word${i}`, headers: { contentType: 'text/plain' } })));
   await waitFor('the stream under way', () => upper.messages.length >= 50, 30_000, 10);
@@ -151,9 +147,7 @@ test('idle release: a window without new events for srp.window.idle.timeout is e
   };
   const collector = await RabbitCollector.start(rabbitUrl(), output);
   closers.push(collector);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const t0 = 1_700_000_040_000; // a multiple of 60000
   await rabbitPublish(rabbitUrl(), input, [1, 2, 3].map((i) => ({ payload: JSON.stringify({ i, at: t0 + i * 1000 }), headers: { contentType: 'application/json' } })));
   await waitFor('the idle window', () => collector.messages.length >= 1, 20_000, 100);
@@ -189,9 +183,7 @@ test('dead letters: a missing timestamp and a UDF error after retries; the rest 
   const out = await RabbitCollector.start(rabbitUrl(), output);
   const dead = await RabbitCollector.start(rabbitUrl(), dlq);
   closers.push(out, dead);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   const now = Date.now();
   await rabbitPublish(rabbitUrl(), input, [
     { w: 'one', at: now }, { w: 'no time' }, { w: 'poison', at: now + 1 }, { w: 'two', at: now + 2 },

@@ -13,10 +13,10 @@ import type { ProcessorConfig } from '../../processor/config';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import { tempDir } from '../support/tmp';
-import { kafkaProduce, RabbitCollector, rabbitPublish, startProcessor, waitReady, useProcessorTestResources, type ReceivedMessage } from '../support/processor-harness';
+import { kafkaProduce, RabbitCollector, rabbitPublish, useProcessorTestResources, type ReceivedMessage } from '../support/processor-harness';
 
 const resources = useProcessorTestResources();
-const { processes, closers, exchanges, queues } = resources;
+const { closers, exchanges, queues } = resources;
 const id = uniqueName('wss');
 const stateDirs: Array<{ remove(): void }> = [];
 after(() => {
@@ -65,9 +65,7 @@ test('SLIDING windows (10 s every 5 s) over RabbitMQ: each event in both of its 
   };
   const collector = await RabbitCollector.start(rabbitUrl(), output);
   closers.push(collector);
-  const proc = await startProcessor(config);
-  processes.push(proc);
-  await waitReady(proc.debugUrl);
+  const proc = await resources.startReady(config);
   // The watermark is the largest event time so far - 1 ms (no out-of-orderness allowed).
   const send = (events: Array<[string, number]>): Promise<void> =>
     rabbitPublish(rabbitUrl(), input, events.map(([name, at]) => ({ payload: JSON.stringify({ id: name, at: t0 + at }), headers: { contentType: 'application/json' } })));
@@ -118,9 +116,7 @@ for (const stateType of ['MEMORY', 'ROCKSDB'] as const) {
     };
     const collector = await RabbitCollector.start(rabbitUrl(), output);
     closers.push(collector);
-    const proc = await startProcessor(config);
-    processes.push(proc);
-    await waitReady(proc.debugUrl);
+    const proc = await resources.startReady(config);
     const send = (events: Array<[string, number]>): Promise<void> =>
       kafkaProduce(resources.kafka.bootstrap, input, events.map(([name, at]) => ({ payload: JSON.stringify({ id: name, at: t0 + at }) })));
     const debugState = async (): Promise<DebugWindows> => (await (await fetch(`${proc.debugUrl}/debug/state`)).json()) as DebugWindows;

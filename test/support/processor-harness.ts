@@ -190,8 +190,13 @@ export async function kafkaProduce(
 }
 
 /** Reads a Kafka topic from the beginning with its own group and records messages. */
+/** A Kafka record as received: `payload` as text, `value` as the bytes (Avro and other binary payloads). */
+export interface ReceivedKafkaMessage extends ReceivedMessage {
+  value: Buffer;
+}
+
 export class KafkaCollector {
-  readonly messages: ReceivedMessage[] = [];
+  readonly messages: ReceivedKafkaMessage[] = [];
   private consumer: Consumer | undefined;
 
   static async start(bootstrap: string, topic: string, group: string): Promise<KafkaCollector> {
@@ -204,7 +209,8 @@ export class KafkaCollector {
       eachMessage: async ({ message, partition }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
-        const received: ReceivedMessage = { payload: message.value?.toString() ?? '', headers, partition };
+        const value = message.value ?? Buffer.alloc(0);
+        const received: ReceivedKafkaMessage = { payload: value.toString(), value, headers, partition };
         if (message.key) received.key = message.key.toString();
         collector.messages.push(received);
       },
@@ -233,10 +239,23 @@ export interface ProcessorTestResources {
   closers: Array<{ close(): Promise<void> }>;
   exchanges: string[];
   queues: string[];
+  /** Starts a processor (killed after the file, if still running) and waits until it is ready. */
+  startReady(config: ProcessorConfig): Promise<ProcessorProcess>;
 }
 
 export function useProcessorTestResources(): ProcessorTestResources {
-  const resources: Omit<ProcessorTestResources, 'kafka'> & { kafka?: KafkaHandle } = { processes: [], closers: [], exchanges: [], queues: [] };
+  const resources: Omit<ProcessorTestResources, 'kafka'> & { kafka?: KafkaHandle } = {
+    processes: [],
+    closers: [],
+    exchanges: [],
+    queues: [],
+    async startReady(config) {
+      const proc = await startProcessor(config);
+      resources.processes.push(proc);
+      await waitReady(proc.debugUrl);
+      return proc;
+    },
+  };
   before(async () => {
     resources.kafka = await startKafka();
   });
