@@ -81,10 +81,14 @@ async function main(): Promise<void> {
       });
       if (!res.succeeded) throw new Error('raw create failed');
     };
+    const apiCreate = (server: ApiServerHandle, serverAgent: Agent) => async (namespace: string, i: number): Promise<void> => {
+      const code = await post(server, serverAgent, `/apis/${G}/v1alpha1/namespaces/${namespace}/streams`, JSON.stringify(streamObject(`s-${i}`)));
+      if (code !== 201) throw new Error(`API create: ${code}`);
+    };
     const paths = [
       { name: 'raw', create: rawCreate, seconds: 0, failed: 0 },
-      { name: 'api', create: async (namespace: string, i: number) => { if (await post(api, agent, `/apis/${G}/v1alpha1/namespaces/${namespace}/streams`, JSON.stringify(streamObject(`s-${i}`))) !== 201) throw new Error('API create failed'); }, seconds: 0, failed: 0 },
-      { name: 'alone', create: async (namespace: string, i: number) => { if (await post(apiAlone, agentAlone, `/apis/${G}/v1alpha1/namespaces/${namespace}/streams`, JSON.stringify(streamObject(`s-${i}`))) !== 201) throw new Error('API create failed'); }, seconds: 0, failed: 0 },
+      { name: 'api', create: apiCreate(api, agent), seconds: 0, failed: 0 },
+      { name: 'alone', create: apiCreate(apiAlone, agentAlone), seconds: 0, failed: 0 },
     ];
     for (const path of paths) await pool(WARMUP_CREATES, CONCURRENCY, (i) => path.create('warmup', i));
     const ROUNDS = 3;
