@@ -11,9 +11,12 @@ const subcommands: Record<string, Subcommand> = {
   up: { summary: 'run everything on this machine: etcd, API server, controllers, processors', load: () => import('./up') },
   apiserver: { summary: 'the aggregated API server (kube-apiserver flags)', load: () => import('../apiserver/cmd') },
   controllers: { summary: 'the reconcilers for ClusterStream, Stream and Processor', load: () => import('../controllers/cmd') },
-  processor: { summary: 'one SRP processor instance (the data plane)', load: () => import('../processor/cmd') },
+  processor: { summary: 'one processor instance (the data plane: SRP pipeline or streaming SQL)', load: () => import('../processor/cmd') },
   logs: { summary: 'show the logs of a Processor run by `sr up`', load: () => import('./logs') },
   tap: { summary: 'stream a sample of the messages passing through a processor', load: () => import('./tap') },
+  explain: { summary: 'the plan (and with --state, watermarks and windows) of a streaming SQL processor', load: () => import('./explain') },
+  'schema-registry': { summary: 'a development Confluent-compatible schema registry', load: () => import('./schema-registry/cmd') },
+  generate: { summary: "run the original's data-generator manifests against `sr up`", load: () => import('./generate/cmd') },
 };
 
 function usage(): string {
@@ -34,6 +37,8 @@ async function run(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // Under `sr up`: stop when it is gone, even if it was killed with -9 (cli/lifeline.ts).
+  (await import('./lifeline')).watchLifeline();
   const mod = await sub.load();
   await mod.main(rest);
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 
-const USAGE = `Usage: sr tap <url-of-debug-port> [--sample 0.1] [--limit N] [--point in|out|late|dead-letter|filtered] [--pretty]
+const USAGE = `Usage: sr tap <url-of-debug-port> [--sample 0.1] [--limit N] [--point in|out|late|dead-letter|filtered|debug] [--pretty]
 
 Streams a sample of the messages passing through a processor, e.g.
   sr tap http://127.0.0.1:8080 --sample 0.1 --limit 20

@@ -1,6 +1,7 @@
 // `sr up`: the whole system on one machine. Starts etcd (data in DIR/etcd), the API server (HTTPS on --port,
 // certificates in DIR/pki), the controllers with the local runtime and — unless --kafka-brokers is given — the
-// dev Kafka-protocol cluster (hack/bin/kafka-mock); writes DIR/kubeconfig (verifies the server's CA; admin token).
+// dev Kafka-protocol cluster (hack/bin/kafka-mock) and — unless --schema-registry-url is given — the development schema
+// registry (cli/schema-registry); writes DIR/kubeconfig (verifies the server's CA; admin token).
 // Every component runs in its own process group with its log in DIR/logs, and is restarted if it dies.
 // Ctrl-C / SIGTERM stops everything (processors included). Running it again on the same DIR resumes the state.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { loadOrCreateServingCertificate } from '../apiserver/pki';
 import { SupervisedProcess, isAlive, killRecorded } from '../controllers/runtime/local/supervisor';
+import { DEFAULT_REGISTRY_PORT } from './schema-registry/cmd';
+import { LIFELINE_ENV } from './lifeline';
 
 const USAGE = `Usage: sr up [flags]
 
@@ -23,6 +26,11 @@ Runs etcd, the API server, the controllers (local runtime) and, for development,
   --port PORT            API server HTTPS port (default 6443)
   --rabbitmq-url URL     RabbitMQ for rabbitmq Streams (default amqp://guest:guest@127.0.0.1:5672)
   --kafka-brokers LIST   Kafka bootstrap servers; absent: start the embedded dev cluster (hack/bin/kafka-mock)
+  --schema-registry-url URL   a Confluent schema registry; absent: start the development registry
+                         (sr schema-registry, state in DIR/schema-registry)
+  --schema-registry-port PORT the development registry's port (default: its previous port, else 8081 if
+                         free, else any free port)
+  --images FILE          image map: container images -> local commands (repeatable; before DIR/images.yaml)
   --log-level LEVEL      components' log level (default info)
 `;
 
@@ -52,6 +60,28 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 function say(line: string): void { process.stdout.write(`${line}\n`); }
+
+/** The development registry's port: --schema-registry-port if given; else the port it had last time (clients and
+ *  processors keep working across restarts), else 8081 (Confluent's) when free, else any free port. */
+async function chooseRegistryPort(flag: string | undefined, runDir: string): Promise<number> {
+  if (flag !== undefined) {
+    const port = Number(flag);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--schema-registry-port must be a port number, not "${flag}"`);
+    return port === 0 ? freePort() : port;
+  }
+  const file = join(runDir, 'schema-registry.json');
+  let previous: number | undefined;
+  try {
+    const url = new URL((JSON.parse(readFileSync(file, 'utf8')) as { url: string }).url);
+    if (url.hostname === '127.0.0.1') previous = Number(url.port);
+  } catch {
+    previous = undefined;
+  }
+  // A registry left running by a killed `sr up` holds its port: it is adopted (same command), so the port is ours.
+  if (previous && ((await portIsFree(previous)) || existsSync(join(runDir, 'schema-registry.pid')))) return previous;
+  if (await portIsFree(DEFAULT_REGISTRY_PORT)) return DEFAULT_REGISTRY_PORT;
+  return freePort();
+}
 
 async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, failed?: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -86,11 +116,15 @@ export async function main(argv: string[]): Promise<void> {
       port: { type: 'string', default: '6443' },
       'rabbitmq-url': { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
       'kafka-brokers': { type: 'string' },
+      'schema-registry-url': { type: 'string' },
+      'schema-registry-port': { type: 'string' },
+      images: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(USAGE); return; }
+  for (const f of values.images ?? []) if (!existsSync(f)) throw new Error(`--images ${f}: no such file`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, not "${values.port}"`);
   const dir = resolve(values.dir);
@@ -107,6 +141,14 @@ export async function main(argv: string[]): Promise<void> {
     throw new Error(`another "sr up" (pid ${previous}) is running on ${dir}; stop it first`);
   }
   writeFileSync(upPidFile, String(process.pid));
+  // Nothing may outlive `sr up`, even killed with -9 (no handler runs then): every `sr` process below watches this
+  // pid (inherited through the controllers by processors), and a watchdog reading a pipe from us stops whatever
+  // the pid files record once the pipe closes (etcd and UDF commands cannot watch anything). See cli/lifeline.ts.
+  process.env[LIFELINE_ENV] = String(process.pid);
+  const watchdog = spawn(process.execPath, [join(__dirname, 'lifeline.js'), runDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  watchdog.on('error', (err) => say(`! the process watchdog did not start (${err.message}): a "kill -9" of sr up would leave processes behind`));
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   rmSync(join(runDir, 'ready'), { force: true });
 
   // Ports: etcd keeps its ports across runs (its data remembers the peer URL).
@@ -191,6 +233,9 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGHUP', () => onSignal('SIGHUP'));
 
+  // Printed at the end with the other addresses.
+  let kafkaAddress = '';
+  let registryAddress = '';
   try {
     // etcd
     say(`▸ etcd on 127.0.0.1:${ports.etcdClient} (data ${join(dir, 'etcd')})`);
@@ -229,6 +274,42 @@ export async function main(argv: string[]): Promise<void> {
       rmSync(join(runDir, 'kafka.json'), { force: true });
     }
 
+    // Schema registry: the development one (a component like the others, state in DIR/schema-registry) unless a
+    // real one is named. Its URL goes to the controllers (processors, FSQL, in-cluster registry addresses) and to
+    // `sr generate` (DIR/run/schema-registry.json).
+    let schemaRegistryUrl = values['schema-registry-url'];
+    if (!schemaRegistryUrl) {
+      let registryPort = await chooseRegistryPort(values['schema-registry-port'], runDir);
+      const registryDir = join(dir, 'schema-registry');
+      say(`▸ schema registry: development registry (state ${registryDir})`);
+      // A port found free can be taken before the registry binds it (another `sr up` starting at the same moment):
+      // then, unless the port was asked for, another free port is tried.
+      for (let attempt = 1; ; attempt++) {
+        const url = `http://127.0.0.1:${registryPort}`;
+        const registry = component('schema-registry', process.execPath, [SR_ENTRY, 'schema-registry', '--port', String(registryPort), '--dir', registryDir]);
+        const inUse = (): boolean => registry.restarts > 0 && /EADDRINUSE/.test(tail(registry.spec.logFile, 5));
+        try {
+          await waitUntil('schema registry', async () => (await fetch(`${url}/config`)).ok, 30_000, () => {
+            if (inUse() && values['schema-registry-port'] === undefined && attempt < 3) return 'EADDRINUSE';
+            return registry.restarts > 3 ? tail(registry.spec.logFile) : undefined;
+          });
+          schemaRegistryUrl = url;
+          break;
+        } catch (err) {
+          if (!(err instanceof Error && err.message.endsWith(': EADDRINUSE'))) throw err;
+          await registry.stop();
+          components.splice(components.indexOf(registry), 1);
+          registryPort = await freePort();
+        }
+      }
+      say(`  ${schemaRegistryUrl} ready (${elapsed()})`);
+    } else {
+      say(`▸ schema registry: ${schemaRegistryUrl.replace(/\/\/[^/@]*@/, '//***@')}`);
+    }
+    writeFileSync(join(runDir, 'schema-registry.json'), JSON.stringify({ url: schemaRegistryUrl }), { mode: 0o600 });
+    kafkaAddress = kafkaBrokers;
+    registryAddress = schemaRegistryUrl.replace(/\/\/[^/@]*@/, '//***@');
+
     // API server
     say(`▸ API server on ${server}`);
     const apiserver = component('apiserver', process.execPath, [
@@ -247,6 +328,9 @@ export async function main(argv: string[]): Promise<void> {
       SR_ENTRY, 'controllers', '--kubeconfig', controllersKubeconfig, '--runtime', 'local', '--state-dir', dir,
       '--rabbitmq-url', values['rabbitmq-url'], '--kafka-brokers', kafkaBrokers,
       ...(kafkaControl ? ['--kafka-mock-control', kafkaControl] : []),
+      '--schema-registry-url', schemaRegistryUrl,
+      // Absolute: the controllers resolve relative paths against their own working directory.
+      ...(values.images ?? []).flatMap((f) => ['--images', resolve(f)]),
       '--log-level', values['log-level'],
     ]);
     say(`  started (${elapsed()})`);
@@ -264,7 +348,10 @@ Streaming Runtime is up (${elapsed()}).
   kubectl --kubeconfig ${kubeconfigFile} get srcs,srs,srp
   node ${SR_ENTRY} logs <processor> --dir ${dir} -f
 
-  Logs:   ${logDir}/{etcd,apiserver,controllers,kafka-mock}.log, processors in ${logDir}/<ns>_<name>-<i>.log
+  Kafka:  ${kafkaAddress}   Schema registry: ${registryAddress}
+  Data:   node ${SR_ENTRY} generate -f <data-generator.yaml> --dir ${dir}
+
+  Logs:   ${logDir}/{etcd,apiserver,controllers,kafka-mock,schema-registry}.log, processors in ${logDir}/<ns>_<name>-<i>.log
   State:  ${dir} (run again with --dir ${values.dir} to resume)
   Press Ctrl-C to stop everything.
 `);

@@ -3,6 +3,7 @@
 // are stripped of user info; credentials come from the URL given to the controllers (the default servers), the
 // ClusterStream's URL user info, or (in a cluster) the `binding` Secret.
 import type { Protocol, StorageServerAddress } from '../crds/types';
+import { mapInClusterAddress } from './in-cluster';
 import { KafkaAdminProvisioner, kafkaBrokers } from './provisioners/kafka';
 import { KafkaMockProvisioner } from './provisioners/kafka-mock';
 import { RabbitMqProvisioner } from './provisioners/rabbitmq';
@@ -13,6 +14,10 @@ export interface BrokerDefaults {
   rabbitmq?: string;
   /** Control address of the dev kafka-mock cluster (then `kafka` is its bootstrap list). */
   kafkaMockControl?: string;
+  /** The default schema registry (`sr up`'s development registry or `--schema-registry-url`). */
+  schemaRegistry?: string;
+  /** Local runtime: in-cluster addresses (`*.svc`, `*.svc.cluster.local`) are served by the defaults (in-cluster.ts). */
+  mapInClusterAddresses?: boolean;
 }
 
 export const SUPPORTED_PROTOCOLS: readonly Protocol[] = ['kafka', 'rabbitmq'];
@@ -42,10 +47,24 @@ export class BrokerDirectory {
 
   /** The endpoint to connect to for a ClusterStream URL; unset/"empty" (the original's placeholder) = default. */
   endpoint(protocol: Protocol, specUrl: string | undefined): BrokerEndpoint | undefined {
-    const url = specUrl && specUrl !== 'empty' ? specUrl : protocol === 'kafka' ? this.defaults.kafka : this.defaults.rabbitmq;
+    const fallback = protocol === 'kafka' ? this.defaults.kafka : this.defaults.rabbitmq;
+    const mapped = specUrl && specUrl !== 'empty' ? mapInClusterAddress(protocol, specUrl, fallback, !!this.defaults.mapInClusterAddresses) : undefined;
+    const url = mapped ? mapped.address : fallback;
     if (!url) return undefined;
     const credentials = credentialsOf(protocol, url) ?? this.defaultCredentialsFor(protocol, url);
-    return { url: stripCredentials(protocol, url), ...(credentials ? { credentials } : {}) };
+    return { url: stripCredentials(protocol, url), ...(credentials ? { credentials } : {}), ...(mapped?.inCluster ? { inCluster: mapped.inCluster } : {}) };
+  }
+
+  /** The registry to use for a registry (or schema) URL a Stream names: the default one for an in-cluster address
+   *  on the local runtime, else the URL as written. */
+  schemaRegistry(url: string): { url: string; inCluster?: string } {
+    const mapped = mapInClusterAddress('schema-registry', url, this.defaults.schemaRegistry, !!this.defaults.mapInClusterAddresses);
+    return { url: mapped.address, ...(mapped.inCluster ? { inCluster: mapped.inCluster } : {}) };
+  }
+
+  /** The default schema registry's URL, if any. */
+  defaultSchemaRegistry(): string | undefined {
+    return this.defaults.schemaRegistry;
   }
 
   provisioner(protocol: Protocol, endpoint: BrokerEndpoint): Provisioner {

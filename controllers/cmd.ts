@@ -7,6 +7,7 @@ import { loadKubeConfig } from './kube/client';
 import { FileLeaderLock, LeaseLeaderLock, type LeaderLock } from './leader';
 import { ControllerManager } from './manager';
 import { LocalRuntime } from './runtime/local/local-runtime';
+import { ensureDefaultImageMap, ImageMap } from './runtime/local/images';
 import type { Runtime } from './runtime/types';
 
 /** The processor's variable naming the dev Kafka's brokers (processor/binders/kafka.ts; the control plane imports
@@ -28,7 +29,11 @@ const USAGE = `Usage: sr controllers [flags]
   --kafka-brokers HOST:PORT,...         default Kafka for auto-provisioned ClusterStreams
   --rabbitmq-url URL                    default RabbitMQ (default amqp://guest:guest@127.0.0.1:5672)
   --kafka-mock-control HOST:PORT        the dev kafka-mock's control port (topics are pre-created through it)
+  --schema-registry-url URL             the default schema registry (sr up: its development registry); local
+                                        runtime: in-cluster registry addresses (*.svc[.cluster.local]) use it
   --keep-workloads-on-exit              local: leave processes running on SIGTERM (adopted by the next run)
+  --images FILE                         local: image map (image pattern -> local command) for containers without a
+                                        command; repeatable, first match wins, before DIR/images.yaml
   --log-level LEVEL                     pino level (default info)
 `;
 
@@ -60,6 +65,8 @@ export async function main(argv: string[]): Promise<void> {
       'kafka-brokers': { type: 'string' },
       'rabbitmq-url': { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
       'kafka-mock-control': { type: 'string' },
+      'schema-registry-url': { type: 'string' },
+      images: { type: 'string', multiple: true },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,7 +88,11 @@ export async function main(argv: string[]): Promise<void> {
     // Consumer groups on the dev Kafka (librdkafka's mock) need their own timing: see processor/binders/kafka.ts.
     const devKafka: Record<string, string> = {};
     if (values['kafka-mock-control'] && values['kafka-brokers']) devKafka[KAFKA_MOCK_BROKERS_ENV] = values['kafka-brokers'];
-    runtime = new LocalRuntime({ dir: stateDir, log: log.child({ runtime: 'local' }), processorEnv: devKafka });
+    // Image map: every --images file, then DIR/images.yaml (created from the shipped default on first run).
+    const stateMap = ensureDefaultImageMap(stateDir);
+    const images = new ImageMap([...(values.images ?? []).map((f) => resolve(f)), stateMap], new Set([stateMap]),
+      (file, err) => log.warn({ file, err: err instanceof Error ? err.message : String(err) }, 'image map not reloaded; keeping the previous contents'));
+    runtime = new LocalRuntime({ dir: stateDir, log: log.child({ runtime: 'local' }), processorEnv: devKafka, images });
   } else {
     const { KubernetesRuntime } = await import('./runtime/kubernetes/kubernetes-runtime');
     runtime = new KubernetesRuntime(kubeConfig, log.child({ runtime: 'kubernetes' }));
@@ -100,7 +111,11 @@ export async function main(argv: string[]): Promise<void> {
       ...(values['kafka-brokers'] ? { kafka: values['kafka-brokers'] } : {}),
       rabbitmq: values['rabbitmq-url'],
       ...(values['kafka-mock-control'] ? { kafkaMockControl: values['kafka-mock-control'] } : {}),
+      ...(values['schema-registry-url'] ? { schemaRegistry: values['schema-registry-url'] } : {}),
+      // In-cluster addresses (*.svc) only resolve in a cluster: on this machine the defaults serve them.
+      mapInClusterAddresses: runtimeName === 'local',
     },
+    ...(values['schema-registry-url'] ? { schemaRegistryUrl: values['schema-registry-url'] } : {}),
     autoProvisionClusterStreams: booleans['auto-provision-cluster-streams'] ?? true,
     autoProvisionStreams: booleans['auto-provision-streams'] ?? true,
     retryDelayMs: 5000,

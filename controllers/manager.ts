@@ -41,7 +41,10 @@ export class ControllerManager {
       processors: new Informer<Processor>(client, 'Processor', log),
       brokers: new BrokerDirectory(opts.brokers),
       runtime: opts.runtime,
-      options: { autoProvisionClusterStreams: opts.autoProvisionClusterStreams, autoProvisionStreams: opts.autoProvisionStreams, retryDelayMs: opts.retryDelayMs },
+      options: {
+        autoProvisionClusterStreams: opts.autoProvisionClusterStreams, autoProvisionStreams: opts.autoProvisionStreams, retryDelayMs: opts.retryDelayMs,
+        ...(opts.schemaRegistryUrl ? { schemaRegistryUrl: opts.schemaRegistryUrl } : {}),
+      },
       log,
       enqueue: (kind, key) => queues[kind].add(key),
     };
@@ -70,7 +73,10 @@ export class ControllerManager {
     ctx.processors.onChange((key, cur, prev, origin) => {
       if (origin === 'watch') queues.Processor.add(key);
       const p = cur ?? prev;
-      if (!p || cur?.spec.replicas === prev?.spec.replicas) return;
+      // Replicas decide partition counts; inputs (and partitioning) decide the consumer group queues a RabbitMQ
+      // ClusterStream declares: a new Processor, or one reading other Streams, must reach them too.
+      const reads = (x: Processor | undefined): string => JSON.stringify([x?.spec.inputs, x?.spec.attributes?.partitionedInput, !!x?.metadata.deletionTimestamp]);
+      if (!p || (cur?.spec.replicas === prev?.spec.replicas && reads(cur) === reads(prev))) return;
       for (const input of p.spec.inputs ?? []) {
         const s = ctx.streams.get(`${p.metadata.namespace}/${input.name}`);
         if (s) queues.ClusterStream.add(streamClusterStreamName(s));
@@ -122,7 +128,8 @@ function usesStream(p: Processor, s: Stream): boolean {
   if (p.metadata.namespace !== s.metadata.namespace) return false;
   const name = s.metadata.name;
   const attrs = p.spec.attributes ?? {};
-  return [...(p.spec.inputs ?? []), ...(p.spec.outputs ?? [])].some((x) => x.name === name) || attrs['srp.output.late'] === name || attrs['srp.output.deadLetter'] === name;
+  return [...(p.spec.inputs ?? []), ...(p.spec.outputs ?? [])].some((x) => x.name === name) || attrs['srp.output.late'] === name || attrs['srp.output.deadLetter'] === name
+    || (p.spec.inlineQuery ?? []).some((q) => [...q.matchAll(/\[\[STREAM:([^\]]+)\]\]/g)].some((m) => m[1].trim() === name));
 }
 
 function sameReadiness(a: { status?: { conditions?: { type: string; status: string }[]; storageAddress?: unknown } } | undefined, b: typeof a): boolean {

@@ -4,12 +4,16 @@
 import type { Container, EnvVar, Processor, Protocol, Stream } from '../crds/types';
 import { parseDuration } from '../crds/expressions/duration';
 import { credentialEnvNames, type BindingConfig, type ProcessorConfig } from '../processor/config';
-import type { BrokerEndpoint } from './provisioners/types';
+import type { BrokerEndpoint, ConsumerGroup } from './provisioners/types';
 import type { ProcessorWorkload, SecretEnv } from './runtime/types';
 
 export interface ResolvedStream {
   stream: Stream;
   endpoint: BrokerEndpoint;
+  /** The Processors reading this Stream (reconcilers/clusterstream.ts consumerGroupsOf): on RabbitMQ an output
+   *  declares their queues before publishing (`requiredGroups`), so nothing is published into an exchange with
+   *  no queue bound. */
+  consumerGroups?: ConsumerGroup[];
 }
 
 /** A destination the processor writes to that no Stream describes (default late / dead-letter destinations). */
@@ -31,6 +35,9 @@ export interface WorkloadInput {
   credentialsInConfig: boolean;
   /** Port of the processor's debug/metrics endpoint (0 = any free port). */
   httpPort: number;
+  /** The registry to give the processor for a registry URL a Stream (or `srp.input.schemaRegistryUri`) names: on the
+   *  local runtime an in-cluster address becomes the local registry (in-cluster.ts); default: as written. */
+  schemaRegistryFor?: (url: string) => string;
 }
 
 export interface BuiltWorkload {
@@ -84,12 +91,21 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
         partitionCount: s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT,
       };
     }
+    if (role === 'output' && s.spec.protocol === 'rabbitmq') {
+      // Only groups that consume the way this output routes (partition queues for a partitioned output).
+      const groups = (r.consumerGroups ?? []).filter((g) => (g.partitions !== undefined) === (config.partitioning !== undefined)).map((g) => g.group);
+      if (groups.length) config.requiredGroups = [...new Set(groups)].sort();
+    }
     if (role === 'input') {
-      if (partitionedInput) config.partitioned = true;
+      if (partitionedInput) {
+        config.partitioned = true;
+        // RabbitMQ: instance i consumes every partition p with p % replicas == i, so it must know how many exist.
+        config.partitionCount = s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT;
+      }
       const time = s.spec.dataSchemaContext?.timeAttributes?.[0];
       if (time?.name) config.timeAttribute = { field: time.name.replace(/`/g, ''), ...(time.watermark ? { watermark: time.watermark } : {}) };
       const registry = schemaRegistryOf(s);
-      if (registry) config.schemaRegistryUri = registry;
+      if (registry) config.schemaRegistryUri = input.schemaRegistryFor ? input.schemaRegistryFor(registry) : registry;
     }
     return config;
   };
@@ -105,6 +121,7 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
       const first = input.outputs[0];
       lateOutput = { ...binding(first, 'output'), stream: `${first.stream.metadata.name ?? ''}.late`, destination: `${first.stream.spec.name}.late` };
       delete lateOutput.partitioning;
+      delete lateOutput.requiredGroups; // the first output's readers do not read its late channel
       derived.push({ protocol: first.stream.spec.protocol, endpoint: first.endpoint, destination: lateOutput.destination });
     }
   }
@@ -135,7 +152,7 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
       name, namespace, group: name,
       instanceIndex: index, instanceCount: Math.max(replicas, 1),
       inputs, outputs,
-      attributes: { ...attributes },
+      attributes: registryAttribute(attributes, input.schemaRegistryFor),
       http: { port: input.httpPort },
     };
     if (lateOutput) config.lateOutput = lateOutput;
@@ -173,6 +190,12 @@ export function schemaRegistryOf(stream: Stream): string | undefined {
   const schema = context?.inline?.type === 'avro-confluent' ? (context.inline.schema ?? '').trim() : '';
   const subjects = /^(https?:\/\/[^\s]+?)\/subjects\//.exec(schema);
   return subjects ? subjects[1] : undefined;
+}
+
+/** The attributes passed to the processor, with `srp.input.schemaRegistryUri` mapped like the Streams' registries. */
+function registryAttribute(attributes: Record<string, string>, schemaRegistryFor: ((url: string) => string) | undefined): Record<string, string> {
+  const url = attributes['srp.input.schemaRegistryUri'];
+  return url && schemaRegistryFor ? { ...attributes, 'srp.input.schemaRegistryUri': schemaRegistryFor(url) } : { ...attributes };
 }
 
 /** The UDF's port: srp.grpcPort, else the container's first declared port, else the original's default 55554. */

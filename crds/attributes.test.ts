@@ -10,7 +10,7 @@ const AGREED = [
   'srp.input.timestampExpression', 'srp.input.schemaRegistryUri', 'srp.skipUdf', 'srp.grpcPort', 'srp.spel.expression',
   'srp.output.headers', 'srp.envs', 'srp.jsonata.expression', 'srp.filter.expression', 'srp.window.type',
   'srp.window.slide', 'srp.window.gap', 'srp.window.maxState', 'srp.watermark.idleTimeout', 'srp.udf.timeout',
-  'srp.udf.maxAttempts', 'srp.output.late', 'srp.output.deadLetter', 'srp.window.state',
+  'srp.udf.maxAttempts', 'srp.output.late', 'srp.output.deadLetter', 'srp.window.state', 'srp.sql.state.ttl',
 ];
 
 describe('attribute catalogue', () => {
@@ -31,7 +31,7 @@ describe('attribute catalogue', () => {
 
   it('has the agreed defaults', () => {
     const defaults = Object.fromEntries(SRP_ATTRIBUTES.filter((a) => a.default !== undefined).map((a) => [a.name, a.default]));
-    assert.equal(defaults['srp.lateEventMode'], 'DROP');
+    assert.equal(defaults['srp.lateEventMode'], 'DROP with srp.window; without a window, late events pass through');
     assert.equal(defaults['srp.grpcPort'], '55554');
     assert.equal(defaults['srp.window.type'], 'TUMBLING');
     assert.equal(defaults['srp.window.maxState'], '100000');

@@ -96,8 +96,9 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
     name: 'srp.lateEventMode',
     description:
       'What to do with late events (event time behind the watermark): DROP discards them (counted), UPSERT ' +
-      'processes them as usual, SIDE_CHANNEL sends them to the late stream (srp.output.late).',
-    syntax: 'enum', valueHint: 'DROP | UPSERT | SIDE_CHANNEL', default: 'DROP',
+      'processes them as usual, SIDE_CHANNEL sends them to the late stream (srp.output.late). When absent, a ' +
+      'windowed processor drops them and a processor without srp.window passes them through (counted).',
+    syntax: 'enum', valueHint: 'DROP | UPSERT | SIDE_CHANNEL', default: 'DROP with srp.window; without a window, late events pass through',
     allowedValues: ['DROP', 'UPSERT', 'SIDE_CHANNEL'], example: 'SIDE_CHANNEL', appliesTo: SRP, origin: 'original',
   },
   {
@@ -119,8 +120,17 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
     name: 'srp.watermark.idleTimeout',
     description:
       'A partition that is silent this long stops holding back the processor\'s watermark (the minimum over ' +
-      'partitions), so one idle partition does not stall windows.',
-    syntax: 'duration', valueHint: DURATION, default: '30s', example: '30s', appliesTo: SRP, origin: 'streaming-runtime',
+      'partitions), so one idle partition does not stall windows. FSQL: the same for every input partition of the ' +
+      'statements (Flink\'s table.exec.source.idle-timeout, which Flink leaves off).',
+    syntax: 'duration', valueHint: DURATION, default: '30s', example: '30s', appliesTo: ['SRP', 'FSQL'], origin: 'streaming-runtime',
+  },
+  {
+    name: 'srp.sql.state.ttl',
+    description:
+      'FSQL: how long a regular join keeps a row it has not matched again (Flink\'s table.exec.state.ttl). 0 keeps ' +
+      'rows forever, so state grows with the inputs; with a TTL, later matches of an expired row are lost (counted in ' +
+      'sr_processor_sql_state_expired_total and logged).',
+    syntax: 'duration', valueHint: DURATION, default: '0 (keep forever)', example: '1h', appliesTo: ['FSQL'], origin: 'streaming-runtime',
   },
   {
     name: 'srp.input.timestampExpression',

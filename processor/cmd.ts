@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { applyCredentialsFromEnv, parseProcessorConfig, PROCESSOR_CONFIG_ENV, type ProcessorConfig } from './config';
 import { ProcessorRuntime } from './pipeline/runtime';
+import { SqlProcessorRuntime } from './sql-runtime/runtime';
 
 const USAGE = `Usage: sr processor [--config FILE] [--log-level LEVEL] [--http-port PORT] [--state-dir DIR]
 
-Runs one SRP processor instance. The configuration (JSON, see processor/README.md) comes from --config FILE or
+Runs one processor instance: the SRP pipeline, or streaming SQL when the configuration has "sql". The configuration (JSON, see processor/README.md) comes from --config FILE or
 the ${PROCESSOR_CONFIG_ENV} environment variable. SIGTERM drains in-flight messages, then exits.
 --state-dir DIR: this replica's directory for window state on disk (srp.window.state: ROCKSDB); overrides the
 configuration's stateDir; default .sr-state/<namespace>.<name>-<index> in the working directory.
@@ -50,9 +51,12 @@ export async function main(argv: string[]): Promise<void> {
   // Start-up timeline (bench/controlplane.ts reads it): when the process began and how long node took to load
   // the code and read the configuration. Later steps log their own lines (listening, binders, first messages).
   processorLog.info({ processStart: Math.round(performance.timeOrigin), loadedMs: Math.round(performance.now()) }, 'processor process started');
-  let runtime: ProcessorRuntime;
+  let runtime: ProcessorRuntime | SqlProcessorRuntime;
   try {
-    runtime = new ProcessorRuntime(config, processorLog, { defaultMetrics: true });
+    // Streaming SQL (FSQL) runs its statements over the same binders, debug port and ack model as the SRP pipeline.
+    runtime = config.sql
+      ? new SqlProcessorRuntime(config, processorLog, { defaultMetrics: true })
+      : new ProcessorRuntime(config, processorLog, { defaultMetrics: true });
   } catch (err) {
     process.stderr.write(`sr processor: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;

@@ -3,6 +3,7 @@
 // Documented in processor/README.md. The control plane may import this file (and only this file) from processor/.
 
 import type { Protocol } from '../crds/types';
+import type { SqlTable } from '../crds/sql/table';
 
 /** How an instance finds its configuration: `sr processor --config FILE`, or this environment variable (JSON). */
 export const PROCESSOR_CONFIG_ENV = 'SR_PROCESSOR_CONFIG';
@@ -40,6 +41,9 @@ export interface BindingConfig {
   partitioning?: OutputPartitioning;
   /** Inputs only: the input is partitioned, so this instance consumes only its own partitions. */
   partitioned?: boolean;
+  /** Inputs only, partitioned: the Stream's partition count. RabbitMQ needs it to consume every partition p with
+   *  p % instanceCount == instanceIndex (Kafka learns it from the topic). Absent: the instance's own index only. */
+  partitionCount?: number;
   /** Inputs only: event-time attribute derived from the input Stream's dataSchemaContext. */
   timeAttribute?: TimeAttributeConfig;
   /** Content type of the data (e.g. application/json), from the Stream's schema context. */
@@ -62,6 +66,17 @@ export interface UdfConfig {
   timeoutMs?: number;
   /** Attempts before a message is dead-lettered; default 3. */
   maxAttempts?: number;
+}
+
+/** Streaming SQL (FSQL Processors): the statements and every table they name. With `sql` set the processor runs
+ *  the statements instead of the SRP pipeline: `inputs` are the tables read, `outputs` the INSERT targets, matched to
+ *  tables by `stream`. */
+export interface SqlConfig {
+  /** `spec.inlineQuery`, verbatim (`[[STREAM:<name>]]` placeholders included). */
+  statements: string[];
+  /** Every table the statements name, resolved from the Streams by the controllers. A table whose columns live in a
+   *  schema registry (`columnsFromRegistry`) is completed by the processor at start. */
+  tables: SqlTable[];
 }
 
 export interface ProcessorConfig {
@@ -89,6 +104,8 @@ export interface ProcessorConfig {
   /** This replica's own directory for window state on disk (ROCKSDB); `sr processor --state-dir` overrides it.
    *  Default `.sr-state/<namespace>.<name>-<instanceIndex>` in the working directory. Never shared by replicas. */
   stateDir?: string;
+  /** Present for streaming SQL (FSQL) processors. */
+  sql?: SqlConfig;
 }
 
 /** Environment variable names carrying a Stream's binding credentials. In a cluster the controllers fill them from
@@ -146,6 +163,7 @@ export function parseProcessorConfig(text: string): ProcessorConfig {
     if (!isObject(v.server)) return fail(`${path}.server`, 'must be an object');
     str(v.server, 'url', `${path}.server.`);
     str(v, 'schemaRegistryUri', `${path}.`, true);
+    if (v.partitionCount !== undefined) int(v, 'partitionCount', `${path}.`, 1);
     if (v.partitioning !== undefined) {
       if (!isObject(v.partitioning)) return fail(`${path}.partitioning`, 'must be an object');
       int(v.partitioning, 'partitionCount', `${path}.partitioning.`, 1);
@@ -167,6 +185,14 @@ export function parseProcessorConfig(text: string): ProcessorConfig {
     str(doc.udf, 'address', 'udf.');
   }
   str(doc, 'stateDir', '', true);
+  if (doc.sql !== undefined) {
+    if (!isObject(doc.sql)) return fail('sql', 'must be an object');
+    const { statements, tables } = doc.sql;
+    if (!Array.isArray(statements) || statements.length === 0 || statements.some((t) => typeof t !== 'string')) fail('sql.statements', 'must be a non-empty array of strings');
+    if (!Array.isArray(tables) || tables.some((t) => !isObject(t) || typeof t.stream !== 'string' || typeof t.name !== 'string' || !Array.isArray(t.columns))) {
+      fail('sql.tables', 'must be an array of tables ({name, stream, columns, ...})');
+    }
+  }
   if (doc.http === undefined) doc.http = { port: 0 };
   if (!isObject(doc.http)) return fail('http', 'must be an object');
   int(doc.http, 'port', 'http.', 0);

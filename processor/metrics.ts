@@ -10,6 +10,7 @@ export class ProcessorMetrics {
   readonly dropped: Counter<'input' | 'reason'>;
   readonly filtered: Counter<'input'>;
   readonly deadLettered: Counter<'input' | 'stage'>;
+  readonly undeliverable: Counter<'output' | 'reason'>;
   readonly udfLatency: Histogram<'outcome'>;
   readonly udfErrors: Counter;
   readonly watermarkLag: Gauge;
@@ -25,10 +26,11 @@ export class ProcessorMetrics {
     const registers = [this.registry];
     this.messagesIn = new Counter({ name: 'sr_processor_messages_in_total', help: 'Messages received, by input stream', labelNames: ['input'], registers });
     this.messagesOut = new Counter({ name: 'sr_processor_messages_out_total', help: 'Messages confirmed by the broker, by output stream', labelNames: ['output'], registers });
-    this.late = new Counter({ name: 'sr_processor_messages_late_total', help: 'Late events, by input and what was done (dropped, upserted, side_channel)', labelNames: ['input', 'action'], registers });
+    this.late = new Counter({ name: 'sr_processor_messages_late_total', help: 'Late events, by input and what was done (dropped, upserted, side_channel, passed)', labelNames: ['input', 'action'], registers });
     this.dropped = new Counter({ name: 'sr_processor_messages_dropped_total', help: 'Messages deliberately not produced (late DROP mode), by input and reason', labelNames: ['input', 'reason'], registers });
     this.filtered = new Counter({ name: 'sr_processor_messages_filtered_total', help: 'Messages removed by srp.filter.expression', labelNames: ['input'], registers });
     this.deadLettered = new Counter({ name: 'sr_processor_messages_dead_lettered_total', help: 'Messages sent to the dead-letter destination, by input and failing stage', labelNames: ['input', 'stage'], registers });
+    this.undeliverable = new Counter({ name: 'sr_processor_messages_undeliverable_total', help: 'Messages an output gave up on because the broker refuses them (reason: unroutable, or the Kafka error, e.g. MESSAGE_TOO_LARGE); their inputs are dead-lettered (stage produce)', labelNames: ['output', 'reason'], registers });
     this.udfLatency = new Histogram({
       name: 'sr_processor_udf_latency_seconds',
       help: 'Latency of UDF requestReply calls (including retries)',

@@ -18,7 +18,8 @@ import { ApplyConflictError, deepEqual, recordUpdate, serverSideApply, type Owne
 import { KindStrategy, canonical } from './strategy';
 import { nowRfc3339 } from './clock';
 import { matchesFields, matchesLabels, type FieldRequirement, type LabelRequirement } from '../endpoints/selectors';
-import type { ManagedFieldsEntry, ObjectMeta } from '../../crds/types';
+import type { ManagedFieldsEntry, ObjectMeta, Stream } from '../../crds/types';
+import type { ValidationContext } from '../../crds/validation';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -131,6 +132,9 @@ export class ResourceStore {
   readonly groupResource: GroupResource;
   readonly apiVersion: string;
   private readonly resourcePrefix: string;
+  /** What validation may look up beyond the object: FSQL statements are planned against the Streams stored in the
+   *  Processor's namespace (read from the watch cache, so admission stays synchronous and costs no etcd call). */
+  private readonly validationContext: ValidationContext;
 
   constructor(
     readonly definition: ResourceDefinition,
@@ -142,6 +146,10 @@ export class ResourceStore {
     this.groupResource = { group: definition.group, resource: definition.plural };
     this.apiVersion = `${definition.group}/${definition.version}`;
     this.resourcePrefix = `${etcdPrefix.replace(/\/+$/, '')}/${definition.group}/${definition.plural}/`;
+    const streamsPrefix = `${etcdPrefix.replace(/\/+$/, '')}/${definition.group}/streams/`;
+    this.validationContext = definition.kind === 'Processor'
+      ? { stream: (namespace, name) => cache.get(`${streamsPrefix}${namespace}/${name}`)?.object as Stream | undefined }
+      : {};
   }
 
   get namespaced(): boolean {
@@ -212,7 +220,7 @@ export class ResourceStore {
   }
 
   private validateOrThrow(obj: JsonObject, options: WriteOptions, old?: JsonObject): void {
-    const checked = this.strategy.validate(obj, old);
+    const checked = this.strategy.validate(obj, old, this.validationContext);
     options.warnings.push(...checked.warnings);
     if (checked.errors.length > 0) throw invalid(this.groupKind(), String(metaOf(obj).name ?? ''), checked.errors);
   }

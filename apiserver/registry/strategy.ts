@@ -2,7 +2,7 @@
 // pruning, structural + semantic validation from crds/, object-meta validation, and which fields a write may touch.
 import type { ResourceDefinition } from '../../crds/loader';
 import { applyDefaults, pruneUnknownFields, structuralValidate, unknownFieldMessage } from '../../crds/schema';
-import { validateResource, validateUpdate } from '../../crds/validation';
+import { validateResource, validateUpdate, type ValidationContext } from '../../crds/validation';
 import { dns1123SubdomainProblems, dns1123LabelProblems } from '../../crds/validation/names';
 import { forbidden, invalid, mergeIssues, required, type FieldIssue } from '../../crds/validation/field-issue';
 import type { JsonObject } from '../storage/interface';
@@ -109,9 +109,9 @@ export class KindStrategy {
   }
 
   /** Structural + semantic + metadata validation (with `old`, the update rules: immutable fields, ratcheting). */
-  validate(obj: JsonObject, old?: JsonObject): Checked {
+  validate(obj: JsonObject, old?: JsonObject, context: ValidationContext = {}): Checked {
     const structural = [...validateObjectMeta(obj, this.namespaced), ...structuralValidate(this.definition.kind, obj)];
-    const semantic = old ? validateUpdate(old, obj) : validateResource(obj);
+    const semantic = old ? validateUpdate(old, obj, context) : validateResource(obj, context);
     const errors = dedupe(mergeIssues(structural, semantic.errors));
     const warnings = semantic.warnings.map((w) => (w.field ? `${w.field}: ${w.message}` : w.message));
     return { errors, warnings };

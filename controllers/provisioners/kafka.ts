@@ -1,26 +1,31 @@
 // Kafka topics through the kafkajs admin client (CreateTopics / CreatePartitions / DeleteTopics), for real
 // Kafka clusters. One admin connection per bootstrap list, reused across reconciles.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import type { BrokerEndpoint, Provisioner } from './types';
+import type { BrokerEndpoint, EnsureResult, Provisioner, RemoveResult } from './types';
 
 export class KafkaAdminProvisioner implements Provisioner {
   readonly protocol = 'kafka' as const;
   private readonly admins = new Map<string, Promise<Admin>>();
 
-  async ensure(endpoint: BrokerEndpoint, topic: string, partitions: number): Promise<void> {
+  async ensure(endpoint: BrokerEndpoint, topic: string, partitions: number): Promise<EnsureResult> {
     const admin = await this.admin(endpoint);
     const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-    if (created) return;
+    if (created) return { partitions };
     // It already existed: grow it if a new claim needs more partitions (Kafka cannot shrink a topic).
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     const current = metadata.topics[0]?.partitions.length ?? 0;
-    if (current < partitions) await admin.createPartitions({ topicPartitions: [{ topic, count: partitions }] });
+    if (current < partitions) {
+      await admin.createPartitions({ topicPartitions: [{ topic, count: partitions }] });
+      return { partitions };
+    }
+    return { partitions: current };
   }
 
-  async remove(endpoint: BrokerEndpoint, topic: string): Promise<void> {
+  async remove(endpoint: BrokerEndpoint, topic: string): Promise<RemoveResult> {
     const admin = await this.admin(endpoint);
     const existing = await admin.listTopics();
     if (existing.includes(topic)) await admin.deleteTopics({ topics: [topic] });
+    return { outcome: 'deleted' };
   }
 
   async close(): Promise<void> {

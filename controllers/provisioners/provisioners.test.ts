@@ -37,6 +37,36 @@ test('RabbitMQ: ensure creates a durable topic exchange, remove deletes it, both
   }
 });
 
+test('RabbitMQ: the queues of consumer groups are declared (requiredGroups), so a publish before any consumer is kept', async () => {
+  const provisioner = new RabbitMqProvisioner();
+  const url = rabbitUrl();
+  const endpoint = { url: stripCredentials('rabbitmq', url), credentials: { username: 'guest', password: 'guest' } };
+  const exchange = uniqueName('sr-ctl-groups');
+  const queues = [`${exchange}.plain`, ...[0, 1, 2].map((p) => `${exchange}.parted-${p}`)];
+  const conn = await amqp.connect(url);
+  try {
+    await provisioner.ensure(endpoint, exchange);
+    await provisioner.ensureConsumerGroups(endpoint, exchange, [{ group: 'plain' }, { group: 'parted', partitions: 3 }]);
+    await provisioner.ensureConsumerGroups(endpoint, exchange, [{ group: 'plain' }, { group: 'parted', partitions: 3 }]);
+    const ch = await conn.createConfirmChannel();
+    // As an unpartitioned producer routes (the destination) and as a partitioned one does (`<destination>-<p>`).
+    ch.publish(exchange, exchange, Buffer.from('a'), { persistent: true });
+    ch.publish(exchange, `${exchange}-2`, Buffer.from('b'), { persistent: true });
+    await ch.waitForConfirms();
+    const depth = async (q: string): Promise<number> => (await ch.checkQueue(q)).messageCount;
+    assert.equal(await depth(`${exchange}.plain`), 2, 'bound with #: every message');
+    assert.equal(await depth(`${exchange}.parted-2`), 1, 'partition 2 only');
+    assert.equal(await depth(`${exchange}.parted-0`), 0);
+    assert.equal(await depth(`${exchange}.parted-1`), 0);
+    for (const q of queues) await ch.deleteQueue(q);
+    await ch.close();
+    await provisioner.remove(endpoint, exchange);
+  } finally {
+    await conn.close();
+    await provisioner.close();
+  }
+});
+
 test('RabbitMQ: bad credentials fail with a clear error', async () => {
   const provisioner = new RabbitMqProvisioner();
   await assert.rejects(provisioner.ensure({ url: 'amqp://127.0.0.1:5672', credentials: { username: 'nobody', password: 'wrong' } }, uniqueName('x')), /ACCESS_REFUSED|403/);
@@ -56,6 +86,26 @@ test('Kafka: the dev cluster provisioner pre-creates topics with the partitions 
     assert.equal(md.topics[0].partitions.length, 3);
   } finally { await admin.disconnect(); }
   await brokers.close();
+});
+
+test('Kafka: the dev cluster provisioner reports the partitions a topic really has, and that it cannot delete it', async () => {
+  if (!kafka.control) return;
+  const brokers = new BrokerDirectory({ kafka: kafka.bootstrap, kafkaMockControl: kafka.control });
+  const endpoint = brokers.endpoint('kafka', undefined)!;
+  const topic = uniqueName('sr-ctl-small');
+  await kafka.createTopic(topic, 2); // exists already, with fewer partitions than a claim will ask for
+  const provisioner = brokers.provisioner('kafka', endpoint);
+  try {
+    assert.deepEqual(await provisioner.ensure(endpoint, topic, 5), { partitions: 2 }, 'the mock cannot grow topics: the real count, not the requested one');
+    assert.deepEqual(await provisioner.ensure(endpoint, topic, 2), { partitions: 2 });
+    const fresh = uniqueName('sr-ctl-fresh');
+    assert.deepEqual(await provisioner.ensure(endpoint, fresh, 3), { partitions: 3 });
+    const removed = await provisioner.remove(endpoint, fresh);
+    assert.equal(removed?.outcome, 'kept');
+    assert.match(provisioner.cannotDelete ?? '', /cannot delete topics/);
+  } finally {
+    await brokers.close();
+  }
 });
 
 test('Kafka: other bootstrap servers go through the real admin client (createTopics), which reports failures', async () => {

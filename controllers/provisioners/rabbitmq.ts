@@ -1,7 +1,7 @@
 // RabbitMQ destinations: a durable topic exchange per ClusterStream (the exchange type Spring Cloud Stream's
 // Rabbit binder and our processor use). One connection per server, re-opened after failures.
 import amqp from 'amqplib';
-import type { BrokerEndpoint, Provisioner } from './types';
+import type { BrokerEndpoint, ConsumerGroup, Provisioner } from './types';
 
 type Connection = Awaited<ReturnType<typeof amqp.connect>>;
 
@@ -11,6 +11,23 @@ export class RabbitMqProvisioner implements Provisioner {
 
   async ensure(endpoint: BrokerEndpoint, exchange: string): Promise<void> {
     await this.withChannel(endpoint, async (ch) => { await ch.assertExchange(exchange, 'topic', { durable: true }); });
+  }
+
+  async ensureConsumerGroups(endpoint: BrokerEndpoint, exchange: string, groups: ConsumerGroup[]): Promise<void> {
+    if (groups.length === 0) return;
+    // The processor's binder (processor/binders/rabbitmq.ts) declares the same queues with the same arguments.
+    await this.withChannel(endpoint, async (ch) => {
+      await ch.assertExchange(exchange, 'topic', { durable: true });
+      for (const { group, partitions } of groups) {
+        const bindings = partitions === undefined
+          ? [{ queue: `${exchange}.${group}`, key: '#' }]
+          : Array.from({ length: partitions }, (_, p) => ({ queue: `${exchange}.${group}-${p}`, key: `${exchange}-${p}` }));
+        for (const { queue, key } of bindings) {
+          await ch.assertQueue(queue, { durable: true });
+          await ch.bindQueue(queue, exchange, key);
+        }
+      }
+    });
   }
 
   async remove(endpoint: BrokerEndpoint, exchange: string): Promise<void> {

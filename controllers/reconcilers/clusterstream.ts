@@ -1,12 +1,17 @@
 // ClusterStream: make the destination exist on the broker the spec names (spec.storage.server.url; the default
 // server when unset), with enough partitions for every Stream that claims it and every consumer replica; publish
-// the address without credentials; finalizer so `reclaimPolicy: Delete` removes the destination.
+// the address without credentials; finalizer so `reclaimPolicy: Delete` removes the destination. On RabbitMQ it also
+// declares the durable queue of every consumer group reading a claiming Stream (Spring's `requiredGroups`), so what
+// is published before a reading Processor runs (replicas 0, still starting, restarting) is kept, not dropped by an
+// exchange with no queue bound.
 import type { ClusterStream, ClusterStreamStatus, Processor, Stream } from '../../crds/types';
 import { protocolOf, publicAddress } from '../brokers';
+import { servedLocallyNote } from '../in-cluster';
 import { setCondition } from '../conditions';
 import { CLUSTER_STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
 import { streamClusterStreamName } from './stream';
-import { desiredReplicas, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
+import { desiredReplicas, isPartitionedInput, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
+import type { ConsumerGroup } from '../provisioners/types';
 import type { ReconcileOutcome } from '../queue';
 
 export async function reconcileClusterStream(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
@@ -21,7 +26,10 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
     if (!cs.metadata.finalizers?.includes(CLUSTER_STREAM_FINALIZER)) return;
     if (storage.reclaimPolicy === 'Delete' && protocol && endpoint) {
       try {
-        await ctx.brokers.provisioner(protocol, endpoint).remove(endpoint, cs.spec.name);
+        const removed = await ctx.brokers.provisioner(protocol, endpoint).remove(endpoint, cs.spec.name);
+        // The object goes away either way (a finalizer that never clears would block the delete forever), but not
+        // silently: the log says the destination was kept, and the status said so while the object lived.
+        if (removed?.outcome === 'kept') ctx.log.warn({ clusterStream: cs.metadata.name, destination: cs.spec.name }, `reclaimPolicy Delete: ${removed.reason}`);
       } catch (err) {
         await fail(ctx, cs, 'ReclaimFailed', `could not delete ${cs.spec.name} on ${endpoint.url}: ${errorText(err)}`);
         throw err;
@@ -52,20 +60,43 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
     return;
   }
   const partitions = partitionsNeeded(ctx, claims);
+  const provisioner = ctx.brokers.provisioner(protocol, endpoint);
+  let real: number | undefined;
   try {
-    await ctx.brokers.provisioner(protocol, endpoint).ensure(endpoint, cs.spec.name, partitions);
+    real = (await provisioner.ensure(endpoint, cs.spec.name, partitions))?.partitions;
   } catch (err) {
     await fail(ctx, cs, 'ProvisioningFailed', `could not create ${protocol === 'kafka' ? 'topic' : 'exchange'} "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}`);
     throw err;
   }
+  const groups = uniqueGroups(claims.flatMap((s) => consumerGroupsOf(ctx, s)));
+  if (provisioner.ensureConsumerGroups && groups.length > 0) {
+    try {
+      await provisioner.ensureConsumerGroups(endpoint, cs.spec.name, groups);
+    } catch (err) {
+      await fail(ctx, cs, 'ProvisioningFailed', `could not declare the consumer group queues of "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}`);
+      throw err;
+    }
+  }
   const address = publicAddress(protocol, endpoint.url);
+  // The partitions the topic really has: a cluster that cannot grow topics (the dev Kafka) may have fewer.
+  const has = real ?? partitions;
+  const plural = (n: number): string => `${n} partition${n === 1 ? '' : 's'}`;
+  // Producers of a partitioned claim write to every p < partitionCount: fewer partitions than that lose records.
+  const written = Math.max(0, ...claims.filter((s) => isPartitionedStream(s) || s.spec.partitionCount).map((s) => s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT));
+  const shortfall = protocol === 'kafka' && has < partitions
+    ? `; it has ${plural(has)}, ${partitions} wanted (${has < written ? 'partitioned producers write to' : 'replicas of its readers need'} ${partitions}) and this cluster did not add them`
+    : '';
+  const reclaim = storage.reclaimPolicy === 'Delete' && provisioner.cannotDelete
+    ? `; reclaimPolicy Delete will keep it: ${provisioner.cannotDelete}`
+    : '';
+  const ready = !(protocol === 'kafka' && has < written);
   await writeStatus(ctx, ctx.clusterStreams, cs, {
     ...base,
     observedGeneration: generation,
     storageAddress: { server: { production: address } },
     conditions: setCondition(cs.status?.conditions, {
-      status: 'True', reason: 'ProtocolDeployed',
-      message: `${protocol === 'kafka' ? `topic "${cs.spec.name}" (${partitions} partition${partitions === 1 ? '' : 's'})` : `exchange "${cs.spec.name}"`} ready on ${endpoint.url}`,
+      status: ready ? 'True' : 'False', reason: ready ? 'ProtocolDeployed' : 'InsufficientPartitions',
+      message: `${protocol === 'kafka' ? `topic "${cs.spec.name}" (${plural(has)})` : `exchange "${cs.spec.name}"`} ${ready ? 'ready' : 'too small'} on ${endpoint.url}${endpoint.inCluster ? ` (${servedLocallyNote(protocol, endpoint.inCluster, endpoint.url)})` : ''}${shortfall}${reclaim}`,
       observedGeneration: generation,
     }),
   });
@@ -84,6 +115,26 @@ function partitionsNeeded(ctx: ControllerContext, claims: Stream[]): number {
     for (const p of readersOf(ctx, s)) needed = Math.max(needed, desiredReplicas(p));
   }
   return needed;
+}
+
+/** The consumer groups reading a Stream: one per Processor of its namespace that lists it as an input (group = the
+ *  Processor's name), with the Stream's partition count when that Processor's input is partitioned. */
+export function consumerGroupsOf(ctx: ControllerContext, s: Stream): ConsumerGroup[] {
+  return readersOf(ctx, s).filter((p) => !p.metadata.deletionTimestamp).map((p) => {
+    const inputs = (p.spec.inputs ?? []).flatMap((i) => {
+      const stream = ctx.streams.get(`${p.metadata.namespace ?? 'default'}/${i.name}`);
+      return stream ? [stream] : [];
+    });
+    const group: ConsumerGroup = { group: p.metadata.name ?? '' };
+    if (isPartitionedInput(p, inputs)) group.partitions = s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT;
+    return group;
+  });
+}
+
+function uniqueGroups(groups: ConsumerGroup[]): ConsumerGroup[] {
+  const byKey = new Map<string, ConsumerGroup>();
+  for (const g of groups) byKey.set(`${g.group}/${g.partitions ?? ''}`, g);
+  return [...byKey.values()];
 }
 
 function readersOf(ctx: ControllerContext, s: Stream): Processor[] {

@@ -8,8 +8,8 @@ import { writeStatus, type ControllerContext } from '../context';
 import { isApiError } from '../kube/client';
 import type { ReconcileOutcome } from '../queue';
 import { buildWorkload, desiredReplicas, type ResolvedStream } from '../workload';
-import { errorText } from './clusterstream';
-import { fsqlWorkload, placeholderStreams } from '../fsql';
+import { consumerGroupsOf, errorText } from './clusterstream';
+import { attachSql, checkPlan, describeDiagnostics, sqlStreams, sqlTables, SqlTableError } from '../sql-workload';
 
 /** How long a new Processor waits for missing Streams before auto-provisioning them. */
 export const AUTO_PROVISION_GRACE_MS = 3000;
@@ -46,8 +46,18 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     late: attributes['srp.output.late'],
     deadLetter: attributes['srp.output.deadLetter'],
   };
-  const fsqlStreams = processor.spec.type === 'FSQL' ? placeholderStreams(processor.spec.inlineQuery ?? []) : [];
-  const all = [...new Set([...fsqlStreams, ...names.inputs, ...names.outputs, ...(names.late ? [names.late] : []), ...(names.deadLetter ? [names.deadLetter] : [])])];
+  // FSQL: the statements say which Streams are read (inputs) and written (outputs).
+  const sql = processor.spec.type === 'FSQL' ? sqlStreams(processor) : undefined;
+  if (sql) {
+    if (sql.diagnostics.length) {
+      await set('False', 'InvalidQuery', describeDiagnostics(sql.diagnostics));
+      await ctx.runtime.remove(key);
+      return;
+    }
+    for (const name of sql.inputs) if (!names.inputs.includes(name)) names.inputs.push(name);
+    for (const name of sql.outputs) if (!names.outputs.includes(name)) names.outputs.push(name);
+  }
+  const all = [...new Set([...names.inputs, ...names.outputs, ...(names.late ? [names.late] : []), ...(names.deadLetter ? [names.deadLetter] : [])])];
   const missing: string[] = [];
   const notReady: string[] = [];
   const resolved = new Map<string, ResolvedStream>();
@@ -58,7 +68,7 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     const address = Object.values(stream.status?.storageAddress?.server ?? {})[0];
     const endpoint = ctx.brokers.endpoint(stream.spec.protocol, address?.url);
     if (!endpoint) { notReady.push(name); continue; }
-    resolved.set(name, { stream, endpoint });
+    resolved.set(name, { stream, endpoint, consumerGroups: consumerGroupsOf(ctx, stream) });
   }
   if (missing.length && ctx.options.autoProvisionStreams) {
     // `kubectl apply -f pipeline.yaml` creates a Processor before the Streams that follow it in the file: give the
@@ -106,10 +116,25 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     ...(names.deadLetter ? { deadLetter: resolved.get(names.deadLetter)! } : {}),
     credentialsInConfig: ctx.runtime.name === 'local',
     httpPort: ctx.runtime.name === 'local' ? 0 : 8080,
+    schemaRegistryFor: (url) => ctx.brokers.schemaRegistry(url).url,
   });
-  if (workload.type === 'FSQL') {
-    workload.fsql = fsqlWorkload(processor, resolved);
-    derived.length = 0;
+  if (sql) {
+    const streams = [...names.inputs, ...names.outputs].map((n) => resolved.get(n)!.stream);
+    try {
+      const tables = await sqlTables(streams, undefined, (url) => servedLocally(url, ctx));
+      const problems = checkPlan(processor, sql.statements, tables);
+      if (problems.length) {
+        await set('False', 'InvalidQuery', describeDiagnostics(problems));
+        await ctx.runtime.remove(key);
+        return;
+      }
+      attachSql(workload, processor, tables, ctx.options.schemaRegistryUrl, (url) => servedLocally(url, ctx));
+    } catch (err) {
+      if (!(err instanceof SqlTableError)) throw err;
+      await set('False', err.reason, err.message);
+      // A registry that does not answer yet (it may be starting) is asked again.
+      return err.reason === 'SchemaRegistryUnavailable' ? { requeueAfterMs: 5000 } : undefined;
+    }
   }
   try {
     for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, 1);
@@ -136,6 +161,20 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
   await set('False', 'ProcessorDeploying', `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}`, status.replicas, status.readyReplicas);
   // The runtime notifies on changes; this is a safety net for runtimes that cannot (a cluster without watches).
   return { requeueAfterMs: 5000 };
+}
+
+/** On the local runtime a registry URL naming an in-cluster service (`*.svc`, `*.svc.cluster.local`) is served by
+ *  the default (development) registry. */
+function servedLocally(url: string, ctx: ControllerContext): string {
+  const local = ctx.options.schemaRegistryUrl;
+  if (ctx.runtime.name !== 'local' || !local) return url;
+  try {
+    const parsed = new URL(url);
+    if (!/\.svc(\.cluster\.local)?$/i.test(parsed.hostname)) return url;
+    return `${local.replace(/\/+$/, '')}${parsed.pathname}${parsed.search}`;
+  } catch {
+    return url;
+  }
 }
 
 /** Keeps the metrics-url annotation in step with where the instances serve metrics (the editor draws throughput). */

@@ -7,6 +7,8 @@ import { findCondition, isReady, setCondition } from '../conditions';
 import { STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
 import { errorText } from './clusterstream';
 import { isApiError } from '../kube/client';
+import { servedLocallyNote } from '../in-cluster';
+import { schemaRegistryOf } from '../workload';
 
 export function streamClusterStreamName(s: Stream): string {
   return s.spec.storage?.clusterStream || `${s.metadata.name ?? ''}-cluster-stream`;
@@ -60,7 +62,11 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
     await set('False', 'ClusterStreamNotReady', `ClusterStream "${csName}" is not ready${why?.message ? `: ${why.message}` : ''}`);
     return;
   }
-  await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${cs.spec.name})`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
+  // A registry the Stream names at an in-cluster address is served locally (sr up): say so where users look.
+  const registry = schemaRegistryOf(stream);
+  const served = registry ? ctx.brokers.schemaRegistry(registry) : undefined;
+  const note = served?.inCluster ? `; ${servedLocallyNote('schema-registry', served.inCluster, ctx.brokers.defaultSchemaRegistry() ?? served.url)}` : '';
+  await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${cs.spec.name})${note}`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
 }
 
 function autoClusterStream(stream: Stream, name: string): ClusterStream {

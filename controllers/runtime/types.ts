@@ -11,11 +11,6 @@ export interface UdfSidecar {
   podPort: number;
 }
 
-export interface FsqlWorkload {
-  /** The sql-aggregator's application.yaml (generated DDL + queries), stored in a ConfigMap. */
-  applicationYaml: string;
-}
-
 /** A credential the processor reads from a Secret (servicebinding.io `binding`) via an environment variable. */
 export interface SecretEnv {
   env: string;
@@ -34,7 +29,7 @@ export interface ProcessorWorkload {
   replicas: number;
   /** StatefulSet semantics: stable instance index per replica (partitioned input or forceStatefulSet). */
   stateful: boolean;
-  /** SRP: one configuration per instance (index i at position i). */
+  /** SRP and FSQL: one configuration per instance (index i at position i); FSQL's carries `sql`. */
   configs: ProcessorConfig[];
   /** SRP: the UDF sidecar, when the processor calls one. The runtime sets `udf.address` in each config. */
   udf?: UdfSidecar;
@@ -42,8 +37,6 @@ export interface ProcessorWorkload {
   containers: Container[];
   /** SCS: the Spring Cloud Stream environment per instance (index i at position i). */
   scsEnv?: EnvVar[][];
-  /** FSQL only. */
-  fsql?: FsqlWorkload;
   /** Credentials to inject from binding Secrets (kubernetes runtime). */
   secretEnv?: SecretEnv[];
 }
@@ -51,7 +44,7 @@ export interface ProcessorWorkload {
 export interface WorkloadStatus {
   replicas: number;
   readyReplicas: number;
-  /** The workload cannot run here at all (e.g. FSQL locally): reported as Ready=False with this reason. */
+  /** The workload cannot run here at all (e.g. a container image the local runtime cannot run): reported as Ready=False with this reason. */
   unsupported?: { reason: string; message: string };
   /** A human-readable note (last exit code, restart backoff ...). */
   message?: string;

@@ -2,7 +2,7 @@
 // queries, SCS containers), inlineQuery vs template, containers (names, image or command, ports, env), replicas,
 // and the srp.* attributes (validation/attributes.ts).
 
-import type { ProcessorType } from '../types';
+import type { ProcessorType, Stream } from '../types';
 import { validateAttributes } from './attributes';
 import {
   child,
@@ -16,10 +16,23 @@ import {
 } from './field-issue';
 import { dns1123LabelProblems, dns1123SubdomainProblems, envVarNameProblems, portNameProblems } from './names';
 import { arrayOf, isRecord, recordOf, stringOf, type JsonObject } from './values';
+import { diagnosticAt, parseStatement } from '../sql/parser';
+import { planStatement } from '../sql/plan';
+import { statementStreams } from '../sql/references';
+import { tableFromStream } from '../sql/tables';
+import type { Statement } from '../sql/ast';
+import type { SqlTable } from '../sql/table';
 
 const PROCESSOR_TYPES: readonly ProcessorType[] = ['SRP', 'SCS', 'FSQL'];
 
-export function validateProcessor(obj: JsonObject): ValidationResult {
+/** What a check may know beyond the object itself. The API server passes the Streams it stores; the editor, the
+ *  Streams of the open documents. Without it, FSQL statements are checked for syntax and support only. */
+export interface ValidationContext {
+  /** A Stream of the Processor's namespace by name, if it exists. */
+  stream?: (namespace: string, name: string) => Stream | undefined;
+}
+
+export function validateProcessor(obj: JsonObject, context: ValidationContext = {}): ValidationResult {
   const result: ValidationResult = { errors: [], warnings: [] };
   const spec = recordOf(obj.spec);
   const type: ProcessorType = PROCESSOR_TYPES.find((t) => t === spec.type) ?? 'SRP';
@@ -63,7 +76,7 @@ export function validateProcessor(obj: JsonObject): ValidationResult {
       break;
     case 'FSQL':
       if (!hasQuery) errors.push(required('spec.inlineQuery', 'an FSQL processor runs at least one SQL statement'));
-      validateQueries(spec.inlineQuery, errors);
+      validateQueries(spec.inlineQuery, errors, context.stream && ((name) => context.stream?.(stringOf(recordOf(obj.metadata).namespace) ?? 'default', name)));
       break;
     case 'SCS':
       if (containers.length === 0) {
@@ -99,7 +112,9 @@ function validateStreamRefs(list: unknown, field: string, errors: FieldIssue[]):
 
 const STREAM_PLACEHOLDER = /\[\[STREAM:([^\]]*)\]\]/g;
 
-function validateQueries(queries: unknown, errors: FieldIssue[]): void {
+function validateQueries(queries: unknown, errors: FieldIssue[], stream?: (name: string) => Stream | undefined): void {
+  const before = errors.length;
+  const statements: { statement: Statement; text: string; path: string }[] = [];
   arrayOf(queries).forEach((query, i) => {
     const path = index('spec.inlineQuery', i);
     if (typeof query !== 'string') return;
@@ -107,15 +122,65 @@ function validateQueries(queries: unknown, errors: FieldIssue[]): void {
       errors.push(invalid(path, query, 'must be a SQL statement'));
       return;
     }
+    let placeholderProblem = false;
     for (const match of query.matchAll(STREAM_PLACEHOLDER)) {
       const name = match[1].trim();
       const problems = dns1123SubdomainProblems(name);
       if (problems.length) {
+        placeholderProblem = true;
         const offset = (match.index ?? 0) + '[[STREAM:'.length;
         errors.push(invalid(path, query, `[[STREAM:${match[1]}]] must name a Stream: ${problems.join('; ')}`, offset));
       }
     }
+    if (placeholderProblem) return;
+    const checked = statementIssues(query, i, path);
+    errors.push(...checked.issues);
+    if (checked.statement) statements.push({ statement: checked.statement, text: query, path });
   });
+  if (errors.length === before && stream) errors.push(...planIssues(statements, stream));
+}
+
+/** With the Streams at hand, the statements planned against their tables: unknown tables and columns, types,
+ *  changelog modes. Skipped while a Stream is missing (the controllers wait for it and report) or reads its columns
+ *  from a schema registry (known only at run time). */
+function planIssues(statements: { statement: Statement; text: string; path: string }[], stream: (name: string) => Stream | undefined): FieldIssue[] {
+  const names = new Set<string>();
+  for (const { statement } of statements) {
+    const refs = statementStreams(statement);
+    for (const n of [...refs.reads, ...refs.writes]) names.add(n);
+  }
+  const tables: SqlTable[] = [];
+  for (const name of names) {
+    const found = stream(name);
+    if (!found) return [];
+    const table = tableFromStream(found).table;
+    if (!table || table.columnsFromRegistry) return [];
+    tables.push(table);
+  }
+  const issues: FieldIssue[] = [];
+  statements.forEach(({ statement, text, path }) => {
+    const index = Number(/\[(\d+)\]$/.exec(path)?.[1] ?? 0);
+    for (const d of planStatement(statement, tables, index, text).diagnostics) {
+      issues.push(invalid(path, text, `statement ${d.statement + 1}, line ${d.line}, column ${d.column}: ${d.message}`, d.span.start));
+    }
+  });
+  return issues;
+}
+
+/** The statement parsed as streaming SQL (crds/sql): every syntax error or unsupported construct with the statement
+ *  number, line, column and what is supported; `offset` points the editor at the place. Only INSERT INTO runs. */
+function statementIssues(query: string, statementIndex: number, path: string): { issues: FieldIssue[]; statement?: Statement } {
+  const parsed = parseStatement(query, statementIndex);
+  const issues = parsed.diagnostics.map((d) => invalid(path, query, `statement ${d.statement + 1}, line ${d.line}, column ${d.column}: ${d.message}`, d.span.start));
+  const statement = parsed.statement;
+  if (issues.length === 0 && statement && statement.kind !== 'insert') {
+    const what = statement.kind === 'createTable'
+      ? 'a CREATE TABLE: tables come from Streams ([[STREAM:<name>]]); declare columns in the Stream\'s dataSchemaContext'
+      : 'a query without INSERT INTO, whose rows would go nowhere: write INSERT INTO [[STREAM:<name>]] SELECT ..., or put it in the debugQuery attribute';
+    const at = diagnosticAt(query, statementIndex, statement.span, '');
+    issues.push(invalid(path, query, `statement ${statementIndex + 1}, line ${at.line}, column ${at.column}: ${what}`, statement.span.start));
+  }
+  return issues.length === 0 && statement ? { issues, statement } : { issues };
 }
 
 function validateContainers(containers: unknown[], field: string, errors: FieldIssue[]): void {

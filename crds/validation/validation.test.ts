@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeIssues, validateResource, validateUpdate, valueAtPath, type FieldIssue } from './index';
+import type { Stream } from '../types';
 
 const API_VERSION = 'streaming.tanzu.vmware.com/v1alpha1';
 
@@ -52,7 +53,7 @@ describe('metadata', () => {
     assert.equal(issue.field, 'metadata.name');
     assert.match(issue.message, /^Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of/);
     assert.deepEqual(errorsOf(clusterStream({}, { name: 'x'.repeat(254) })), ['metadata.name']);
-    assert.deepEqual(errorsOf(processor({ type: 'FSQL', inlineQuery: ['q'] }, { name: 'ok.name-1' })), []);
+    assert.deepEqual(errorsOf(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT * FROM [[STREAM:in]]'] }, { name: 'ok.name-1' })), []);
   });
 
   it('requires a name or generateName', () => {
@@ -210,15 +211,39 @@ describe('Processor', () => {
   it('FSQL needs inlineQuery; no template beside it; placeholders name Streams', () => {
     assert.deepEqual(onlyError(processor({ type: 'FSQL' })).field, 'spec.inlineQuery');
     assert.deepEqual(errorsOf(processor({ type: 'FSQL', inlineQuery: [] })), ['spec.inlineQuery']);
-    const withTemplate = onlyError(processor({ type: 'FSQL', inlineQuery: ['SELECT 1'], template: { spec: { containers: [{ name: 'c', image: 'i' }] } } }));
+    const withTemplate = onlyError(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT * FROM [[STREAM:in]]'], template: { spec: { containers: [{ name: 'c', image: 'i' }] } } }));
     assert.deepEqual([withTemplate.field, withTemplate.type], ['spec.template', 'FieldValueForbidden']);
-    const placeholder = onlyError(processor({ type: 'FSQL', inlineQuery: ['SELECT 1', 'SELECT * FROM [[STREAM:Bad Name]]'] }));
+    const placeholder = onlyError(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT * FROM [[STREAM:in]]', 'SELECT * FROM [[STREAM:Bad Name]]'] }));
     assert.deepEqual([placeholder.field, placeholder.offset], ['spec.inlineQuery[1]', 23]);
     assert.deepEqual(errorsOf(processor({ type: 'FSQL', inlineQuery: ['  '] })), ['spec.inlineQuery[0]']);
   });
 
+  it('FSQL statements are parsed: errors carry statement, line, column and the offset inside the string', () => {
+    const syntax = onlyError(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT * FROM [[STREAM:in]]', 'INSERT INTO [[STREAM:out]]\n  SELEC x FROM [[STREAM:in]]'] }));
+    assert.equal(syntax.field, 'spec.inlineQuery[1]');
+    assert.match(syntax.message, /statement 2, line 2, column 3/);
+    assert.equal(syntax.offset, 29);
+    const bare = onlyError(processor({ type: 'FSQL', inlineQuery: ['SELECT * FROM [[STREAM:in]]'] }));
+    assert.match(bare.message, /INSERT INTO .*debugQuery/);
+  });
+
+  it('FSQL statements are planned against the Streams the context knows: unknown columns are errors', () => {
+    const readings = { apiVersion: 'streaming.tanzu.vmware.com/v1alpha1', kind: 'Stream', metadata: { name: 'in', namespace: 'default' },
+      spec: { name: 'in', protocol: 'kafka', dataSchemaContext: { schema: { name: 'Readings', namespace: 'x', fields: [{ name: 'sensor', type: 'string' }, { name: 'v', type: 'double' }] } } } } as unknown as Stream;
+    const out = { ...readings, metadata: { name: 'out', namespace: 'default' }, spec: { ...readings.spec, name: 'out', dataSchemaContext: { schema: { name: 'Out', namespace: 'x', fields: [{ name: 'sensor', type: 'string' }] } } } } as unknown as Stream;
+    const streams: Record<string, Stream> = { in: readings, out };
+    const context = { stream: (_ns: string, name: string) => streams[name] };
+    assert.deepEqual(validateResource(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT sensor FROM [[STREAM:in]]'] }), context).errors, []);
+    const unknown = validateResource(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT sensr FROM [[STREAM:in]]'] }), context).errors;
+    assert.equal(unknown.length, 1);
+    assert.match(unknown[0].message, /sensr/);
+    assert.equal(unknown[0].offset, 'INSERT INTO [[STREAM:out]] SELECT '.length);
+    // Without the Streams (the editor on a lone Processor, or Streams not created yet) only the syntax is checked.
+    assert.deepEqual(validateResource(processor({ type: 'FSQL', inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT sensr FROM [[STREAM:in]]'] })).errors, []);
+  });
+
   it('inlineQuery is exclusive with template for other types too; warned about when unused', () => {
-    const issue = onlyError(srp({}, { inlineQuery: ['SELECT 1'], template: { spec: { containers: [{ name: 'c', image: 'i' }] } } }));
+    const issue = onlyError(srp({}, { inlineQuery: ['INSERT INTO [[STREAM:out]] SELECT * FROM [[STREAM:in]]'], template: { spec: { containers: [{ name: 'c', image: 'i' }] } } }));
     assert.deepEqual([issue.field, issue.type], ['spec.inlineQuery', 'FieldValueForbidden']);
     assert.deepEqual(warningsOf(srp({}, { inlineQuery: ['SELECT 1'] })), ['spec.inlineQuery']);
   });

@@ -8,6 +8,10 @@
  *   down <brokerId> / up <brokerId>  inject a broker fault        -> "ok"
  *   leader <topic> <partition> <brokerId>  move a partition's leadership, as a failover does; a client with
  *                                 older metadata gets NOT_LEADER_FOR_PARTITION from the old leader -> "ok" | "error <msg>"
+ *   produce-errors <count> <code>  the next <count> Produce requests (any broker, any client) fail with the Kafka
+ *                                 error <code> (e.g. 10 = MESSAGE_TOO_LARGE: the mock enforces no size limit of its
+ *                                 own, so this is how a test gets the answer a real broker gives a record too large)
+ *   clear-produce-errors          drops the Produce errors not used yet -> "ok"
  *   ping                                                         -> "ok"
  * On start it prints one JSON line: {"bootstrap":"127.0.0.1:p1,...","control":"127.0.0.1:p"}.
  * It exits on SIGTERM/SIGINT or when its parent closes stdin (so tests never leave it behind).
@@ -56,6 +60,16 @@ static void handle_line(rd_kafka_mock_cluster_t *mc, int fd, char *line) {
     reply(fd, "ok");
   } else if (sscanf(line, "up %d", &num) == 1) {
     rd_kafka_mock_broker_set_up(mc, num);
+    reply(fd, "ok");
+  } else if (sscanf(line, "produce-errors %d %d", &num, &broker) == 2 && num > 0 && num <= 100000) {
+    rd_kafka_resp_err_t *errs = malloc(sizeof *errs * (size_t)num);
+    if (!errs) { reply(fd, "error out of memory"); return; }
+    for (int i = 0; i < num; i++) errs[i] = (rd_kafka_resp_err_t)broker;
+    rd_kafka_mock_push_request_errors_array(mc, 0 /* Produce */, (size_t)num, errs);
+    free(errs);
+    reply(fd, "ok");
+  } else if (strncmp(line, "clear-produce-errors", 20) == 0) {
+    rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
     reply(fd, "ok");
   } else if (strncmp(line, "ping", 4) == 0) {
     reply(fd, "ok");

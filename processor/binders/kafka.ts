@@ -26,6 +26,7 @@ import { headerValueToString, type Message } from '../message';
 import {
   errorText,
   binderStatus,
+  UndeliverableError,
   type BinderStatus,
   type ConnectionState,
   type DeliveryHandler,
@@ -303,6 +304,7 @@ export class KafkaInput implements InputBinder {
       handler({
         message: toMessage(record.headers, record.value, record.key),
         partition,
+        timestamp: Number(record.timestamp),
         ack: () => {
           if (settled) return;
           settled = true;
@@ -382,10 +384,38 @@ interface PendingRecord {
   reject: (err: Error) => void;
 }
 
+/** Produce errors no retry can cure: the record or the request itself is refused (too large, invalid, a topic that
+ *  cannot exist, not authorised). kafkajs marks them non-retriable and keeps the broker's error in the `cause` chain. */
+export const PERMANENT_PRODUCE_ERRORS: ReadonlySet<string> = new Set([
+  'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED',
+  'INVALID_TIMESTAMP', 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 'INVALID_REQUIRED_ACKS', 'UNSUPPORTED_COMPRESSION_TYPE',
+  'POLICY_VIOLATION',
+]);
+
+/** The broker error type when `err` (or an error it wraps) is one of PERMANENT_PRODUCE_ERRORS. */
+export function permanentProduceError(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string' && PERMANENT_PRODUCE_ERRORS.has(type)) return type;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Attempts of a record refused with a permanent error before it is given up (UndeliverableError): one more than
+ *  needed to tell a broker's passing misconfiguration from a record that can never be written. */
+export const DEFAULT_PERMANENT_ERROR_ATTEMPTS = 3;
+
 export interface KafkaOutputOptions {
   binding: BindingConfig;
   log: Logger;
   clientId?: string;
+  /** Attempts of a record refused with a permanent error (PERMANENT_PRODUCE_ERRORS) before `send` rejects with
+   *  UndeliverableError; Infinity for the dead-letter destination (nowhere further to go). */
+  permanentErrorAttempts?: number;
   /** Records per produce request. */
   maxBatch?: number;
   /** Produce requests in flight at once. */
@@ -406,8 +436,14 @@ export class KafkaOutput implements OutputBinder {
   private readonly maxRequests: number;
   /** Records kafkajs reported as sent without a broker acknowledgement for them (sent again). */
   private resent = 0;
+  private readonly permanentErrorAttempts: number;
+  private undeliverable = 0;
+  private lastUndeliverable: { at: number; text: string } | undefined;
+  /** Records refused with a permanent error and waiting for their next attempt. */
+  private retryingPermanent = 0;
 
   constructor(private readonly options: KafkaOutputOptions) {
+    this.permanentErrorAttempts = options.permanentErrorAttempts ?? DEFAULT_PERMANENT_ERROR_ATTEMPTS;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxRequests = options.maxRequests ?? 4;
     this.kafka = kafkaClient(options.binding.server, options.clientId ?? `sr-out-${options.binding.stream}`, options.log.child({ output: options.binding.stream }));
@@ -472,13 +508,21 @@ export class KafkaOutput implements OutputBinder {
    *  A record counts as confirmed only when the broker's answer names its partition: kafkajs may resolve a send
    *  with some records never written (delivery/produce-confirmation); those are sent again. */
   private async produce(batch: PendingRecord[]): Promise<void> {
-    const topic = this.options.binding.destination;
-    let pending = batch.map((r) => {
+    await this.produceRecords(batch.map((r) => {
       const record: KafkaRecord = { value: r.message.payload, headers: r.message.headers };
       if (r.message.key) record.key = r.message.key;
       if (r.partition !== undefined) record.partition = r.partition;
       return { pending: r, record };
-    });
+    }));
+  }
+
+  /** Retriable failures are retried until confirmed. A permanent error (PERMANENT_PRODUCE_ERRORS) is not: a batch
+   *  is split so that each record is tried alone (one bad record must not take the others down), and a record
+   *  still refused after `permanentErrorAttempts` rejects with UndeliverableError (the pipeline dead-letters it). */
+  private async produceRecords(records: Array<{ pending: PendingRecord; record: KafkaRecord }>): Promise<void> {
+    const topic = this.options.binding.destination;
+    let pending = records;
+    let permanentFailures = 0;
     for (let delay = 100; ; delay = Math.min(delay * 2, 3000)) {
       const producer = this.producer;
       if (this.stopped || !producer) {
@@ -502,11 +546,43 @@ export class KafkaOutput implements OutputBinder {
         await new Promise((r) => setTimeout(r, delay));
       } catch (err) {
         this.lastError = errorText(err);
-        this.state = 'reconnecting';
-        this.options.log.warn({ err: this.lastError }, 'kafka produce failed; retrying');
+        const permanent = permanentProduceError(err);
+        if (permanent) {
+          if (pending.length > 1) {
+            this.options.log.warn({ err: this.lastError, type: permanent, records: pending.length }, 'kafka produce refused with a permanent error; trying each record alone');
+            await Promise.all(pending.map((p) => this.produceRecords([p])));
+            return;
+          }
+          permanentFailures++;
+          if (permanentFailures >= this.permanentErrorAttempts) {
+            const text = `kafka refused the record with ${permanent}: ${this.lastError}`;
+            this.undeliverable++;
+            this.lastUndeliverable = { at: Date.now(), text };
+            this.unconfirmed -= pending.length;
+            this.options.log.warn({ err: this.lastError, type: permanent, attempts: permanentFailures }, 'kafka record undeliverable after every attempt');
+            for (const p of pending) p.pending.reject(new UndeliverableError(`${text} (${permanentFailures} attempts)`, permanent));
+            return;
+          }
+          this.options.log.warn({ err: this.lastError, type: permanent, attempt: permanentFailures }, 'kafka produce refused with a permanent error; retrying');
+          this.retryingPermanent += pending.length;
+          await new Promise((r) => setTimeout(r, delay));
+          this.retryingPermanent -= pending.length;
+          continue;
+        } else {
+          // Everything else (connection, leadership, timeouts) is passing: retried until confirmed.
+          this.state = 'reconnecting';
+          this.options.log.warn({ err: this.lastError }, 'kafka produce failed; retrying');
+        }
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /** For /readyz: records the broker is refusing with a permanent error right now (as on RabbitMQ, only while it
+   *  lasts; what was given up on shows in /debug/state and the metrics). */
+  deliveryProblem(): string | undefined {
+    if (this.retryingPermanent === 0) return undefined;
+    return `${this.retryingPermanent} record(s) refused (${this.lastError ?? 'permanent error'}); retrying before dead-lettering`;
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
@@ -524,7 +600,10 @@ export class KafkaOutput implements OutputBinder {
     return binderStatus(this.options.binding, {
       state: this.state,
       inFlight: this.unconfirmed,
-      detail: { resentUnacknowledged: this.resent },
+      detail: {
+        resentUnacknowledged: this.resent, undeliverable: this.undeliverable,
+        ...(this.lastUndeliverable ? { lastUndeliverable: { at: new Date(this.lastUndeliverable.at).toISOString(), error: this.lastUndeliverable.text } } : {}),
+      },
       ...(this.lastError ? { lastError: this.lastError } : {}),
     });
   }

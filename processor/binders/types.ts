@@ -7,6 +7,9 @@ export interface InboundDelivery {
   message: Message;
   /** The broker partition it came from (Kafka partition; RabbitMQ: the instance's partition, or -1 unpartitioned). */
   partition: number;
+  /** The broker's timestamp of the record, epoch ms (Kafka record timestamp; RabbitMQ: the `timestamp` property when
+   *  set). Streaming SQL reads it as the `metadata.from: timestamp` column. */
+  timestamp?: number;
   /** Settles the message at the broker (RabbitMQ basic.ack, Kafka offset eligible for commit). Idempotent. */
   ack(): void;
 }
@@ -43,11 +46,14 @@ export interface InputBinder {
 export interface OutputBinder {
   start(): Promise<void>;
   /** Resolves once the broker confirmed the message (RabbitMQ publisher confirm, Kafka acks=-1). Retries across
-   *  reconnects until confirmed or the binder is stopped (then rejects). */
+   *  reconnects until confirmed or the binder is stopped (then rejects). Rejects with UndeliverableError when the
+   *  broker keeps refusing the message itself (unroutable, too large, ...) after a bounded number of attempts. */
   send(message: Message, partition?: number): Promise<void>;
   /** Waits for unconfirmed sends (bounded by `timeoutMs`), then closes. */
   stop(timeoutMs?: number): Promise<void>;
   status(): BinderStatus;
+  /** A /readyz reason while the broker refuses messages (returned, too large, ...), else undefined. */
+  deliveryProblem?(): string | undefined;
 }
 
 /** The server address without credentials, for logs and debug output. */
@@ -74,6 +80,24 @@ export function redactServer(url: string): string {
     .split(',')
     .map((part) => part.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1'))
     .join(',');
+}
+
+/**
+ * A message the broker will never take as it is (RabbitMQ: returned as unroutable, after the attempts; Kafka: a
+ * non-retriable produce error such as MESSAGE_TOO_LARGE, after the attempts). The pipeline dead-letters the input
+ * that caused it (stage `produce`) instead of retrying forever (which stalls the input) or acknowledging it
+ * (which loses it). Outputs reject with it; a stopping output rejects with a plain Error instead (redelivery).
+ */
+export class UndeliverableError extends Error {
+  readonly stage = 'produce';
+  constructor(
+    message: string,
+    /** Metric label: `unroutable`, or the Kafka error type (e.g. `MESSAGE_TOO_LARGE`). */
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'UndeliverableError';
+  }
 }
 
 export function errorText(err: unknown): string {

@@ -1,10 +1,10 @@
-// The payload codec against a schema registry. No Confluent Schema Registry can run here (a Java service, not in
-// Debian or npm), so these tests use the FAKE registry of test/support/schema-registry.ts, which implements the REST
-// endpoints @kafkajs/confluent-schema-registry calls; payloads are encoded by that library, as a producer would.
+// The payload codec against a schema registry: the development registry of `sr up` (cli/schema-registry, the
+// Confluent REST API; test/support/schema-registry.ts runs it in this process and records the requests); payloads
+// are encoded by @kafkajs/confluent-schema-registry, as a producer would.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { FakeSchemaRegistry } from '../../test/support/schema-registry';
+import { TestSchemaRegistry } from '../../test/support/schema-registry';
 import type { BindingConfig, ProcessorConfig } from '../config';
 import type { Message } from '../message';
 import {
@@ -45,12 +45,12 @@ const score = {
   raw: Buffer.from([0, 0x41, 0xff]),
 };
 
-let fake: FakeSchemaRegistry;
+let fake: TestSchemaRegistry;
 let producer: SchemaRegistry;
 let scoreId: number;
 
 before(async () => {
-  fake = await FakeSchemaRegistry.start();
+  fake = await TestSchemaRegistry.start();
   producer = new SchemaRegistry({ host: fake.url });
   ({ id: scoreId } = await producer.register({ type: SchemaType.AVRO, schema: JSON.stringify(SCORE_SCHEMA) }, { subject: 'scores-value' }));
 });

@@ -2,7 +2,8 @@
 // Costs one boolean check per message when nobody listens.
 import type { Message } from '../message';
 
-export type TapPoint = 'in' | 'out' | 'late' | 'dead-letter' | 'filtered';
+/** `debug`: the rows of a streaming SQL processor's `debugQuery`. */
+export type TapPoint = 'in' | 'out' | 'late' | 'dead-letter' | 'filtered' | 'debug';
 
 export interface TapRecord {
   time: string;

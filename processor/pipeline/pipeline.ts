@@ -1,7 +1,8 @@
 // The per-message pipeline: decode -> transform (SpEL / JSONata / filter) -> event time & watermark ->
 // (window | stateless) -> UDF -> output headers -> partition -> produce to ALL outputs -> acknowledge the input once
 // every output it caused is confirmed. A failing message goes to the dead-letter destination (then is acknowledged);
-// nothing is dropped silently and the processor keeps going.
+// so does one an output can never deliver (UndeliverableError: unroutable on RabbitMQ, too large for Kafka, ...,
+// stage `produce`). Nothing is dropped silently and the processor keeps going.
 //
 // Messages are computed concurrently (UDF calls overlap), but what they produce is issued in arrival order per input
 // partition, so a bridge or a mapper keeps the order of each partition.
@@ -9,14 +10,18 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { BindingConfig } from '../config';
 import type { DeliveryHandler, InboundDelivery, OutputBinder } from '../binders/types';
-import { errorText } from '../binders/types';
+import { errorText, UndeliverableError } from '../binders/types';
 import type { Tap } from '../debug/tap';
 import { Headers, type Message } from '../message';
 import type { ProcessorMetrics } from '../metrics';
 import type { EventClock, Transform, UdfCall } from './stages';
 import { StageError } from './stage-error';
 
-export type LateEventMode = 'DROP' | 'UPSERT' | 'SIDE_CHANNEL';
+/** DROP, UPSERT and SIDE_CHANNEL are `srp.lateEventMode`'s values. PASS is what a processor without a window does
+ *  when the attribute is absent: a late message is produced as usual (only counted), because a stateless step has
+ *  nothing a late message could spoil, while dropping it loses data behind any producer whose partitions (or
+ *  replicas) run at different speeds. */
+export type LateEventMode = 'DROP' | 'UPSERT' | 'SIDE_CHANNEL' | 'PASS';
 
 /** An output destination with the function that picks the partition of each message (absent = unpartitioned);
  *  `assign` returns the message with its `scst_partition` header set, and throws when the key is missing. */
@@ -51,8 +56,9 @@ export interface PipelineOptions {
   transform?: Transform;
   clock?: EventClock;
   udf?: UdfCall;
-  /** srp.output.headers over the outbound message. */
-  outputHeaders?: (message: Message) => Message;
+  /** srp.output.headers over the outbound message; `payload.X` reads `inbound` (the decoded message before the
+   *  transforms), as the original documents (transform/output-headers.ts). */
+  outputHeaders?: (message: Message, inbound: Message) => Message;
   /** The windowed path: `buffered` when the window took the message (and its acknowledgement), else late. */
   window?: (input: BindingConfig, delivery: InboundDelivery, message: Message, done: () => void) => { verdict: WindowVerdict; message: Message };
 }
@@ -159,26 +165,34 @@ export class Pipeline {
         const transformed = o.transform(message);
         if (transformed instanceof Promise) {
           return transformed.then(
-            (m) => (m ? this.afterTransform(input, delivery, m, done) : FILTERED),
+            (m) => (m ? this.afterTransform(input, delivery, m, done, decoded) : FILTERED),
             failure,
           );
         }
         if (!transformed) return FILTERED;
         message = transformed;
       }
-      return this.afterTransform(input, delivery, message, done);
+      return this.afterTransform(input, delivery, message, done, decoded);
     } catch (err) {
       return failure(err);
     }
   }
 
-  private afterTransform(input: BindingConfig, delivery: InboundDelivery, transformed: Message, done: () => void): Outcome | Promise<Outcome> {
+  private afterTransform(input: BindingConfig, delivery: InboundDelivery, transformed: Message, done: () => void, inbound: Message = transformed): Outcome | Promise<Outcome> {
     const o = this.options;
     try {
       let message = transformed;
       if (o.window) {
         this.held++;
-        const taken = o.window(input, delivery, message, () => { this.held--; done(); });
+        let taken: { verdict: WindowVerdict; message: Message };
+        try {
+          taken = o.window(input, delivery, message, () => { this.held--; done(); });
+        } catch (err) {
+          // The window never took it (e.g. its timestamp could not be extracted): it is not held, it is in flight
+          // until its dead letter is confirmed. Left counted as held, drain() would stop waiting one message early.
+          this.held--;
+          throw err;
+        }
         if (taken.verdict === 'buffered') return HELD;
         this.held--;
         return { kind: 'late', message: taken.message, discard: taken.verdict === 'discard' };
@@ -191,24 +205,26 @@ export class Pipeline {
         late = timing.verdict !== 'on-time';
         discard = timing.verdict === 'discard';
       }
-      if (late && o.lateEventMode !== 'UPSERT') return { kind: 'late', message, discard };
+      if (late && o.lateEventMode === 'PASS') o.metrics.late.labels(input.stream, 'passed').inc();
+      else if (late && o.lateEventMode !== 'UPSERT') return { kind: 'late', message, discard };
       if (o.udf) {
         const source = message;
         return o.udf(source).then(
-          (replies) => this.emit(replies.map((reply) => withTimeHeaders(reply, eventTimeOf(source), eventWatermarkOf(source)))),
+          (replies) => this.emit(replies.map((reply) => withTimeHeaders(reply, eventTimeOf(source), eventWatermarkOf(source))), inbound),
           failure,
         );
       }
-      return this.emit([message]);
+      return this.emit([message], inbound);
     } catch (err) {
       return failure(err);
     }
   }
 
-  private emit(results: Message[]): Outcome {
+  private emit(results: Message[], inbound: Message): Outcome {
     try {
       const o = this.options;
-      const out = o.outputHeaders ? results.map(o.outputHeaders) : results;
+      const headers = o.outputHeaders;
+      const out = headers ? results.map((m) => headers(m, inbound)) : results;
       return { kind: 'emit', sends: this.routeAll(out) };
     } catch (err) {
       return failure(err);
@@ -227,10 +243,10 @@ export class Pipeline {
         done();
         return;
       case 'emit':
-        this.confirmThenAck(this.sendAll(outcome.sends), done);
+        this.confirmThenAck(this.sendAll(outcome.sends), done, true, (err) => this.deadLetter(input, delivery, err.stage, err.message, done));
         return;
       case 'late':
-        this.late(input, outcome.message, outcome.discard, done);
+        this.late(input, outcome.message, outcome.discard, done, delivery.partition);
         return;
       case 'failed':
         this.deadLetter(input, delivery, outcome.stage, outcome.error, done);
@@ -247,10 +263,15 @@ export class Pipeline {
     return routed;
   }
 
-  /** Issues the sends; resolves when the brokers confirmed all of them. */
+  /** Issues the sends; resolves when the brokers confirmed all of them. Rejects only once every send settled: with
+   *  a stopping output's error when there is one (the input is then redelivered), else an UndeliverableError. */
   sendAll(sends: Routed[]): Promise<unknown> {
     if (sends.length === 1) return this.send(sends[0], 'out');
-    return Promise.all(sends.map((r) => this.send(r, 'out')));
+    return Promise.allSettled(sends.map((r) => this.send(r, 'out'))).then((results) => {
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      if (failures.length === 0) return;
+      throw failures.find((f) => !(f instanceof UndeliverableError)) ?? failures[0];
+    });
   }
 
   private send(routed: Routed, point: 'out' | 'late' | 'dead-letter'): Promise<void> {
@@ -266,28 +287,44 @@ export class Pipeline {
     return route.binder.send(message, partition).then(() => {
       confirmed.inc();
       if (this.options.tap.active) this.options.tap.offer(point, stream, message, partition);
+    }, (err: unknown) => {
+      if (err instanceof UndeliverableError) this.options.metrics.undeliverable.labels(stream, err.reason).inc();
+      throw err;
     });
   }
 
-  /** Acknowledges once confirmed. Only a stopping output rejects: the input is then left unacknowledged so the
-   *  broker redelivers it (single messages stop counting as in flight; window events stay held). */
-  private confirmThenAck(confirmed: Promise<unknown>, done: () => void, single = true): void {
+  /** Acknowledges once confirmed. A message an output can never deliver goes to `undeliverable` (which dead-letters
+   *  it). Otherwise only a stopping output rejects: the input is then left unacknowledged so the broker redelivers it
+   *  (single messages stop counting as in flight; window events stay held). */
+  private confirmThenAck(confirmed: Promise<unknown>, done: () => void, single = true, undeliverable?: (err: UndeliverableError) => void): void {
     confirmed.then(done, (err: unknown) => {
+      if (err instanceof UndeliverableError && undeliverable) {
+        undeliverable(err);
+        return;
+      }
       this.options.log.debug({ err: errorText(err) }, 'send not confirmed; the input will be redelivered');
       if (single) this.finished();
     });
   }
 
-  private late(input: BindingConfig, message: Message, discard: boolean, done: () => void): void {
+  private late(input: BindingConfig, message: Message, discard: boolean, done: () => void, partition = -1): void {
     const o = this.options;
+    const undeliverable = (err: UndeliverableError): void => this.deadLetter(input, { message, partition, ack: () => undefined }, err.stage, err.message, done);
     if (o.lateEventMode === 'SIDE_CHANNEL' && o.lateOutput) {
       o.metrics.late.labels(input.stream, 'side_channel').inc();
-      this.confirmThenAck(this.sendRouted(o.lateOutput, message, 'late', input, done), done);
+      this.confirmThenAck(this.sendRouted(o.lateOutput, message, 'late', input, done), done, true, undeliverable);
       return;
     }
     if (o.lateEventMode === 'UPSERT' && !discard) {
       o.metrics.late.labels(input.stream, 'upserted').inc();
-      this.confirmThenAck(this.sendAll(this.routeAll([message])), done);
+      let sends: Routed[];
+      try {
+        sends = this.routeAll([message]);
+      } catch (err) {
+        this.deadLetter(input, { message, partition, ack: () => undefined }, stageOf(err), errorText(err), done);
+        return;
+      }
+      this.confirmThenAck(this.sendAll(sends), done, true, undeliverable);
       return;
     }
     o.metrics.late.labels(input.stream, 'dropped').inc();
@@ -324,9 +361,10 @@ export class Pipeline {
     }
   }
 
-  /** Produces a window's results and acknowledges its tokens once everything is confirmed (used by window stages). */
-  emitRelease(messages: Message[], acks: Array<() => void>): void {
-    this.confirmThenAck(this.sendAll(this.routeAll(messages)), () => { for (const ack of acks) ack(); }, false);
+  /** Produces a window's results and acknowledges its tokens once everything is confirmed (used by window stages).
+   *  Results an output can never deliver go to `undeliverable` (the window stage dead-letters the window's events). */
+  emitRelease(messages: Message[], acks: Array<() => void>, undeliverable?: (err: UndeliverableError) => void): void {
+    this.confirmThenAck(this.sendAll(this.routeAll(messages)), () => { for (const ack of acks) ack(); }, false, undeliverable);
   }
 
   /** Late events handed back by the window stage after waiting (parked) for room. */

@@ -2,7 +2,7 @@
 // (outputs, then inputs, so nothing is consumed that cannot be produced) and stops them gracefully.
 import type { Logger } from 'pino';
 import type { BindingConfig, ProcessorConfig } from '../config';
-import { createInputBinder, createOutputBinder } from '../binders/factory';
+import { createInputBinder, createOutputBinder, type OutputRole } from '../binders/factory';
 import type { BinderStatus, InputBinder } from '../binders/types';
 import { Tap } from '../debug/tap';
 import { DebugServer, type Readiness } from '../debug/server';
@@ -47,8 +47,13 @@ export function defaultLateOutput(config: ProcessorConfig): BindingConfig {
   return { stream: `${first.stream}.late`, protocol: first.protocol, destination: `${first.destination}.late`, server: first.server, contentType: first.contentType };
 }
 
-function lateEventMode(config: ProcessorConfig): LateEventMode {
-  const mode = (config.attributes[ATTRIBUTE_LATE_EVENT_MODE] ?? 'DROP').trim().toUpperCase();
+/** `srp.lateEventMode`; when absent, DROP for a windowed processor (as in the original) and PASS without a window:
+ *  a stateless step has no window a late message could miss, and dropping it would lose data whenever the
+ *  `eventtime` it inherits comes from producers running at different speeds (several replicas or partitions). */
+export function lateEventMode(config: ProcessorConfig, windowed: boolean): LateEventMode {
+  const text = config.attributes[ATTRIBUTE_LATE_EVENT_MODE];
+  if (text === undefined || text.trim() === '') return windowed ? 'DROP' : 'PASS';
+  const mode = text.trim().toUpperCase();
   if (mode === 'UPSERT' || mode === 'SIDE_CHANNEL' || mode === 'DROP') return mode;
   throw new Error(`${ATTRIBUTE_LATE_EVENT_MODE} must be DROP, UPSERT or SIDE_CHANNEL (got "${mode}")`);
 }
@@ -89,19 +94,19 @@ export class ProcessorRuntime {
       { processor: config.name, namespace: config.namespace, instance: String(config.instanceIndex) },
       options.defaultMetrics ?? false,
     );
-    const route = (binding: BindingConfig): Route => {
-      const r: Route = { binding, binder: createOutputBinder(binding, config, log) };
+    const route = (binding: BindingConfig, role: OutputRole = 'output'): Route => {
+      const r: Route = { binding, binder: createOutputBinder(binding, config, log, role) };
       if (binding.partitioning) {
         const selector = new PartitionSelector(binding.partitioning);
         r.assign = (message) => selector.assign(message);
       }
       return r;
     };
-    this.outputs = config.outputs.map(route);
-    this.deadLetter = route(config.deadLetter ?? defaultDeadLetter(config));
-    const mode = lateEventMode(config);
-    this.lateOutput = mode === 'SIDE_CHANNEL' ? route(config.lateOutput ?? defaultLateOutput(config)) : undefined;
+    this.outputs = config.outputs.map((binding) => route(binding));
+    this.deadLetter = route(config.deadLetter ?? defaultDeadLetter(config), 'dead-letter');
     const windowSettings = resolveWindowSettings(config.attributes);
+    const mode = lateEventMode(config, windowSettings !== undefined);
+    this.lateOutput = mode === 'SIDE_CHANNEL' ? route(config.lateOutput ?? defaultLateOutput(config), 'late') : undefined;
     this.inputs = config.inputs.map((binding) => ({
       binding,
       binder: createInputBinder(windowSettings ? windowedInput(binding, windowSettings) : binding, config, log),
@@ -170,7 +175,9 @@ export class ProcessorRuntime {
         ? { decode: (input, message) => codecs.decode(input, message), restoreEncoding: (message) => codecs.restore(message) }
         : {}),
       ...(transform ? { transform } : {}),
-      ...(applyOutputHeaders && !windowing ? { outputHeaders: applyOutputHeaders } : {}),
+      // Stateless: `payload.X` of srp.output.headers reads the inbound payload (the window path has no single inbound
+      // message: there it reads the window's result, as `team=payload.team` after a user-score UDF expects).
+      ...(outputHeaders && !windowing ? { outputHeaders: (m: Message, inbound: Message): Message => outputHeaders.apply(m, inbound) } : {}),
     });
     windowing?.start(this.pipeline);
     this.debug = new DebugServer({
@@ -243,6 +250,15 @@ export class ProcessorRuntime {
     for (const route of this.outputs) {
       const status = route.binder.status();
       if (status.state !== 'connected') reasons.push(`output ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+    }
+    // Messages the brokers refuse (unroutable, too large): the processor runs, but its data goes to dead letters.
+    for (const [what, route] of [
+      ...this.outputs.map((r) => ['output', r] as const),
+      ['late output', this.lateOutput] as const,
+      ['dead-letter output', this.deadLetter] as const,
+    ]) {
+      const problem = route?.binder.deliveryProblem?.();
+      if (route && problem) reasons.push(`${what} ${route.binding.stream}: ${problem}`);
     }
     if (this.udf && this.udf.status().state !== 'reachable') {
       try {

@@ -216,6 +216,13 @@ export class Windowing {
     if (!pipeline) return;
     const release: WindowRelease<WindowToken> = { ...stored, events };
     const acks = release.tokens.map((t) => t.ack);
+    // The window's events, for the dead-letter destination (a failure is the batch's, not one event's).
+    const letters = (): Array<{ message: Message; input: BindingConfig; partition: number }> => {
+      const tokens = release.tokens;
+      return release.events
+        .filter((e) => tokens.includes(e.token))
+        .map((e) => ({ message: { payload: e.payload, headers: e.headers }, input: e.token.input, partition: e.token.partition }));
+    };
     let outputs: Message[];
     try {
       if (this.options.udf) {
@@ -233,14 +240,10 @@ export class Windowing {
         outputs = [windowAsJsonArray(release, watermark)];
       }
       if (this.options.outputHeaders) outputs = outputs.map(this.options.outputHeaders);
-      pipeline.emitRelease(outputs, acks);
+      // A result no output can ever take (unroutable, too large) dead-letters the events it was made of.
+      pipeline.emitRelease(outputs, acks, (err) => pipeline.deadLetterBatch(letters(), err.stage, err.message, acks));
     } catch (err) {
-      // The window's events go to the dead-letter destination (the failure is the batch's, not one event's).
-      const tokens = release.tokens;
-      const letters = release.events
-        .filter((e) => tokens.includes(e.token))
-        .map((e) => ({ message: { payload: e.payload, headers: e.headers }, input: e.token.input, partition: e.token.partition }));
-      pipeline.deadLetterBatch(letters, this.options.udf ? 'udf' : 'window', errorText(err), acks);
+      pipeline.deadLetterBatch(letters(), this.options.udf ? 'udf' : 'window', errorText(err), acks);
     }
   }
 

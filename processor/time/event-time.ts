@@ -38,6 +38,8 @@ export class EventTimeError extends Error {
 export const ATTRIBUTE_TIMESTAMP = 'srp.input.timestampExpression';
 export const ATTRIBUTE_MAX_OUT_OF_ORDERNESS = 'srp.maxOutOfOrderness';
 export const EVENT_TIME_HEADER = 'eventtime';
+/** Spring Messaging's MessageHeaders.TIMESTAMP: the message's creation time, set by Spring on every message. */
+export const SPRING_TIMESTAMP_HEADER = 'timestamp';
 
 /** Parses a timestamp expression (`proc`, `header.X`, `payload.a.b`, `a.b`, `$.a.b`). Throws on invalid text. */
 export function parseTimestampSource(expression: string): TimestampSource {
@@ -144,7 +146,13 @@ export class EventTimeExtractor {
       }
       case 'header': {
         const header = message.headers[source.name];
-        if (header === undefined) throw new EventTimeError(`no event time: the message has no header '${source.name}'`);
+        if (header === undefined) {
+          // `header.timestamp` (anomaly detection light): the original read Spring Messaging's `timestamp` header,
+          // which Spring stamps on every message it builds (System.currentTimeMillis()) — when the processor took
+          // the message in. Brokers carry no such header, so it is that same moment here.
+          if (source.name === SPRING_TIMESTAMP_HEADER) return this.now();
+          throw new EventTimeError(`no event time: the message has no header '${source.name}'`);
+        }
         const ms = parseTimestampValue(header);
         if (ms === undefined) throw new EventTimeError(`header '${source.name}' is not a timestamp: '${header}'`);
         return ms;

@@ -1,6 +1,14 @@
 // `srp.output.headers`: "name=header.X;name2=payload.a.b". Applied last, to the OUTBOUND message (after transforms
-// and the UDF, once eventtime/watermark are set): `header.X` copies header X of that message (which carries the
-// inbound headers), `payload.a.b` reads the outbound payload. A missing source leaves the header unset.
+// and the UDF, once eventtime/watermark are set), with values from the INBOUND message, as the original documents
+// ("a new outbound header named `user` with value computed from the inbound payload field `fullName`"; tutorial 3
+// sets `user=payload.fullName` although its SpEL transform drops `fullName` — the original's code read the outbound
+// payload, so that header never appeared: sr-compat.md §3):
+//   `payload.a.b` reads the inbound payload (decoded: Avro arrives here as JSON) when the caller gives it, else the
+//     outbound one — the windowed path, where a result stands for many inbound messages (`team=payload.team` after
+//     the gaming user-score UDF reads the window's result);
+//   `header.X` reads header X of the outbound message (which carries the inbound headers plus eventtime/watermark),
+//     else of the inbound one (a UDF reply may drop the request's headers, as the Go uppercase sample does).
+// A missing source leaves the header unset.
 
 import { parseOutputHeaders, type OutputHeader } from '../../crds/expressions/output-headers';
 import { payloadView } from '../expressions/payload';
@@ -22,14 +30,19 @@ export class OutputHeaders {
     return this.headers;
   }
 
-  /** Returns the message with the configured headers added (a new headers object; the payload is shared). */
-  apply(message: Message): Message {
+  /**
+   * Returns the outbound `message` with the configured headers added (a new headers object; the payload is shared).
+   * `inbound`: the message as it arrived (decoded), the source of `payload.X`; absent, the outbound payload is read.
+   */
+  apply(message: Message, inbound?: Message): Message {
     if (this.headers.length === 0) return message;
-    const payload = this.readsPayload ? payloadView(message.payload, message.headers.contentType) : undefined;
+    const source = inbound ?? message;
+    const payload = this.readsPayload ? payloadView(source.payload, source.headers.contentType) : undefined;
     const headers = { ...message.headers };
     for (const header of this.headers) {
-      const value =
-        header.source.kind === 'header' ? message.headers[header.source.name] : readPath(payload, header.source.path);
+      const value = header.source.kind === 'header'
+        ? message.headers[header.source.name] ?? inbound?.headers[header.source.name]
+        : readPath(payload, header.source.path);
       if (value !== undefined) headers[header.name] = value;
     }
     const out: Message = { payload: message.payload, headers };

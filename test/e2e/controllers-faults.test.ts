@@ -166,7 +166,7 @@ spec:
   await conn.close();
 });
 
-test('protocol mismatch and FSQL on the local runtime are reported in status', async () => {
+test('protocol mismatch and an FSQL query over a Stream without a schema are reported in status', async () => {
   await sr.up.apply(`
 apiVersion: streaming.tanzu.vmware.com/v1alpha1
 kind: ClusterStream
@@ -185,12 +185,14 @@ kind: Processor
 metadata: { name: sql }
 spec:
   type: FSQL
-  inlineQuery: ["SELECT * FROM [[STREAM:relay-in]]"]
+  inlineQuery: ["INSERT INTO [[STREAM:sql-out]] SELECT * FROM [[STREAM:relay-in]]"]
 `);
   const mismatch = await waitReason('stream/mismatch', 'ProtocolMismatch');
   assert.equal(mismatch.status, 'False');
-  const fsql = await waitReason('processor/sql', 'FSQLNotSupportedLocally');
-  assert.match(fsql.message ?? '', /Flink/);
+  // relay-in is auto-provisioned without a dataSchemaContext: no columns to run SQL over.
+  const fsql = await waitReason('processor/sql', 'InvalidQuery');
+  assert.equal(fsql.status, 'False');
+  assert.match(fsql.message ?? '', /relay-in/);
   await sr.up.kubectl('delete', 'processor/sql', 'stream/mismatch', 'clusterstream/mismatch-kafka', '--wait=true', '--timeout=60s');
 });
 

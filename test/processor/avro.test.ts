@@ -7,9 +7,8 @@
 //     the dead-letter topic with the error in headers; a registry outage is reported on /readyz and /debug/state,
 //     known schemas keep decoding, a new schema is dead-lettered after retries, and decoding resumes when it is back;
 //  3. the controllers put a Stream's registry into the processor configuration.
-// The registry is a FAKE (test/support/schema-registry.ts): the Confluent Schema Registry is a Java service that is
-// neither in Debian's archive nor on npm, so it cannot run here. The fake implements the REST endpoints the library
-// and the processor call; everything else (Kafka protocol, processor process, library) is real.
+// The registry is the development registry of `sr up` (cli/schema-registry, the Confluent REST API), run in this
+// process by test/support/schema-registry.ts; everything else (Kafka protocol, processor process, library) is real.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
@@ -22,12 +21,12 @@ import { uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import { KafkaCollector, kafkaClientFor, useProcessorTestResources, waitReady, type ReceivedKafkaMessage } from '../support/processor-harness';
 import { sampleWorkloads } from '../support/controllers-samples';
-import { FakeSchemaRegistry } from '../support/schema-registry';
+import { TestSchemaRegistry } from '../support/schema-registry';
 
 const resources = useProcessorTestResources();
 const { closers } = resources;
 const id = uniqueName('avro');
-let registry: FakeSchemaRegistry;
+let registry: TestSchemaRegistry;
 let producer: SchemaRegistry;
 let scoreId: number;
 
@@ -51,7 +50,7 @@ interface Score {
 }
 
 before(async () => {
-  registry = await FakeSchemaRegistry.start();
+  registry = await TestSchemaRegistry.start();
   producer = new SchemaRegistry({ host: registry.url });
   ({ id: scoreId } = await producer.register({ type: SchemaType.AVRO, schema: JSON.stringify(SCORE_SCHEMA) }, { subject: 'scores-value' }));
 });

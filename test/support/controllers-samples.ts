@@ -4,7 +4,9 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Processor, Stream } from '../../crds/types';
-import { fsqlWorkload, placeholderStreams } from '../../controllers/fsql';
+import { attachSql, sqlStreams } from '../../controllers/sql-workload';
+import { tableFromAvroSchema, tableFromStream } from '../../crds/sql/tables';
+import type { SqlTable } from '../../crds/sql/table';
 import { buildWorkload, type ResolvedStream } from '../../controllers/workload';
 import type { ProcessorWorkload } from '../../controllers/runtime/types';
 
@@ -19,6 +21,36 @@ export function loadDocuments(file: string): Record<string, unknown>[] {
   return parseAllDocuments(readFileSync(join(SAMPLES_DIR, file), 'utf8'))
     .map((d) => d.toJSON() as Record<string, unknown> | null)
     .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object');
+}
+
+/** What the top-k-songs data generator registers under `songs-value` and `playevents-value` (its avroSchema), for
+ *  the sample whose Streams read their columns from the registry. */
+export const SAMPLE_REGISTRY_SCHEMAS: Record<string, string> = {
+  'songs-value': JSON.stringify({
+    type: 'record', name: 'Song', namespace: 'com.tanzu.streaming.runtime.playsongs.avro',
+    fields: [
+      { name: 'song_id', type: 'long' }, { name: 'album', type: 'string' }, { name: 'artist', type: 'string' },
+      { name: 'name', type: 'string' }, { name: 'genre', type: 'string' },
+    ],
+  }),
+  'playevents-value': JSON.stringify({
+    type: 'record', name: 'PlayEvent', namespace: 'com.tanzu.streaming.runtime.playsongs.avro',
+    fields: [{ name: 'song_id', type: 'long' }, { name: 'duration', type: 'long' }],
+  }),
+};
+
+/** A Stream's table the way the reconciler builds it, with registry schemas from SAMPLE_REGISTRY_SCHEMAS. */
+export function sampleTable(stream: Stream): SqlTable {
+  const built = tableFromStream(stream);
+  if (!built.table) throw new Error(`${stream.metadata.name ?? ''}: ${built.diagnostics.map((d) => d.message).join('; ')}`);
+  const registry = built.table.columnsFromRegistry;
+  if (!registry) return built.table;
+  const subject = /\/subjects\/([^/]+)\//.exec(registry.url)?.[1] ?? '';
+  const schema = SAMPLE_REGISTRY_SCHEMAS[subject];
+  if (!schema) throw new Error(`no sample registry schema for ${registry.url}`);
+  const fromRegistry = tableFromAvroSchema(stream, schema);
+  if (!fromRegistry.table) throw new Error(`${stream.metadata.name ?? ''}: ${fromRegistry.diagnostics.map((d) => d.message).join('; ')}`);
+  return fromRegistry.table;
 }
 
 export interface SampleWorkload { file: string; processor: Processor; workload: ProcessorWorkload }
@@ -41,16 +73,16 @@ export function sampleWorkloads(opts: { credentialsInConfig: boolean; httpPort: 
         const url = stream.spec.protocol === 'kafka' ? 'kafka.default.svc.cluster.local:9092' : 'amqp://rabbitmq.default.svc.cluster.local:5672';
         return { stream, endpoint: { url } };
       };
+      const sql = processor.spec.type === 'FSQL' ? sqlStreams(processor) : undefined;
+      const inputs = [...(processor.spec.inputs ?? []).map((i) => i.name), ...(sql?.inputs ?? [])];
+      const outputs = [...(processor.spec.outputs ?? []).map((o) => o.name), ...(sql?.outputs ?? [])];
       const { workload } = buildWorkload({
         processor,
-        inputs: (processor.spec.inputs ?? []).map((i) => resolve(i.name)),
-        outputs: (processor.spec.outputs ?? []).map((o) => resolve(o.name)),
+        inputs: inputs.map(resolve),
+        outputs: outputs.map(resolve),
         ...opts,
       });
-      if (workload.type === 'FSQL') {
-        const resolved = new Map(placeholderStreams(processor.spec.inlineQuery ?? []).map((n) => [n, resolve(n)]));
-        workload.fsql = fsqlWorkload(processor, resolved);
-      }
+      if (sql) attachSql(workload, processor, [...inputs, ...outputs].map((n) => sampleTable(resolve(n).stream)));
       out.push({ file, processor, workload });
     }
   }

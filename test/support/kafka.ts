@@ -18,6 +18,10 @@ export interface KafkaHandle {
   brokerUp(brokerId: number): Promise<void>;
   /** Moves a partition's leadership to another broker, as a failover does (mock only). */
   partitionLeader(topic: string, partition: number, brokerId: number): Promise<void>;
+  /** The next `count` Produce requests (any client) fail with Kafka error `code`, e.g. 10 MESSAGE_TOO_LARGE (mock
+   *  only: it enforces no size limit of its own). */
+  produceErrors(count: number, code: number): Promise<void>;
+  clearProduceErrors(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +57,8 @@ export async function startKafka(opts: { brokers?: number } = {}): Promise<Kafka
       brokerDown: async () => { throw new Error('broker fault injection needs the kafka-mock cluster'); },
       brokerUp: async () => { throw new Error('broker fault injection needs the kafka-mock cluster'); },
       partitionLeader: async () => { throw new Error('moving a partition leader needs the kafka-mock cluster'); },
+      produceErrors: async () => { throw new Error('injecting produce errors needs the kafka-mock cluster'); },
+      clearProduceErrors: async () => undefined,
       stop: async () => undefined,
     };
   }
@@ -76,6 +82,8 @@ export async function startKafka(opts: { brokers?: number } = {}): Promise<Kafka
     brokerDown: (id) => command(`down ${id}`),
     brokerUp: (id) => command(`up ${id}`),
     partitionLeader: (topic, partition, id) => command(`leader ${topic} ${partition} ${id}`),
+    produceErrors: (count, code) => command(`produce-errors ${count} ${code}`),
+    clearProduceErrors: () => command('clear-produce-errors'),
     stop: async () => {
       if (proc.exitCode !== null) return;
       await new Promise<void>((r) => { proc.once('exit', () => r()); proc.stdin?.end(); proc.kill('SIGTERM'); });

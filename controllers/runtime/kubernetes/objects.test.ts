@@ -2,10 +2,9 @@
 // Kubernetes API models (no cluster runs here; see controllers/README.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
 import { sampleWorkloads } from '../../../test/support/controllers-samples';
 import { validateObjects } from '../../../test/support/controllers-kube-schema';
-import { buildObjects, type KubeObject } from './objects';
+import { buildObjects, DEFAULT_SETTINGS, type KubeObject } from './objects';
 import type { ProcessorConfig } from '../../../processor/config';
 
 const samples = sampleWorkloads({ credentialsInConfig: false, httpPort: 8080 });
@@ -21,11 +20,16 @@ for (const { file, processor, workload } of samples) {
     assert.deepEqual(validateObjects(objects as never), []);
     const kinds = objects.map((o) => o.kind).sort();
     if (workload.type === 'FSQL') {
-      assert.deepEqual(kinds, ['ConfigMap', 'Deployment']);
-      const yaml = parse((objects[0].data as Record<string, string>)['application.yaml']) as { sql: { aggregation: { executeSql: string[] } } };
-      const statements = yaml.sql.aggregation.executeSql;
-      assert.ok(statements.some((s) => s.startsWith('CREATE TABLE')), 'DDL generated');
-      assert.ok(statements.every((s) => !s.includes('[[STREAM:')), 'placeholders replaced');
+      // Our processor runs the statements: one configuration per replica with the statements and resolved tables,
+      // and no Flink anywhere.
+      assert.ok(kinds.includes('ConfigMap') && (kinds.includes('Deployment') || kinds.includes('StatefulSet')), kinds.join());
+      const cm = objects.find((o) => o.kind === 'ConfigMap')!;
+      const config = JSON.parse((cm.data as Record<string, string>)['config-0.json']) as ProcessorConfig;
+      assert.deepEqual(config.sql?.statements, processor.spec.inlineQuery);
+      for (const binding of [...config.inputs, ...config.outputs]) assert.ok(config.sql?.tables.some((t) => t.stream === binding.stream), `table of ${binding.stream}`);
+      assert.ok(config.inputs.length >= 1 && config.outputs.length >= 1);
+      const images = objects.flatMap((o) => ((o.spec as { template?: { spec?: { containers?: { image: string }[] } } } | undefined)?.template?.spec?.containers ?? []).map((c) => c.image));
+      assert.deepEqual(images, [DEFAULT_SETTINGS.processorImage], 'our processor image only, no Flink');
       return;
     }
     const main = objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet') as KubeObject;

@@ -1,7 +1,8 @@
 // The Kubernetes objects of a Processor: ConfigMap (processor configuration per instance), Deployment — or
 // StatefulSet + headless Service for partitioned input / forceStatefulSet (ordinal = instance index) — with the
-// processor container, UDF sidecars (SRP) or the application containers with the Spring Cloud Stream env (SCS);
-// FSQL: the original's Flink sql-aggregator Deployment and its ConfigMap. Pure functions over the workload.
+// processor container, UDF sidecars (SRP) or the application containers with the Spring Cloud Stream env (SCS).
+// FSQL is our own processor running streaming SQL (the configuration carries the statements): the same objects as
+// an SRP without sidecars, no Flink. Pure functions over the workload.
 import type { Container, EnvVar } from '../../../crds/types';
 import { API_VERSION } from '../../../crds/types';
 import type { ProcessorWorkload } from '../types';
@@ -19,14 +20,11 @@ interface OwnerRef { apiVersion: string; kind: string; name: string; uid: string
 export interface KubernetesRuntimeSettings {
   /** Image with the `sr` CLI (runs `sr processor`). */
   processorImage: string;
-  /** The original's Flink SQL aggregator image. */
-  sqlAggregatorImage: string;
   httpPort: number;
 }
 
 export const DEFAULT_SETTINGS: KubernetesRuntimeSettings = {
   processorImage: 'ghcr.io/streaming-runtime/sr:0.1.0',
-  sqlAggregatorImage: 'ghcr.io/vmware-tanzu/streaming-runtimes/sql-aggregator:latest',
   httpPort: 8080,
 };
 
@@ -37,12 +35,12 @@ const CONFIG_MOUNT = '/etc/sr';
 export const STATE_MOUNT = '/var/lib/sr/state';
 
 export function workloadName(w: ProcessorWorkload): string {
-  return `${w.type === 'FSQL' ? 'fsql' : 'srp'}-${w.name}`;
+  return `srp-${w.name}`;
 }
 
 export function labelsFor(w: ProcessorWorkload): Record<string, string> {
   return {
-    'app.kubernetes.io/name': w.type === 'FSQL' ? 'sql-aggregator' : w.type === 'SCS' ? 'scs-processor' : 'srp-processor',
+    'app.kubernetes.io/name': w.type === 'FSQL' ? 'sql-processor' : w.type === 'SCS' ? 'scs-processor' : 'srp-processor',
     'app.kubernetes.io/instance': w.name,
     'app.kubernetes.io/component': 'processor',
     'app.kubernetes.io/part-of': 'streaming-runtime',
@@ -62,7 +60,6 @@ function meta(w: ProcessorWorkload, name: string): KubeObject['metadata'] {
 
 /** Every object the workload needs, in creation order (ConfigMap and Service before the workload). */
 export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSettings = DEFAULT_SETTINGS): KubeObject[] {
-  if (w.type === 'FSQL') return fsqlObjects(w, settings);
   const name = workloadName(w);
   const objects: KubeObject[] = [];
   const selector = { [PROCESSOR_LABEL]: w.name };
@@ -70,7 +67,7 @@ export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSe
   let containers: Record<string, unknown>[];
   const volumes: Record<string, unknown>[] = [];
 
-  if (w.type === 'SRP') {
+  if (w.type === 'SRP' || w.type === 'FSQL') {
     const data: Record<string, string> = {};
     w.configs.forEach((c, i) => {
       const config = structuredClone(c);
@@ -153,33 +150,4 @@ function sidecar(c: Container, udfPort?: number): Record<string, unknown> {
     out.resources = { ...(c.resources.limits ? { limits: quantities(c.resources.limits) } : {}), ...(c.resources.requests ? { requests: quantities(c.resources.requests) } : {}) };
   }
   return out;
-}
-
-function fsqlObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSettings): KubeObject[] {
-  const name = workloadName(w);
-  const selector = { [PROCESSOR_LABEL]: w.name };
-  return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(w, name), data: { 'application.yaml': w.fsql?.applicationYaml ?? '' } },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(w, name),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: labelsFor(w) },
-          spec: {
-            containers: [{
-              name: 'sql-aggregator',
-              image: settings.sqlAggregatorImage,
-              env: [{ name: 'SPRING_CONFIG_LOCATION', value: 'file:/config/application.yaml' }],
-              ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-              volumeMounts: [{ name: 'config', mountPath: '/config', readOnly: true }],
-              resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
-            }],
-            volumes: [{ name: 'config', configMap: { name, items: [{ key: 'application.yaml', path: 'application.yaml' }] } }],
-          },
-        },
-      },
-    },
-  ];
 }

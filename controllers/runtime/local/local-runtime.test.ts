@@ -87,11 +87,9 @@ test('a runtime restarted on the same directory adopts running processes (no dup
   for (const pid of pids) assert.equal(isAlive(pid), false, 'stopWorkloads stops adopted processes too');
 });
 
-test('FSQL and image-only containers are reported as unsupported locally', async () => {
+test('image-only containers are reported as unsupported locally', async () => {
   const runtime = new LocalRuntime({ dir: dir.path, log: pino({ level: 'silent' }), srEntry: join(FIXTURES, 'fake-sr.js') });
   const samples = sampleWorkloads({ credentialsInConfig: true, httpPort: 0 });
-  const fsql = samples.find((s) => s.workload.type === 'FSQL')!.workload;
-  assert.equal((await runtime.apply(fsql)).unsupported?.reason, 'FSQLNotSupportedLocally');
   const image = samples.find((s) => s.file.startsWith('tutorials__6-'))!.workload;
   const status = await runtime.apply(image);
   assert.equal(status.unsupported?.reason, 'ContainerCommandRequired');

@@ -16,6 +16,7 @@ import type { Container } from '../../../crds/types';
 import type { ProcessorConfig } from '../../../processor/config';
 import type { ProcessorWorkload, Runtime, WorkloadStatus } from '../types';
 import { SupervisedProcess, killRecorded, type ProcessSpec } from './supervisor';
+import { missingImageMessage, type ImageMap } from './images';
 
 export interface LocalRuntimeOptions {
   dir: string;
@@ -28,6 +29,8 @@ export interface LocalRuntimeOptions {
   probeIntervalMs?: number;
   /** Extra environment of every `sr processor` process (e.g. SR_KAFKA_MOCK_BROKERS for the dev Kafka). */
   processorEnv?: Record<string, string>;
+  /** Containers with an image and no command run the command this map gives (images.ts; `--images`). */
+  images?: ImageMap;
 }
 
 interface Slot {
@@ -95,16 +98,10 @@ export class LocalRuntime implements Runtime {
   onStatusChange(listener: (key: string) => void): void { this.listeners.push(listener); }
 
   async apply(workload: ProcessorWorkload): Promise<WorkloadStatus> {
-    if (workload.type === 'FSQL') {
-      await this.remove(workload.key);
-      return {
-        replicas: 0, readyReplicas: 0,
-        unsupported: {
-          reason: 'FSQLNotSupportedLocally',
-          message: 'FSQL processors need the Flink sql-aggregator, which the local runtime cannot run; use `sr controllers --runtime kubernetes` on a cluster',
-        },
-      };
-    }
+    // An image without a command runs through the image map; the resolved command is part of the slot hash, so a
+    // changed mapping restarts the replicas.
+    const images = this.opts.images;
+    if (images) workload = { ...workload, containers: workload.containers.map((c) => images.containerFor(c) ?? c) };
     const missing = workload.containers.filter((c) => !c.command?.length && (workload.type === 'SCS' || c.name === workload.udf?.containerName));
     if (missing.length) {
       await this.remove(workload.key);
@@ -112,7 +109,7 @@ export class LocalRuntime implements Runtime {
         replicas: 0, readyReplicas: 0,
         unsupported: {
           reason: 'ContainerCommandRequired',
-          message: `the local runtime runs containers as local processes and cannot run images: give container(s) ${missing.map((c) => `"${c.name}"`).join(', ')} a command`,
+          message: missingImageMessage(missing, images),
         },
       };
     }
@@ -214,10 +211,11 @@ export class LocalRuntime implements Runtime {
       }));
     };
     const portsFile = join(dir, `${index}.ports.json`);
-    const ports = await this.portsFor(portsFile, [...workload.containers.map((c) => c.name), ...(workload.type === 'SRP' ? [HTTP_PORT_KEY] : [])]);
+    const ports = await this.portsFor(portsFile, [...workload.containers.map((c) => c.name), ...(workload.type !== 'SCS' ? [HTTP_PORT_KEY] : [])]);
     let httpPort: number | undefined;
 
-    if (workload.type === 'SRP') {
+    // SRP and FSQL run our processor (FSQL's configuration carries the statements); SCS runs the user's containers.
+    if (workload.type !== 'SCS') {
       const config: ProcessorConfig = structuredClone(workload.configs[index] ?? workload.configs[0]);
       config.instanceIndex = index;
       if (workload.udf) {

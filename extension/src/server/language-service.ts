@@ -15,7 +15,7 @@ import {
   TextEdit,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { API_VERSION, type Protocol } from '../../../crds/types';
+import { API_VERSION, type Protocol, type Stream } from '../../../crds/types';
 import { completionContextAt } from '../model/completion-context';
 import { pathAtOffset, rangeOfFieldPath } from '../model/ranges';
 import { OpenApiSchema, schemaAt, typeLabel } from '../model/schema-walk';
@@ -74,9 +74,18 @@ export class LanguageService {
         });
       }
     }
+    // FSQL statements are planned against the Streams declared in the same file (as the API server plans them against
+    // the stored ones), so an unknown column shows on the inlineQuery line before anything is applied.
+    const streams = new Map<string, Stream>();
+    for (const parsed of ours) {
+      if (parsed.kind !== 'Stream' || !parsed.value || typeof parsed.value !== 'object') continue;
+      const stream = parsed.value as Stream;
+      streams.set(`${stream.metadata?.namespace ?? 'default'}/${stream.metadata?.name ?? ''}`, stream);
+    }
+    const context = { stream: (namespace: string, name: string) => streams.get(`${namespace}/${name}`) };
     for (const parsed of ours) {
       if (parsed.doc.errors.length > 0 || !parsed.kind) continue;
-      for (const issue of this.rules.validate(parsed.kind, parsed.value)) {
+      for (const issue of this.rules.validate(parsed.kind, parsed.value, context)) {
         result.push({
           range: range(rangeOfFieldPath(text, parsed.doc, issue.field, issue.offset)),
           severity: issue.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,

@@ -2,7 +2,7 @@
 // the CRD schemas (for completion and hover) and the srp.* attribute catalogue. Never a second copy of any rule.
 import { OTHER_KNOWN_ATTRIBUTES, SRP_ATTRIBUTES } from '../../../crds/attributes';
 import { applyDefaults, pruneUnknownFields, schemaFor, structuralValidate, unknownFieldMessage } from '../../../crds/schema';
-import { validateResource } from '../../../crds/validation';
+import { validateResource, type ValidationContext } from '../../../crds/validation';
 import type { OpenApiSchema } from '../model/schema-walk';
 import type { OurKind } from '../model/yaml-documents';
 
@@ -24,7 +24,8 @@ export interface AttributeInfo {
 }
 
 export interface Rules {
-  validate(kind: OurKind, object: unknown): EditorIssue[];
+  /** `context`: what the API server would also know, e.g. the Streams an FSQL Processor's statements name. */
+  validate(kind: OurKind, object: unknown, context?: ValidationContext): EditorIssue[];
   schema(kind: OurKind): OpenApiSchema | undefined;
   attributes(): AttributeInfo[];
 }
@@ -35,7 +36,7 @@ export interface Rules {
  * Runs on a copy; duplicates are dropped.
  */
 export const crdRules: Rules = {
-  validate(kind, input) {
+  validate(kind, input, context = {}) {
     const object: unknown = structuredClone(input);
     const issues: EditorIssue[] = [];
     const seen = new Set<string>();
@@ -52,7 +53,7 @@ export const crdRules: Rules = {
     for (const issue of safely(() => structuralValidate(kind, object), [])) {
       add({ field: issue.field, message: issue.message, type: issue.type, offset: issue.offset, severity: 'error' });
     }
-    const semantic = safely(() => validateResource(object), { errors: [], warnings: [] });
+    const semantic = safely(() => validateResource(object, context), { errors: [], warnings: [] });
     for (const issue of semantic.errors) {
       add({ field: issue.field, message: issue.message, type: issue.type, offset: issue.offset, severity: 'error' });
     }

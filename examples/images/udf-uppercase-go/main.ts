@@ -1,0 +1,4 @@
+// ghcr.io/vmware-tanzu/streaming-runtimes/udf-uppercase-go: uppercases the payload (see ../lib/uppercase.ts).
+import { serveUppercase } from '../lib/uppercase';
+
+void serveUppercase('go');

@@ -1,0 +1,4 @@
+// ghcr.io/vmware-tanzu/streaming-runtimes/udf-uppercase-python: uppercases the payload (see ../lib/uppercase.ts).
+import { serveUppercase } from '../lib/uppercase';
+
+void serveUppercase('python');

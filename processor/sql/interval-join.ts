@@ -1,0 +1,117 @@
+// Interval join: `l.t BETWEEN r.t - INTERVAL a AND r.t + INTERVAL b` (or a pair of >= / <= bounds) on two rowtime
+// columns, plus optional equi-keys. Every row probes the other side's stored rows with the same key and a time in
+// range; state is bounded by the watermark: a left row is dropped once no future right row can match it
+// (l.t − lower <= watermark), a right row once r.t + upper <= watermark. Output is insert-only and keeps both time
+// attributes; the watermark forwarded downstream is held back by the larger bound, because a joined row may carry a
+// time that far behind the watermark of the row that produced it.
+//
+// Acks: a row is acknowledged when the rows it produced now are confirmed (as for regular joins).
+import { latch } from './acks';
+import { type Done, INSERT, type Inspectable, type Operator, type RowKind } from './operator';
+import { keyFunction, type KeyOf } from './state';
+import type { Row } from './values';
+
+interface Entry {
+  row: Row;
+  time: number;
+}
+
+export class IntervalJoinOperator implements Inspectable {
+  readonly name = 'IntervalJoin';
+  readonly left: Operator;
+  readonly right: Operator;
+  private readonly leftState = new Map<unknown, Entry[]>();
+  private readonly rightState = new Map<unknown, Entry[]>();
+  private readonly leftKey: KeyOf;
+  private readonly rightKey: KeyOf;
+  private leftWatermark = Number.NEGATIVE_INFINITY;
+  private rightWatermark = Number.NEGATIVE_INFINITY;
+  private current = Number.NEGATIVE_INFINITY;
+  private readonly holdBack: number;
+
+  constructor(
+    leftKeys: number[],
+    rightKeys: number[],
+    private readonly leftTime: number,
+    private readonly rightTime: number,
+    /** left.t − right.t ∈ [lowerMs, upperMs] */
+    private readonly lowerMs: number,
+    private readonly upperMs: number,
+    private readonly residual: ((row: Row) => boolean) | undefined,
+    private readonly downstream: Operator,
+  ) {
+    this.leftKey = keyFunction(leftKeys, true);
+    this.rightKey = keyFunction(rightKeys, true);
+    this.holdBack = Math.max(Math.abs(lowerMs), Math.abs(upperMs));
+    this.left = { push: (k, r, d) => this.pushSide(true, k, r, d), watermark: (wm) => this.onWatermark(wm, true) };
+    this.right = { push: (k, r, d) => this.pushSide(false, k, r, d), watermark: (wm) => this.onWatermark(wm, false) };
+  }
+
+  private pushSide(isLeft: boolean, _kind: RowKind, row: Row, done: Done): void {
+    const key = isLeft ? this.leftKey(row) : this.rightKey(row);
+    const time = row[isLeft ? this.leftTime : this.rightTime];
+    if (key === undefined || typeof time !== 'number') {
+      done();
+      return;
+    }
+    const others = (isLeft ? this.rightState : this.leftState).get(key);
+    const outputs: Row[] = [];
+    if (others !== undefined) {
+      for (let i = 0; i < others.length; i++) {
+        const other = others[i];
+        const diff = isLeft ? time - other.time : other.time - time;
+        if (diff < this.lowerMs || diff > this.upperMs) continue;
+        const joined = isLeft ? row.concat(other.row) : other.row.concat(row);
+        if (this.residual === undefined || this.residual(joined)) outputs.push(joined);
+      }
+    }
+    // Keep the row only while a future row of the other side can still match it.
+    const expired = isLeft ? time - this.lowerMs <= this.current : time + this.upperMs <= this.current;
+    if (!expired) {
+      const state = isLeft ? this.leftState : this.rightState;
+      const list = state.get(key);
+      if (list === undefined) state.set(key, [{ row, time }]);
+      else list.push({ row, time });
+    }
+    const each = latch(outputs.length, done);
+    for (let i = 0; i < outputs.length; i++) this.downstream.push(INSERT, outputs[i], each);
+  }
+
+  private onWatermark(watermark: number, isLeft: boolean): void {
+    if (isLeft) this.leftWatermark = Math.max(this.leftWatermark, watermark);
+    else this.rightWatermark = Math.max(this.rightWatermark, watermark);
+    const wm = Math.min(this.leftWatermark, this.rightWatermark);
+    if (wm <= this.current) return;
+    this.current = wm;
+    prune(this.leftState, (e) => e.time - this.lowerMs <= wm);
+    prune(this.rightState, (e) => e.time + this.upperMs <= wm);
+    this.downstream.watermark(wm - this.holdBack);
+  }
+
+  stateSize(): number {
+    let n = 0;
+    for (const list of this.leftState.values()) n += list.length;
+    for (const list of this.rightState.values()) n += list.length;
+    return n;
+  }
+
+  describe(): Record<string, unknown> {
+    let left = 0;
+    for (const list of this.leftState.values()) left += list.length;
+    return {
+      operator: this.name,
+      bounds: { lowerMs: this.lowerMs, upperMs: this.upperMs },
+      watermark: Number.isFinite(this.current) ? this.current : null,
+      leftRowsStored: left,
+      rightRowsStored: this.stateSize() - left,
+    };
+  }
+}
+
+function prune(state: Map<unknown, Entry[]>, expired: (e: Entry) => boolean): void {
+  for (const [key, list] of state) {
+    const kept = list.filter((e) => !expired(e));
+    if (kept.length === 0) state.delete(key);
+    else if (kept.length !== list.length) state.set(key, kept);
+  }
+}

@@ -1,0 +1,178 @@
+// Regular joins (INNER, LEFT) on equi-join keys: both sides are kept in keyed state; each new row joins every stored
+// row of the other side with the same key (NULL keys never match). INNER over two append-only inputs is append-only;
+// LEFT emits a NULL-padded row for a left row without a match and, when the first match arrives later, retracts it
+// (a delete) before the joined row (a retract stream).
+//
+// Acks: a row is acknowledged once the rows it produced *now* are confirmed (none: at once). Its copy in state lives
+// on and later produces rows for the other side's arrivals, acknowledged with those. Join state is in memory: after
+// a restart it is empty, and only unacknowledged rows are redelivered — rows acknowledged earlier no longer match
+// new arrivals until they are read again (startup mode earliest-offset with a fresh group re-reads them). This is the
+// same trade-off as Flink without checkpoints; see README.
+//
+// TTL (stateTtlMs, like `table.exec.state.ttl`, default off = keep forever): a stored row older than the TTL (since it
+// was stored) no longer matches and is removed on `tick`; later matches are silently lost in Flink — here they are
+// counted (rows expired) and logged at info with how many.
+import { latch } from './acks';
+import { DELETE, type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind } from './operator';
+import { keyFunction, type KeyOf } from './state';
+import type { Row } from './values';
+
+interface Entry {
+  row: Row;
+  stored: number;
+  /** LEFT join, left side: current number of matches (0 = the NULL-padded row is out). */
+  matches: number;
+}
+
+type SideState = Map<unknown, Entry[]>;
+
+export class JoinOperator implements Inspectable {
+  readonly name = 'Join';
+  readonly left: Operator;
+  readonly right: Operator;
+  private readonly leftState: SideState = new Map();
+  private readonly rightState: SideState = new Map();
+  private leftRows = 0;
+  private rightRows = 0;
+  private readonly leftKey: KeyOf;
+  private readonly rightKey: KeyOf;
+  private readonly nullRight: Row;
+  private leftWatermark = Number.NEGATIVE_INFINITY;
+  private rightWatermark = Number.NEGATIVE_INFINITY;
+  private expiredTotal = 0;
+
+  constructor(
+    private readonly joinType: 'INNER' | 'LEFT',
+    leftKeys: number[],
+    rightKeys: number[],
+    rightWidth: number,
+    private readonly residual: ((row: Row) => boolean) | undefined,
+    private readonly ttlMs: number | undefined,
+    private readonly now: () => number,
+    private readonly counters: OperatorCounters,
+    private readonly downstream: Operator,
+  ) {
+    this.leftKey = keyFunction(leftKeys, true);
+    this.rightKey = keyFunction(rightKeys, true);
+    this.nullRight = new Array(rightWidth).fill(null);
+    this.left = { push: (kind, row, done) => this.pushLeft(kind, row, done), watermark: (wm) => this.onWatermark(wm, true) };
+    this.right = { push: (kind, row, done) => this.pushRight(kind, row, done), watermark: (wm) => this.onWatermark(wm, false) };
+  }
+
+  private alive(entry: Entry, now: number): boolean {
+    return this.ttlMs === undefined || now - entry.stored <= this.ttlMs;
+  }
+
+  private pushLeft(_kind: RowKind, row: Row, done: Done): void {
+    const key = this.leftKey(row);
+    const now = this.ttlMs === undefined ? 0 : this.now();
+    const entry: Entry = { row, stored: now, matches: 0 };
+    const outputs: Row[] = [];
+    if (key !== undefined) {
+      const others = this.rightState.get(key);
+      if (others !== undefined) {
+        for (let i = 0; i < others.length; i++) {
+          if (!this.alive(others[i], now)) continue;
+          const joined = row.concat(others[i].row);
+          if (this.residual === undefined || this.residual(joined)) outputs.push(joined);
+        }
+      }
+      append(this.leftState, key, entry);
+      this.leftRows++;
+    }
+    entry.matches = outputs.length;
+    if (this.joinType === 'LEFT' && outputs.length === 0) outputs.push(row.concat(this.nullRight));
+    const each = latch(outputs.length, done);
+    for (let i = 0; i < outputs.length; i++) this.downstream.push(INSERT, outputs[i], each);
+  }
+
+  private pushRight(_kind: RowKind, row: Row, done: Done): void {
+    const key = this.rightKey(row);
+    if (key === undefined) {
+      done();
+      return;
+    }
+    const now = this.ttlMs === undefined ? 0 : this.now();
+    append(this.rightState, key, { row, stored: now, matches: 0 });
+    this.rightRows++;
+    const others = this.leftState.get(key);
+    if (others === undefined) {
+      done();
+      return;
+    }
+    const kinds: RowKind[] = [];
+    const outputs: Row[] = [];
+    for (let i = 0; i < others.length; i++) {
+      const entry = others[i];
+      if (!this.alive(entry, now)) continue;
+      const joined = entry.row.concat(row);
+      if (this.residual !== undefined && !this.residual(joined)) continue;
+      if (this.joinType === 'LEFT' && entry.matches === 0) {
+        // Retract the NULL-padded row emitted when the left row arrived alone.
+        kinds.push(DELETE);
+        outputs.push(entry.row.concat(this.nullRight));
+      }
+      entry.matches++;
+      kinds.push(INSERT);
+      outputs.push(joined);
+    }
+    const each = latch(outputs.length, done);
+    for (let i = 0; i < outputs.length; i++) this.downstream.push(kinds[i], outputs[i], each);
+  }
+
+  private onWatermark(watermark: number, left: boolean): void {
+    // A regular join's output carries no time attribute, but a watermark still bounds the inputs: forward the minimum.
+    if (left) this.leftWatermark = Math.max(this.leftWatermark, watermark);
+    else this.rightWatermark = Math.max(this.rightWatermark, watermark);
+    this.downstream.watermark(Math.min(this.leftWatermark, this.rightWatermark));
+  }
+
+  tick(now: number): void {
+    if (this.ttlMs === undefined) return;
+    const expired = expire(this.leftState, now, this.ttlMs) + expire(this.rightState, now, this.ttlMs);
+    if (expired > 0) {
+      this.expiredTotal += expired;
+      this.counters.expired(expired);
+    }
+  }
+
+  stateSize(): number {
+    let n = 0;
+    for (const list of this.leftState.values()) n += list.length;
+    for (const list of this.rightState.values()) n += list.length;
+    return n;
+  }
+
+  describe(): Record<string, unknown> {
+    let left = 0;
+    for (const list of this.leftState.values()) left += list.length;
+    return {
+      operator: this.name,
+      joinType: this.joinType,
+      leftRowsStored: left,
+      rightRowsStored: this.stateSize() - left,
+      leftKeys: this.leftState.size,
+      rightKeys: this.rightState.size,
+      rowsSeen: { left: this.leftRows, right: this.rightRows },
+      ttlMs: this.ttlMs ?? null,
+      rowsExpired: this.expiredTotal,
+    };
+  }
+}
+
+function append(state: SideState, key: unknown, entry: Entry): void {
+  const list = state.get(key);
+  if (list === undefined) state.set(key, [entry]);
+  else list.push(entry);
+}
+
+function expire(state: SideState, now: number, ttlMs: number): number {
+  let expired = 0;
+  for (const [key, list] of state) {
+    const kept = list.filter((e) => now - e.stored <= ttlMs);
+    expired += list.length - kept.length;
+    if (kept.length === 0) state.delete(key);
+    else if (kept.length !== list.length) state.set(key, kept);
+  }
+  return expired;
+}
