@@ -48,8 +48,9 @@ export function watchLifeline(env: NodeJS.ProcessEnv = process.env): void {
 interface PidRecord { pid: number; hash?: string; id?: string }
 
 /** The live processes recorded under `runDir` (components `*.pid`, processors and UDFs `processors/<ns>_<name>/*.pid`)
- *  that still are what was recorded: their environment carries the slot identity the supervisor put there. */
-export function recordedProcesses(runDir: string): number[] {
+ *  that still are what was recorded: their environment carries the slot identity the supervisor put there, and, with
+ *  `lifeline`, that `sr up` pid (so a new `sr up` started on the same directory meanwhile is left alone). */
+export function recordedProcesses(runDir: string, lifeline?: number): number[] {
   const files: string[] = [];
   if (existsSync(runDir)) for (const f of readdirSync(runDir)) if (f.endsWith('.pid') && f !== 'up.pid') files.push(join(runDir, f));
   const processors = join(runDir, 'processors');
@@ -67,6 +68,7 @@ export function recordedProcesses(runDir: string): number[] {
     try {
       const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
       if (!environ.includes(`SR_LOCAL_SLOT=${record.id ?? ''}#${record.hash ?? ''}`)) continue;
+      if (lifeline !== undefined && !environ.includes(`${LIFELINE_ENV}=${lifeline}`)) continue;
     } catch { continue; }
     pids.push(record.pid);
   }
@@ -83,9 +85,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Stops everything recorded under `runDir`: SIGTERM, up to `graceMs` to exit, then SIGKILL; twice, so a process a
  *  dying supervisor restarted in between goes as well. */
-export async function stopRecorded(runDir: string, graceMs = 5000): Promise<void> {
+export async function stopRecorded(runDir: string, lifeline?: number, graceMs = 5000): Promise<void> {
   for (let round = 0; round < 2; round++) {
-    const pids = recordedProcesses(runDir);
+    const pids = recordedProcesses(runDir, lifeline);
     if (pids.length === 0) return;
     for (const pid of pids) signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
@@ -95,15 +97,15 @@ export async function stopRecorded(runDir: string, graceMs = 5000): Promise<void
   }
 }
 
-/** The watchdog: `node lifeline.js <runDir>`, stdin a pipe from `sr up`. */
-async function watchdog(runDir: string): Promise<void> {
+/** The watchdog: `node lifeline.js <runDir> <sr up pid>`, stdin a pipe from `sr up`. */
+async function watchdog(runDir: string, lifeline: number | undefined): Promise<void> {
   await new Promise<void>((resolve) => {
     process.stdin.on('data', () => undefined);
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
     process.stdin.once('error', () => resolve());
   });
-  await stopRecorded(runDir);
+  await stopRecorded(runDir, lifeline);
   process.exit(0);
 }
 
@@ -111,9 +113,10 @@ if (require.main === module) {
   // Terminal signals (Ctrl-C reaches the whole foreground group) must not end the watchdog before `sr up` is gone.
   for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) process.on(signal, () => undefined);
   const runDir = process.argv[2];
+  const lifeline = Number(process.argv[3]);
   if (!runDir) {
-    process.stderr.write('usage: node lifeline.js <run directory>  (stdin: a pipe from sr up)\n');
+    process.stderr.write('usage: node lifeline.js <run directory> [<sr up pid>]  (stdin: a pipe from sr up)\n');
     process.exit(2);
   }
-  void watchdog(runDir);
+  void watchdog(runDir, Number.isInteger(lifeline) && lifeline > 1 ? lifeline : undefined);
 }

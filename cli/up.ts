@@ -20,16 +20,19 @@ import { LIFELINE_ENV } from './lifeline';
 
 const USAGE = `Usage: sr up [flags]
 
-Runs etcd, the API server, the controllers (local runtime) and, for development, a Kafka-protocol cluster.
+Runs etcd, the API server, the controllers (local runtime) and, for development, a Kafka-protocol cluster and a
+schema registry.
 
   --dir DIR              state directory: etcd data, certificates, kubeconfig, logs (default .sr)
   --port PORT            API server HTTPS port (default 6443)
   --rabbitmq-url URL     RabbitMQ for rabbitmq Streams (default amqp://guest:guest@127.0.0.1:5672)
   --kafka-brokers LIST   Kafka bootstrap servers; absent: start the embedded dev cluster (hack/bin/kafka-mock)
-  --schema-registry-url URL   a Confluent schema registry; absent: start the development registry
+  --schema-registry-url URL
+                         a Confluent schema registry; absent: start the development registry
                          (sr schema-registry, state in DIR/schema-registry)
-  --schema-registry-port PORT the development registry's port (default: its previous port, else 8081 if
-                         free, else any free port)
+  --schema-registry-port PORT
+                         the development registry's port (default: the previous run's, else 8081
+                         if free, else any free port)
   --images FILE          image map: container images -> local commands (repeatable; before DIR/images.yaml)
   --log-level LEVEL      components' log level (default info)
 `;
@@ -145,7 +148,7 @@ export async function main(argv: string[]): Promise<void> {
   // pid (inherited through the controllers by processors), and a watchdog reading a pipe from us stops whatever
   // the pid files record once the pipe closes (etcd and UDF commands cannot watch anything). See cli/lifeline.ts.
   process.env[LIFELINE_ENV] = String(process.pid);
-  const watchdog = spawn(process.execPath, [join(__dirname, 'lifeline.js'), runDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  const watchdog = spawn(process.execPath, [join(__dirname, 'lifeline.js'), runDir, String(process.pid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   watchdog.on('error', (err) => say(`! the process watchdog did not start (${err.message}): a "kill -9" of sr up would leave processes behind`));
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
@@ -289,7 +292,12 @@ export async function main(argv: string[]): Promise<void> {
         const registry = component('schema-registry', process.execPath, [SR_ENTRY, 'schema-registry', '--port', String(registryPort), '--dir', registryDir]);
         const inUse = (): boolean => registry.restarts > 0 && /EADDRINUSE/.test(tail(registry.spec.logFile, 5));
         try {
-          await waitUntil('schema registry', async () => (await fetch(`${url}/config`)).ok, 30_000, () => {
+          // Ours answering, not another registry that took the port (it says which process it is).
+          const ours = async (): Promise<boolean> => {
+            const res = await fetch(`${url}/config`);
+            return res.ok && res.headers.get('x-sr-instance') === String(registry.processId);
+          };
+          await waitUntil('schema registry', ours, 30_000, () => {
             if (inUse() && values['schema-registry-port'] === undefined && attempt < 3) return 'EADDRINUSE';
             return registry.restarts > 3 ? tail(registry.spec.logFile) : undefined;
           });

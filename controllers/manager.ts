@@ -81,6 +81,13 @@ export class ControllerManager {
         const s = ctx.streams.get(`${p.metadata.namespace}/${input.name}`);
         if (s) queues.ClusterStream.add(streamClusterStreamName(s));
       }
+      if (reads(cur) === reads(prev)) return;
+      // The Processors writing those Streams carry their readers as RabbitMQ `requiredGroups` (workload.ts): they
+      // learn about a new or departed reader now, not at some later reconcile.
+      const inputs = new Set((p.spec.inputs ?? []).map((i) => i.name));
+      for (const writer of ctx.processors.list()) {
+        if (writer.metadata.namespace === p.metadata.namespace && (writer.spec.outputs ?? []).some((o) => inputs.has(o.name))) queues.Processor.add(streamKey(writer));
+      }
     });
     opts.runtime.onStatusChange((key) => queues.Processor.add(key));
   }

@@ -6,7 +6,9 @@ import type { Processor, Stream } from '../crds/types';
 import { parseStatement } from '../crds/sql/parser';
 import { statementStreams } from '../crds/sql/references';
 import { tableFromAvroSchema, tableFromStream } from '../crds/sql/tables';
-import { planStatement } from '../crds/sql/plan';
+import { planStatement, type LogicalPlan } from '../crds/sql/plan';
+import { sqlPartitioning } from '../crds/sql/partitioning';
+import type { BindingConfig, SqlExchange, SqlExchangeInput } from '../processor/config';
 import type { SqlDiagnostic, Statement } from '../crds/sql/ast';
 import type { SqlTable } from '../crds/sql/table';
 import type { ProcessorWorkload } from './runtime/types';
@@ -89,13 +91,51 @@ export async function sqlTables(
 
 /** The statements planned against the real tables: the same check the API server makes at admission, now with the
  *  registry schemas too. */
-export function checkPlan(processor: Processor, statements: Statement[], tables: SqlTable[]): SqlDiagnostic[] {
+export function checkPlan(processor: Processor, statements: Statement[], tables: SqlTable[]): { plans: LogicalPlan[]; diagnostics: SqlDiagnostic[] } {
   const texts = processor.spec.inlineQuery ?? [];
   const diagnostics: SqlDiagnostic[] = [];
+  const plans: LogicalPlan[] = [];
   statements.forEach((statement, index) => {
-    diagnostics.push(...planStatement(statement, tables, index, texts[index] ?? '').diagnostics);
+    const planned = planStatement(statement, tables, index, texts[index] ?? '');
+    diagnostics.push(...planned.diagnostics);
+    if (planned.plan) plans.push(planned.plan);
   });
-  return diagnostics;
+  return { plans, diagnostics };
+}
+
+/** Partitions of an exchange destination: room to scale to this many replicas without re-creating it (a Kafka topic
+ *  cannot shrink, and the development Kafka cannot even grow one). */
+export const EXCHANGE_MIN_PARTITIONS = 12;
+
+/** The exchange of a Processor running keyed statements on several replicas: per input, the key columns and the
+ *  destination beside the input (`<input destination>.<processor>.exchange`, same protocol and server). None with
+ *  one replica, or when no operator keeps state. */
+export function sqlExchange(processor: Processor, plans: LogicalPlan[], inputs: BindingConfig[], replicas: number): SqlExchange | undefined {
+  if (replicas <= 1) return undefined;
+  const routing = sqlPartitioning(plans);
+  if (routing.stateless) return undefined;
+  const partitions = Math.max(EXCHANGE_MIN_PARTITIONS, replicas);
+  const group = processor.metadata.name ?? '';
+  const entries: SqlExchangeInput[] = [];
+  for (const input of inputs) {
+    const route = routing.tables.get(input.stream);
+    if (!route) continue;
+    entries.push({
+      stream: input.stream,
+      keyColumns: route.kind === 'key' ? route.columns : [],
+      binding: {
+        stream: `${input.stream}.exchange`,
+        protocol: input.protocol,
+        destination: `${input.destination}.${group}.exchange`,
+        server: input.server,
+        ...(input.schemaRegistryUri ? { schemaRegistryUri: input.schemaRegistryUri } : {}),
+        ...(input.contentType ? { contentType: input.contentType } : {}),
+        // RabbitMQ: the exchange's partition queues exist before the first copy is published.
+        requiredGroups: [`${group}.exchange`],
+      },
+    });
+  }
+  return entries.length ? { partitions, inputs: entries } : undefined;
 }
 
 /** Every instance runs the statements over the tables; outputs written as Avro need the registry too. */
@@ -105,7 +145,9 @@ export function attachSql(
   tables: SqlTable[],
   defaultRegistry?: string,
   registryUrl: (url: string) => string = (url) => url,
-): void {
+  plans: LogicalPlan[] = [],
+): SqlExchange | undefined {
+  let exchange: SqlExchange | undefined;
   for (const config of workload.configs) {
     config.sql = { statements: [...(processor.spec.inlineQuery ?? [])], tables };
     for (const binding of [...config.inputs, ...config.outputs]) {
@@ -114,5 +156,10 @@ export function attachSql(
       else if (defaultRegistry) binding.schemaRegistryUri = defaultRegistry;
       if (table && table.valueFormat === 'json' && config.outputs.includes(binding)) delete binding.schemaRegistryUri;
     }
+    exchange ??= sqlExchange(processor, plans, config.inputs, workload.replicas);
+    if (exchange) config.sql.exchange = exchange;
   }
+  // Replica i reads exchange partitions p % replicas == i: in a cluster, stable ordinals (a StatefulSet).
+  if (exchange) workload.stateful = true;
+  return exchange;
 }

@@ -21,6 +21,8 @@ export interface DerivedDestination {
   protocol: Protocol;
   endpoint: BrokerEndpoint;
   destination: string;
+  /** Default 1. */
+  partitions?: number;
 }
 
 export interface WorkloadInput {

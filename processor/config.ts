@@ -77,6 +77,24 @@ export interface SqlConfig {
   /** Every table the statements name, resolved from the Streams by the controllers. A table whose columns live in a
    *  schema registry (`columnsFromRegistry`) is completed by the processor at start. */
   tables: SqlTable[];
+  /** With several replicas and keyed operators (GROUP BY, joins, Top-N): each input is re-keyed through an exchange
+   *  destination so that all rows of a key meet on one replica (processor/sql-runtime/exchange.ts). */
+  exchange?: SqlExchange;
+}
+
+export interface SqlExchange {
+  /** Partitions of every exchange destination (at least the replica count). */
+  partitions: number;
+  inputs: SqlExchangeInput[];
+}
+
+export interface SqlExchangeInput {
+  /** The input table's Stream (SqlTable.stream). */
+  stream: string;
+  /** The columns rows are routed by; empty: every row to one partition (the keyed operators share no column). */
+  keyColumns: string[];
+  /** The exchange destination: same protocol and server as the input, `partitions` partitions. */
+  binding: BindingConfig;
 }
 
 export interface ProcessorConfig {
@@ -191,6 +209,18 @@ export function parseProcessorConfig(text: string): ProcessorConfig {
     if (!Array.isArray(statements) || statements.length === 0 || statements.some((t) => typeof t !== 'string')) fail('sql.statements', 'must be a non-empty array of strings');
     if (!Array.isArray(tables) || tables.some((t) => !isObject(t) || typeof t.stream !== 'string' || typeof t.name !== 'string' || !Array.isArray(t.columns))) {
       fail('sql.tables', 'must be an array of tables ({name, stream, columns, ...})');
+    }
+    const exchange = doc.sql.exchange;
+    if (exchange !== undefined) {
+      if (!isObject(exchange)) return fail('sql.exchange', 'must be an object');
+      int(exchange, 'partitions', 'sql.exchange.', 1);
+      if (!Array.isArray(exchange.inputs)) return fail('sql.exchange.inputs', 'must be an array');
+      exchange.inputs.forEach((entry: unknown, i: number) => {
+        if (!isObject(entry)) return fail(`sql.exchange.inputs[${i}]`, 'must be an object');
+        str(entry, 'stream', `sql.exchange.inputs[${i}].`);
+        if (!Array.isArray(entry.keyColumns)) fail(`sql.exchange.inputs[${i}].keyColumns`, 'must be an array of column names');
+        binding(entry.binding, `sql.exchange.inputs[${i}].binding`);
+      });
     }
   }
   if (doc.http === undefined) doc.http = { port: 0 };

@@ -83,7 +83,7 @@ export class TableConvertor {
       const t = typeof value === 'string' ? Date.parse(value) : NaN;
       return Number.isNaN(t) ? '<unknown>' : humanDuration(now - t);
     }
-    if (column.type === 'string') return typeof value === 'string' ? value : JSON.stringify(value);
+    if (column.type === 'string') return redactUserinfo(typeof value === 'string' ? value : JSON.stringify(value));
     return value;
   }
 
@@ -104,6 +104,12 @@ export class TableConvertor {
       rows: objects.map((o) => this.row(o, include, now)),
     };
   }
+}
+
+/** A printed cell never shows credentials written into a URL (`amqp://user:secret@host` -> `amqp://host`), e.g. the
+ *  ClusterStream SERVER column: tables are what `kubectl get` puts on screens and in logs. */
+export function redactUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s,]*@/gi, '$1');
 }
 
 export function partialObjectMetadata(object: JsonObject): Record<string, unknown> {

@@ -44,7 +44,9 @@ export async function registerSchema(registryUrl: string, subject: string, schem
 
 /** An encoder for the Confluent wire format with a registered schema id. */
 export function avroEncoder(schema: AvroJson, schemaId: number): ValueEncoder {
-  const type = Type.forSchema(schema as Schema);
+  // Unwrapped union values (the generator makes plain values, as the original's GenericData does); the binary is the
+  // same either way.
+  const type = Type.forSchema(schema as Schema, { wrapUnions: false });
   const header = Buffer.alloc(5);
   header.writeUInt8(0, 0);
   header.writeUInt32BE(schemaId, 1);

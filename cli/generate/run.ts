@@ -95,10 +95,18 @@ export class GeneratorRun {
           stats.skipped++;
           stats.lastSkip = err.message;
         }
-        if (record) {
+        let value: Buffer | undefined;
+        try {
+          value = record ? target.encoder.encode(record) : undefined;
+        } catch (err) {
+          // A value the schema cannot carry: skipped like a record that could not be made.
+          stats.skipped++;
+          stats.lastSkip = `it does not encode with the schema: ${err instanceof Error ? err.message : String(err)}`;
+        }
+        if (record && value) {
           key++;
           const message: OutMessage = {
-            key: String(key), value: target.encoder.encode(record), record,
+            key: String(key), value, record,
             headers: target.encoder.contentType ? { contentType: target.encoder.contentType } : {},
           };
           await target.sink.send(target.destination, [message]);

@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, not "${values.port}"`);
   const store = new RegistryStore(resolve(values.dir));
-  const running = await serveRegistry(store, { host: values.host, port });
+  const running = await serveRegistry(store, { host: values.host, port, instance: String(process.pid) });
   process.stdout.write(`schema registry listening on ${running.url} (state ${store.path})\n`);
   const stop = (): void => { void running.close().then(() => process.exit(0)); };
   process.on('SIGINT', stop);

@@ -169,6 +169,8 @@ describe('sr schema-registry (a process) keeps its state across a restart', () =
 
   it('registers, is stopped, starts again: same subjects, versions, ids and config', async () => {
     const first = await startRegistry();
+    // It says which process answers (sr up checks that the registry on the port is the one it started).
+    assert.equal((await fetch(`${first.url}/config`)).headers.get('x-sr-instance'), String(first.child.pid));
     const client = new SchemaRegistry({ host: first.url });
     const { id: a } = await client.register({ type: SchemaType.AVRO, schema: song() }, { subject: 'songs-value' });
     const { id: b } = await client.register({ type: SchemaType.AVRO, schema: song([{ name: 'genre', type: 'string', default: '' }]) }, { subject: 'songs-value' });

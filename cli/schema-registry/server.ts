@@ -17,6 +17,9 @@ export interface RegistryServerOptions {
   port?: number;
   /** Called for every request before it is answered (tests record what the clients asked). */
   onRequest?: (method: string, path: string, authorization: string | undefined) => void;
+  /** Sent as header `x-sr-instance` on every answer, so that `sr up` knows the registry answering is the one it
+   *  started (and not another that took the port first). */
+  instance?: string;
 }
 
 export interface RunningRegistry {
@@ -58,8 +61,9 @@ export function buildApp(store: RegistryStore, options: RegistryServerOptions = 
       done(new RegistryError(50005, 'Unrecognized request body: not JSON'), undefined);
     }
   });
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     options.onRequest?.(req.method, req.url.split('?')[0], req.headers.authorization);
+    if (options.instance) void reply.header('x-sr-instance', options.instance);
   });
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof RegistryError) return send(reply, err.status, { error_code: err.errorCode, message: err.message });

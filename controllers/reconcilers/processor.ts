@@ -122,13 +122,18 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     const streams = [...names.inputs, ...names.outputs].map((n) => resolved.get(n)!.stream);
     try {
       const tables = await sqlTables(streams, undefined, (url) => servedLocally(url, ctx));
-      const problems = checkPlan(processor, sql.statements, tables);
-      if (problems.length) {
-        await set('False', 'InvalidQuery', describeDiagnostics(problems));
+      const { plans, diagnostics } = checkPlan(processor, sql.statements, tables);
+      if (diagnostics.length) {
+        await set('False', 'InvalidQuery', describeDiagnostics(diagnostics));
         await ctx.runtime.remove(key);
         return;
       }
-      attachSql(workload, processor, tables, ctx.options.schemaRegistryUrl, (url) => servedLocally(url, ctx));
+      const exchange = attachSql(workload, processor, tables, ctx.options.schemaRegistryUrl, (url) => servedLocally(url, ctx), plans);
+      // The exchange destinations beside the inputs, with room for the replicas (see sql-workload.ts).
+      for (const entry of exchange?.inputs ?? []) {
+        const source = resolved.get(entry.stream);
+        if (source) derived.push({ protocol: entry.binding.protocol, endpoint: source.endpoint, destination: entry.binding.destination, partitions: exchange!.partitions });
+      }
     } catch (err) {
       if (!(err instanceof SqlTableError)) throw err;
       await set('False', err.reason, err.message);
@@ -137,7 +142,7 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     }
   }
   try {
-    for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, 1);
+    for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, d.partitions ?? 1);
   } catch (err) {
     await set('False', 'ProvisioningFailed', `could not create the dead-letter/late destinations: ${errorText(err)}`);
     throw err;

@@ -1,5 +1,11 @@
 // Stream: bind to spec.storage.clusterStream, or auto-provision `<name>-cluster-stream` (dev mode) with the
-// Stream's protocol on the default server; refuse a protocol mismatch; copy the storage address; finalizer.
+// Stream's protocol on the default server; refuse a protocol mismatch and a destination mismatch; copy the storage
+// address; finalizer.
+// ClusterStreams are cluster-wide, Streams are not: the auto-provisioned claim keeps the original's name
+// `<name>-cluster-stream` unless that ClusterStream already belongs to another namespace's Stream (or is an
+// administrator's for another destination); then it is `<name>-<namespace>-cluster-stream`. The name chosen is kept in
+// status.clusterStreamName, so a Stream never moves to another ClusterStream by itself.
+import { createHash } from 'node:crypto';
 import type { ClusterStream, Stream, StreamStatus } from '../../crds/types';
 import { API_VERSION } from '../../crds/types';
 import { protocolOf } from '../brokers';
@@ -7,14 +13,51 @@ import { findCondition, isReady, setCondition } from '../conditions';
 import { STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
 import { errorText } from './clusterstream';
 import { isApiError } from '../kube/client';
+import type { ReconcileOutcome } from '../queue';
 import { servedLocallyNote } from '../in-cluster';
 import { schemaRegistryOf } from '../workload';
 
+/** The ClusterStream a Stream binds: the one it names, else the one it was bound to (status), else the original's
+ *  `<name>-cluster-stream` (reconcileStream may pick the per-namespace name instead: autoClusterStreamName). */
 export function streamClusterStreamName(s: Stream): string {
-  return s.spec.storage?.clusterStream || `${s.metadata.name ?? ''}-cluster-stream`;
+  return s.spec.storage?.clusterStream || s.status?.clusterStreamName || `${s.metadata.name ?? ''}-cluster-stream`;
 }
 
-export async function reconcileStream(ctx: ControllerContext, key: string): Promise<void> {
+export const AUTO_PROVISIONED_LABEL = 'streaming.tanzu.vmware.com/auto-provisioned';
+
+/** The name of a Stream's auto-provisioned ClusterStream: the original's `<name>-cluster-stream` when it is free or
+ *  already this Stream's claim (auto-provisioned for this namespace and destination, or an administrator's
+ *  ClusterStream for the same destination, as before); else `<name>-<namespace>-cluster-stream`, so the same Stream
+ *  name in two namespaces never shares a claim; else (a leftover, Retain, of an earlier Stream of that name with
+ *  another destination) the same with a hash of the destination. */
+export function autoClusterStreamName(ctx: ControllerContext, s: Stream): string {
+  const ns = s.metadata.namespace ?? 'default';
+  const name = s.metadata.name ?? '';
+  const candidates = [
+    `${name}-cluster-stream`,
+    `${name}-${ns}-cluster-stream`,
+    `${name}-${ns}-${createHash('sha256').update(s.spec.name).digest('hex').slice(0, 8)}-cluster-stream`,
+  ];
+  for (const candidate of candidates) {
+    const existing = ctx.clusterStreams.get(candidate);
+    if (!existing) return candidate;
+    const auto = existing.metadata.labels?.[AUTO_PROVISIONED_LABEL] === 'true';
+    if (existing.spec.name !== s.spec.name) continue;
+    if (!auto || existing.spec.storage?.attributes?.namespace === ns) return candidate;
+  }
+  return candidates[candidates.length - 1]; // taken by another namespace's same destination: refused as a mismatch
+}
+
+/** An auto-provisioned ClusterStream this Stream may bind: missing (to be created), or providing its destination
+ *  and (auto-provisioned ones) made for its namespace. */
+function claimable(ctx: ControllerContext, s: Stream, name: string): boolean {
+  const cs = ctx.clusterStreams.get(name);
+  if (!cs) return true;
+  if (cs.spec.name !== s.spec.name) return false;
+  return cs.metadata.labels?.[AUTO_PROVISIONED_LABEL] !== 'true' || cs.spec.storage?.attributes?.namespace === (s.metadata.namespace ?? 'default');
+}
+
+export async function reconcileStream(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
   let stream = ctx.streams.get(key);
   if (!stream) return;
   if (stream.metadata.deletionTimestamp) {
@@ -23,7 +66,10 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   }
   stream = await setFinalizer(ctx, ctx.streams, stream, STREAM_FINALIZER, true);
   const generation = stream.metadata.generation;
-  const csName = streamClusterStreamName(stream);
+  // Named, else the one it was bound to while that still fits (a name recorded before another namespace's Stream
+  // won the same name is chosen again), else a fresh choice.
+  const previous = stream.status?.clusterStreamName;
+  const csName = stream.spec.storage?.clusterStream || (previous && claimable(ctx, stream, previous) ? previous : autoClusterStreamName(ctx, stream));
   const set = async (status: 'True' | 'False' | 'Unknown', reason: string, message: string, extra: Partial<StreamStatus> = {}): Promise<void> => {
     const s = stream!;
     await writeStatus(ctx, ctx.streams, s, {
@@ -48,6 +94,9 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
         await set('False', 'AutoProvisionFailed', `could not create ClusterStream "${csName}": ${errorText(err)}`);
         throw err;
       }
+      // Created meanwhile by someone else (another namespace's Stream of the same name, reconciled at the same
+      // time): look again once the informer has it, rather than recording a name that may not be ours.
+      return { requeueAfterMs: 200 };
     }
     await set('False', 'AutoProvisionClusterStream', `created ClusterStream "${csName}"; waiting for it to be ready`);
     return;
@@ -55,6 +104,12 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   const csProtocol = protocolOf(cs.spec.storage?.server?.protocol, cs.spec.storage?.attributes?.protocolAdapterName);
   if (csProtocol !== stream.spec.protocol) {
     await set('False', 'ProtocolMismatch', `Stream protocol "${stream.spec.protocol}" does not match ClusterStream "${csName}" protocol "${cs.spec.storage?.server?.protocol ?? ''}"`);
+    return;
+  }
+  // The Stream's spec.name is the destination its Processors use: bound to a ClusterStream that provides another
+  // topic/exchange, they would read and write a destination nobody provisioned.
+  if (cs.spec.name !== stream.spec.name) {
+    await set('False', 'DestinationMismatch', `Stream spec.name "${stream.spec.name}" differs from ClusterStream "${csName}" spec.name "${cs.spec.name ?? ''}" (the topic/exchange it provides)`);
     return;
   }
   if (!isReady(cs.status?.conditions)) {
@@ -76,7 +131,7 @@ function autoClusterStream(stream: Stream, name: string): ClusterStream {
   return {
     apiVersion: API_VERSION,
     kind: 'ClusterStream',
-    metadata: { name, labels: { 'streaming.tanzu.vmware.com/auto-provisioned': 'true' } },
+    metadata: { name, labels: { [AUTO_PROVISIONED_LABEL]: 'true' } },
     spec: {
       name: stream.spec.name,
       ...(stream.spec.keys ? { keys: stream.spec.keys } : {}),

@@ -92,8 +92,8 @@ test('cheap type checks', () => {
 });
 
 test('unsupported constructs say what is supported', () => {
-  assert.match(diagnostic('INSERT INTO Counts SELECT c.user_id, c.page FROM Clicks c RIGHT JOIN Users u ON c.user_id = u.user_id').message,
-    /RIGHT JOIN is not supported; supported joins: INNER JOIN and LEFT JOIN/);
+  assert.match(diagnostic('INSERT INTO Counts SELECT c.user_id, c.page FROM Clicks c FULL JOIN Users u ON c.user_id = u.user_id').message,
+    /FULL JOIN is not supported; supported joins: INNER JOIN, LEFT JOIN and RIGHT JOIN/);
   assert.match(diagnostic('INSERT INTO Counts SELECT user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY page) FROM Clicks').message,
     /supported only as window Top-N/);
   assert.match(diagnostic(`INSERT INTO Windowed SELECT window_start, window_end, user_id, COUNT(*) FROM TABLE(TUMBLE(TABLE Users, DESCRIPTOR(name), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, user_id`).message,

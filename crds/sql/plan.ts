@@ -4,6 +4,17 @@
 //
 // Pure (no Node APIs): the API server's admission and the VS Code language server import it; the processor compiles
 // the plan into physical operators (processor/sql).
+//
+// Decisions (Flink-compatible where Flink has an answer):
+//   - changelog mode per node: scans, calcs, window TVFs, window aggregates, INNER / interval joins and window Top-N
+//     are insert-only; a GROUP BY without a window TVF is an upsert result keyed by its GROUP BY columns; a LEFT (or
+//     RIGHT, planned as a swapped LEFT) JOIN is a retract result. An updating plan is accepted only by an upsert sink
+//     with a primary key; an insert-only sink gets a diagnostic naming the reason. FULL JOIN is not supported.
+//   - ROW_NUMBER() only in the window Top-N pattern (an updating Top-N would need retractions of ranks).
+//   - Names: `[[STREAM:x]]` by SqlTable.stream, plain names by SqlTable.name (case-insensitive when unambiguous);
+//     qualifiers are the table's (record) name and its alias; columns match exactly, else case-insensitively.
+//   - WHERE conjuncts over one side of a join run below it; a regular join's output has no time attribute (Flink
+//     1.14), an interval join's keeps both.
 import type {
   BinaryExpr, Expr, FromItem, FunctionCall, Identifier, IntervalLiteral, Join, OverExpr, Select, SelectItem, Span,
   SqlDiagnostic, SqlType, SqlTypeName, Statement, TableName, WindowTableFunction,
@@ -606,12 +617,9 @@ function planWindow(from: WindowTableFunction, ctx: PlannerContext): PlanNode {
   }
   const qualifiers = from.alias ? [from.alias.value.toLowerCase()] : input.fields[0]?.qualifiers ?? [];
   const timeType: PlanType = { name: 'TIMESTAMP', nullable: false, params: [3] };
-  const baseFields = input.fields.map((f, i) => {
-    // Flink: the time column stays an attribute in the TVF output; window_time becomes the new rowtime downstream.
-    const copy: PlanField = { ...f, ...(from.alias ? { qualifiers: [from.alias.value.toLowerCase(), ...f.qualifiers] } : {}) };
-    if (i !== timeField) return copy;
-    return copy;
-  });
+  // The input's columns (the time column stays a time attribute, as in Flink), then the window columns, of which
+  // window_time is the rowtime of what a window aggregation emits.
+  const baseFields = input.fields.map((f): PlanField => ({ ...f, ...(from.alias ? { qualifiers: [from.alias.value.toLowerCase(), ...f.qualifiers] } : {}) }));
   const timeMode = field.time === 'proctime' ? 'processing' : 'event';
   const fields: PlanField[] = [
     ...baseFields,
@@ -649,8 +657,18 @@ function timeTerm(expr: PlanExpr): { field: number; offset: number } | undefined
 }
 
 function planJoin(join: Join, ctx: PlannerContext): PlanNode {
-  if (join.joinType === 'RIGHT' || join.joinType === 'FULL') {
-    fail(join.span, `${join.joinType} JOIN is not supported; supported joins: INNER JOIN and LEFT JOIN (swap the sides of a RIGHT JOIN)`);
+  if (join.joinType === 'FULL') {
+    fail(join.span, 'FULL JOIN is not supported; supported joins: INNER JOIN, LEFT JOIN and RIGHT JOIN');
+  }
+  if (join.joinType === 'RIGHT') {
+    // A RIGHT JOIN is the LEFT JOIN with the sides swapped, then the columns put back in the written order.
+    const swapped = planJoin({ ...join, joinType: 'LEFT', left: join.right, right: join.left }, ctx);
+    if (swapped.kind !== 'join') return swapped;
+    const rightCount = swapped.left.fields.length;
+    const leftCount = swapped.right.fields.length;
+    const order = [...Array.from({ length: leftCount }, (_, i) => rightCount + i), ...Array.from({ length: rightCount }, (_, i) => i)];
+    const fields = order.map((i) => swapped.fields[i]);
+    return { kind: 'calc', input: swapped, projections: order.map((i) => ({ kind: 'field' as const, index: i, type: swapped.fields[i].type })), fields, changelog: swapped.changelog };
   }
   const left = planFrom(join.left, ctx);
   const right = planFrom(join.right, ctx);

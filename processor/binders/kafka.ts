@@ -8,6 +8,7 @@ import {
   Kafka,
   logLevel,
   PartitionAssigners,
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type GroupMemberAssignment,
@@ -108,6 +109,26 @@ export function consumerGroupTiming(server: BrokerServer, env: NodeJS.ProcessEnv
 
 /** Lets the leader's assignment of a group of several members wait `delayMs` before it is sent (kafkajs sends
  *  SyncGroup as soon as `assign` returns). */
+/** Every member of the group gets an entry in the SyncGroup request, an empty one when it gets no partition.
+ *  kafkajs' round-robin assigner leaves such members out; real brokers accept that, but librdkafka's mock (`sr up`'s
+ *  dev Kafka) never completes the sync and rebalances for ever — e.g. three replicas on a one-partition topic. */
+function everyMemberAssigned(assigner: PartitionAssigner): PartitionAssigner {
+  return (config) => {
+    const inner = assigner(config);
+    return {
+      ...inner,
+      assign: async (group) => {
+        const assignment = await inner.assign(group);
+        const assigned = new Set(assignment.map((a) => a.memberId));
+        for (const member of group.members) {
+          if (!assigned.has(member.memberId)) assignment.push({ memberId: member.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: inner.version, assignment: {}, userData: Buffer.alloc(0) }) });
+        }
+        return assignment;
+      },
+    };
+  };
+}
+
 function delayedAssignment(assigner: PartitionAssigner, delayMs: number): PartitionAssigner {
   if (delayMs <= 0) return assigner;
   return (config) => {
@@ -229,7 +250,7 @@ export class KafkaInput implements InputBinder {
     const assigner = binding.partitioned ? instancePartitionAssigner(instanceIndex, instanceCount) : PartitionAssigners.roundRobin;
     const consumer = this.kafka.consumer({
       groupId: group,
-      partitionAssigners: [delayedAssignment(assigner, timing.leaderSyncDelayMs)],
+      partitionAssigners: [delayedAssignment(everyMemberAssigned(assigner), timing.leaderSyncDelayMs)],
       sessionTimeout: timing.sessionTimeout,
       rebalanceTimeout: timing.rebalanceTimeout,
       heartbeatInterval: timing.heartbeatInterval,
@@ -305,6 +326,7 @@ export class KafkaInput implements InputBinder {
         message: toMessage(record.headers, record.value, record.key),
         partition,
         timestamp: Number(record.timestamp),
+        offset: record.offset,
         ack: () => {
           if (settled) return;
           settled = true;
@@ -441,6 +463,10 @@ export class KafkaOutput implements OutputBinder {
   private lastUndeliverable: { at: number; text: string } | undefined;
   /** Records refused with a permanent error and waiting for their next attempt. */
   private retryingPermanent = 0;
+  /** Reads the topic's partition count when records stay unacknowledged (missingPartitions). */
+  private admin: Admin | undefined;
+  private adminConnected = false;
+  private topicPartitions: { at: number; count: number } | undefined;
 
   constructor(private readonly options: KafkaOutputOptions) {
     this.permanentErrorAttempts = options.permanentErrorAttempts ?? DEFAULT_PERMANENT_ERROR_ATTEMPTS;
@@ -523,6 +549,7 @@ export class KafkaOutput implements OutputBinder {
     const topic = this.options.binding.destination;
     let pending = records;
     let permanentFailures = 0;
+    let unackedRounds = 0;
     for (let delay = 100; ; delay = Math.min(delay * 2, 3000)) {
       const producer = this.producer;
       if (this.stopped || !producer) {
@@ -537,6 +564,26 @@ export class KafkaOutput implements OutputBinder {
         this.unconfirmed -= confirmed.length;
         for (const p of confirmed) p.pending.resolve();
         if (unconfirmed.length === 0) return;
+        // A record pinned to a partition the topic does not have (a partitionCount larger than the topic: a cluster
+        // that cannot grow it) is "sent" by kafkajs without any request and never acknowledged: without this check
+        // it is resent forever and its input never completes. A moved leader heals by itself, a missing partition
+        // does not: from the second unacknowledged round on, ask the cluster how many partitions there are.
+        unackedRounds++;
+        const missing = unackedRounds >= 2 ? await this.missingPartitions(topic, unconfirmed.map((p) => p.record.partition)) : undefined;
+        if (missing) {
+          const gone = unconfirmed.filter((p) => p.record.partition !== undefined && p.record.partition >= missing.count);
+          if (gone.length > 0) {
+            const text = `partition does not exist: topic "${topic}" has ${missing.count} partition(s)`;
+            this.undeliverable += gone.length;
+            this.lastUndeliverable = { at: Date.now(), text };
+            this.unconfirmed -= gone.length;
+            this.options.log.warn({ records: gone.length, partitions: [...new Set(gone.map((p) => p.record.partition))], topicPartitions: missing.count }, 'kafka records for partitions the topic does not have: undeliverable');
+            for (const p of gone) p.pending.reject(new UndeliverableError(`${text}; record for partition ${p.record.partition ?? '?'}`, 'UNKNOWN_PARTITION'));
+            pending = unconfirmed.filter((p) => !gone.includes(p));
+            if (pending.length === 0) return;
+            continue;
+          }
+        }
         this.resent += unconfirmed.length;
         this.options.log.warn(
           { records: unconfirmed.length, partitions: [...new Set(unconfirmed.map((p) => p.record.partition))] },
@@ -578,6 +625,28 @@ export class KafkaOutput implements OutputBinder {
     }
   }
 
+  /** The topic's partition count when some of `partitions` are beyond it (undefined when all exist, when the count
+   *  cannot be read, or for the dead-letter destination, which never gives up). Cached for 5 s. */
+  private async missingPartitions(topic: string, partitions: Array<number | undefined>): Promise<{ count: number } | undefined> {
+    if (!Number.isFinite(this.permanentErrorAttempts)) return undefined;
+    const highest = Math.max(-1, ...partitions.map((p) => p ?? -1));
+    if (highest < 0) return undefined;
+    if (!this.topicPartitions || Date.now() - this.topicPartitions.at > 5000) {
+      try {
+        this.admin ??= this.kafka.admin();
+        if (!this.adminConnected) { await this.admin.connect(); this.adminConnected = true; }
+        const metadata = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const count = metadata.topics[0]?.partitions.length ?? 0;
+        if (count === 0) return undefined; // no metadata yet: not a verdict
+        this.topicPartitions = { at: Date.now(), count };
+      } catch (err) {
+        this.options.log.debug({ err: errorText(err) }, 'could not read the topic metadata');
+        return undefined;
+      }
+    }
+    return highest >= this.topicPartitions.count ? { count: this.topicPartitions.count } : undefined;
+  }
+
   /** For /readyz: records the broker is refusing with a permanent error right now (as on RabbitMQ, only while it
    *  lasts; what was given up on shows in /debug/state and the metrics). */
   deliveryProblem(): string | undefined {
@@ -594,6 +663,8 @@ export class KafkaOutput implements OutputBinder {
     this.state = 'stopped';
     const producer = this.producer;
     if (producer) await withDeadline(producer.disconnect().catch(() => undefined), DISCONNECT_TIMEOUT_MS, () => undefined);
+    const admin = this.admin;
+    if (admin && this.adminConnected) await withDeadline(admin.disconnect().catch(() => undefined), DISCONNECT_TIMEOUT_MS, () => undefined);
   }
 
   status(): BinderStatus {

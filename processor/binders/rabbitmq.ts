@@ -175,6 +175,11 @@ export class RabbitInput implements InputBinder {
         };
         this.handler(delivery);
       }, { noAck: false });
+      if (this.paused) {
+        // Paused while the queues were being subscribed one by one: pause() cancelled only the tags it saw.
+        await channel.cancel(reply.consumerTag).catch(() => undefined);
+        return;
+      }
       this.consumerTags.push(reply.consumerTag);
     }
   }

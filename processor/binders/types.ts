@@ -10,6 +10,8 @@ export interface InboundDelivery {
   /** The broker's timestamp of the record, epoch ms (Kafka record timestamp; RabbitMQ: the `timestamp` property when
    *  set). Streaming SQL reads it as the `metadata.from: timestamp` column. */
   timestamp?: number;
+  /** Kafka: the record's offset in its partition (with `partition`, the record's identity). */
+  offset?: string;
   /** Settles the message at the broker (RabbitMQ basic.ack, Kafka offset eligible for commit). Idempotent. */
   ack(): void;
 }

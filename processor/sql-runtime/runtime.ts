@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { SqlTable } from '../../crds/sql/table';
 import type { BindingConfig, ProcessorConfig } from '../config';
 import { createInputBinder, createOutputBinder } from '../binders/factory';
+import type { SqlExchangeInput } from '../config';
 import { errorText, type BinderStatus, type InboundDelivery, type InputBinder, type OutputBinder } from '../binders/types';
 import { PayloadCodecs } from '../codec';
 import { DebugServer, type Readiness } from '../debug/server';
@@ -19,6 +20,7 @@ import { AvroRowEncoder } from './avro-output';
 import { decodeRow, rowKey, rowObject } from './row-codec';
 import { sqlEngineSettings } from './settings';
 import { DebugQuery } from './debug-query';
+import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, PendingCopies } from './exchange';
 
 /** Unacknowledged records per SQL input when the binding names none: window aggregations hold every record of an
  *  open window (plus the watermark delay) until the window fires, so the bound must exceed what a window holds. */
@@ -30,6 +32,10 @@ interface SqlInput {
   binding: BindingConfig;
   table: SqlTable;
   binder: InputBinder;
+  /** Set when this input is re-keyed through the exchange: its records are forwarded, not run. */
+  forwarder?: ExchangeForwarder;
+  /** Set on an exchange input: records (rows and watermark markers) from every replica's forwarder. */
+  exchange?: { clock: ExchangeClock; copies: PendingCopies };
 }
 
 interface SqlOutput {
@@ -37,6 +43,8 @@ interface SqlOutput {
   table: SqlTable;
   binder: OutputBinder;
   avro?: AvroRowEncoder;
+  /** The last emission: the next one is sent once it is confirmed (rows keep the engine's order). */
+  chain?: Promise<void>;
 }
 
 /** The input binding with the SQL default in-flight bound (unless the configuration set one). */
@@ -51,6 +59,8 @@ export class SqlProcessorRuntime {
   private readonly engine: SqlEngine;
   private readonly inputs: SqlInput[];
   private readonly outputs: SqlOutput[];
+  /** The exchange's producers (one per re-keyed input), beside the outputs. */
+  private readonly exchangeOutputs: OutputBinder[] = [];
   private readonly deadLetter: { binding: BindingConfig; binder: OutputBinder };
   private readonly codecs: PayloadCodecs;
   private readonly debug: DebugServer;
@@ -60,6 +70,7 @@ export class SqlProcessorRuntime {
   /** Per input partition, the tail of pending asynchronous decodes: rows enter the engine in record order. */
   private readonly chains = new Map<string, Promise<void>>();
   private tickTimer: NodeJS.Timeout | undefined;
+  private readonly seenPartitions = new Set<string>();
   private started = false;
   private stopping: Promise<void> | undefined;
   private deadLettered = 0;
@@ -99,6 +110,12 @@ export class SqlProcessorRuntime {
       table: tableOf(binding),
       binder: createInputBinder(sqlInputBinding(binding), config, log),
     }));
+    const exchange = sql.exchange;
+    for (const entry of exchange?.inputs ?? []) {
+      const source = this.inputs.find((i) => i.binding.stream === entry.stream);
+      if (!source || !exchange) throw new Error(`sql.exchange: "${entry.stream}" is not an input`);
+      this.attachExchange(source, entry, exchange.partitions, settings.idleTimeoutMs);
+    }
     this.outputs = config.outputs.map((binding) => {
       const table = tableOf(binding);
       const output: SqlOutput = { binding, table, binder: createOutputBinder(binding, config, log) };
@@ -109,8 +126,9 @@ export class SqlProcessorRuntime {
       return output;
     });
     const deadLetter = config.deadLetter ?? defaultDeadLetter(config);
-    this.deadLetter = { binding: deadLetter, binder: createOutputBinder(deadLetter, config, log) };
-    this.codecs = new PayloadCodecs(config, {
+    this.deadLetter = { binding: deadLetter, binder: createOutputBinder(deadLetter, config, log, 'dead-letter') };
+    // Exchange inputs carry the source records as they were: they decode with the source's registry.
+    this.codecs = new PayloadCodecs({ ...config, inputs: this.inputs.map((i) => i.binding) }, {
       onStateChange: (status) => {
         if (status.state === 'reachable') log.info({ registry: status.url }, 'schema registry reachable');
         else log.warn({ registry: status.url, err: status.lastError }, 'schema registry unreachable');
@@ -126,22 +144,75 @@ export class SqlProcessorRuntime {
     log.info({ plan: this.engine.explain() }, 'streaming SQL plan');
   }
 
+  /** Re-keys `source` through the exchange: a forwarder for this replica's share of it, and an input of the exchange
+   *  partitions this replica runs (p % replicas == index) whose rows go to the engine as the source table's. */
+  private attachExchange(source: SqlInput, entry: SqlExchangeInput, partitions: number, idleTimeoutMs: number): void {
+    const config = this.config;
+    const out = createOutputBinder({ ...entry.binding, partitioning: { partitionCount: partitions } }, config, this.log);
+    this.exchangeOutputs.push(out);
+    source.forwarder = new ExchangeForwarder({ table: source.table, keyColumns: entry.keyColumns, partitions, instanceIndex: config.instanceIndex, out, idleTimeoutMs, log: this.log });
+    const binding: BindingConfig = sqlInputBinding({ ...entry.binding, partitioned: true, partitionCount: partitions });
+    // A consumer group of its own: one group's members must all subscribe to the same topics (binders/factory.ts).
+    const exchangeConfig: ProcessorConfig = { ...config, name: `${config.name}.exchange`, group: `${config.group}.exchange`, inputs: [binding] };
+    this.inputs.push({
+      binding,
+      table: source.table,
+      binder: createInputBinder(binding, exchangeConfig, this.log),
+      exchange: { clock: new ExchangeClock({ forwarders: config.instanceCount, idleTimeoutMs }), copies: new PendingCopies() },
+    });
+    this.engine.useExternalWatermarks(source.table.stream);
+    // Every exchange partition this replica runs holds the watermark back until its first marker: a partition whose
+    // rows have not been fetched yet must not let the others' markers fire windows over them.
+    for (let p = config.instanceIndex; p < partitions; p += config.instanceCount) this.engine.markPartition(source.table.stream, p);
+  }
+
+  /** Kafka partitions assigned to an input hold its watermark back from the assignment on (not from their first
+   *  row), as a Kafka source's splits do in Flink: else a partition fetched a little later would find its rows late. */
+  private announceAssignments(): void {
+    for (const input of this.inputs) {
+      if (input.exchange || input.binding.protocol !== 'kafka') continue;
+      const assigned = input.binder.status().detail?.assignedPartitions;
+      if (!Array.isArray(assigned)) continue;
+      for (const partition of assigned) {
+        if (typeof partition !== 'number') continue;
+        if (input.forwarder) input.forwarder.assigned(partition);
+        else this.engine.markPartition(input.table.stream, partition);
+      }
+    }
+  }
+
   async listen(): Promise<{ host: string; port: number }> {
     const address = await this.debug.listen(this.config.http.port, this.config.http.host ?? '127.0.0.1');
     return { host: address.address, port: address.port };
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.outputs.map((o) => o.binder.start()), this.deadLetter.binder.start()]);
+    await Promise.all([...this.outputs.map((o) => o.binder.start()), ...this.exchangeOutputs.map((b) => b.start()), this.deadLetter.binder.start()]);
     await Promise.all(this.inputs.map((input) => input.binder.start((delivery) => this.receive(input, delivery))));
-    // Idle partitions and processing-time windows move with the wall clock, not with records.
-    this.tickTimer = setInterval(() => this.engine.tick(), 200);
+    // Idle partitions and processing-time windows move with the wall clock, not with records; forwarders tell the
+    // exchange where their watermark stands.
+    this.tickTimer = setInterval(() => {
+      this.announceAssignments();
+      this.engine.tick();
+      for (const input of this.inputs) input.forwarder?.tick();
+    }, MARKER_INTERVAL_MS);
     this.tickTimer.unref();
     this.started = true;
     this.log.info({ inputs: this.inputs.length, outputs: this.outputs.length }, 'streaming SQL processor started');
   }
 
   private receive(input: SqlInput, delivery: InboundDelivery): void {
+    // The first record of a partition: every partition assigned with it is announced before this row moves any
+    // watermark (a sibling fetched a moment later must not find its rows late).
+    const seenKey = `${input.binding.stream}\u0000${delivery.partition}`;
+    if (!this.seenPartitions.has(seenKey)) {
+      this.seenPartitions.add(seenKey);
+      this.announceAssignments();
+    }
+    if (input.exchange && delivery.message.headers[EXCHANGE_HEADERS.watermark] !== undefined) {
+      this.marker(input, delivery);
+      return;
+    }
     this.metrics.messagesIn.labels(input.binding.stream).inc();
     this.tap.offer('in', input.binding.stream, delivery.message, delivery.partition);
     const key = `${input.binding.stream}\u0000${delivery.partition}`;
@@ -167,17 +238,53 @@ export class SqlProcessorRuntime {
     void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });
   }
 
-  /** A decoded record enters the engine as a row (or the dead-letter destination when it is not a row). */
+  /** A forwarder's watermark for one exchange partition: the partition's watermark is the minimum over forwarders. */
+  private marker(input: SqlInput, delivery: InboundDelivery): void {
+    const headers = delivery.message.headers;
+    const text = headers[EXCHANGE_HEADERS.watermark];
+    const from = Number(headers[EXCHANGE_HEADERS.from]);
+    const value = text === 'idle' ? 'idle' : Number(text);
+    if (input.exchange && Number.isInteger(from) && (value === 'idle' || Number.isFinite(value))) {
+      const watermark = input.exchange.clock.marker(delivery.partition, from, value);
+      if (watermark !== undefined) this.engine.externalWatermark(input.table.stream, delivery.partition, watermark);
+    }
+    delivery.ack();
+  }
+
+  /** A decoded record: forwarded through the exchange, or into the engine as a row (the dead-letter destination when
+   *  it is not a row). */
   private admit(input: SqlInput, delivery: InboundDelivery, message: Message): void {
+    if (input.forwarder) {
+      try {
+        input.forwarder.forward(delivery, message, delivery.offset, () => delivery.ack(), (err) => {
+          // Not confirmed (the processor is stopping): left unacknowledged, the broker redelivers it.
+          this.log.warn({ err: errorText(err), input: input.binding.stream }, 'exchange copy not confirmed; the record stays unacknowledged');
+        });
+      } catch (err) {
+        this.deadLetterRecord(input, delivery, 'decode', errorText(err));
+      }
+      return;
+    }
     let row: InputRow;
+    let ack = delivery.ack;
     try {
-      row = decodeRow(input.table, message, delivery.timestamp, Date.now());
+      const exchanged = input.exchange ? Number(message.headers[EXCHANGE_HEADERS.timestamp]) : undefined;
+      row = decodeRow(input.table, message, exchanged !== undefined && Number.isFinite(exchanged) ? exchanged : delivery.timestamp, Date.now());
     } catch (err) {
       this.deadLetterRecord(input, delivery, 'decode', errorText(err));
       return;
     }
-    this.origins.set(row, { input, delivery });
-    this.engine.push(input.table.stream, delivery.partition, row, delivery.ack);
+    if (input.exchange) {
+      const copies = input.exchange.copies;
+      const source = message.headers[EXCHANGE_HEADERS.source];
+      if (!copies.admit(source)) {
+        delivery.ack();
+        return;
+      }
+      ack = () => { copies.done(source); delivery.ack(); };
+    }
+    this.origins.set(row, { input, delivery: { ...delivery, ack } });
+    this.engine.push(input.table.stream, delivery.partition, row, ack);
   }
 
   /** The engine could not use a row (a value of the wrong type): dead-letter its record. The engine leaves the
@@ -213,36 +320,46 @@ export class SqlProcessorRuntime {
     );
   }
 
-  /** The engine's result rows for one sink: encoded, produced to every output bound to that table, confirmed. */
-  private async emit(sink: SqlTable, rows: EmittedRow[]): Promise<void> {
+  /** The engine's result rows for one sink: encoded, produced to every output bound to that table, confirmed. Rows
+   *  leave in the order the engine emitted them, across calls too: an emission is sent once the output's previous one
+   *  is confirmed. Concurrent produce requests would be faster, but a request the broker refuses once (a leader
+   *  moving, a topic's metadata still on its way) is retried after the ones behind it, and a downstream reader's
+   *  watermark (`songplays` declares 1 s of disorder) would then find rows late — Flink's Kafka sink keeps order too. */
+  private emit(sink: SqlTable, rows: EmittedRow[]): Promise<void> {
     const outputs = this.outputs.filter((o) => o.table.stream === sink.stream);
-    if (outputs.length === 0) throw new Error(`no output is bound to table ${sink.name}`);
-    const sends: Promise<void>[] = [];
-    for (const output of outputs) {
-      for (const row of rows) {
-        const message = await this.encode(output, row);
-        this.tap.offer('out', output.binding.stream, message);
-        this.debugQuery?.offer(sink, row, this.tap);
-        sends.push(output.binder.send(message).then(() => { this.metrics.messagesOut.labels(output.binding.stream).inc(); }));
-      }
-    }
-    await Promise.all(sends);
+    if (outputs.length === 0) return Promise.reject(new Error(`no output is bound to table ${sink.name}`));
+    return Promise.all(outputs.map((output) => {
+      const avro = output.avro;
+      const payloads = avro
+        ? Promise.all(rows.map((row) => (row.kind === 'delete' && output.table.upsert ? Promise.resolve(Buffer.alloc(0)) : avro.encode(row.values))))
+        : Promise.resolve(rows.map((row) => Buffer.from(JSON.stringify(rowObject(output.table, row.values)))));
+      const turn = (output.chain ?? Promise.resolve()).then(() => payloads).then((encoded) =>
+        Promise.all(rows.map((row, i) => this.send(output, sink, row, this.message(output, row, () => encoded[i])))));
+      output.chain = turn.then(() => undefined, () => undefined);
+      return turn;
+    })).then(() => undefined);
   }
 
-  private async encode(output: SqlOutput, row: EmittedRow): Promise<Message> {
+  private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, message: Message): Promise<void> {
+    this.tap.offer('out', output.binding.stream, message);
+    this.debugQuery?.offer(sink, row, this.tap);
+    return output.binder.send(message).then(() => { this.metrics.messagesOut.labels(output.binding.stream).inc(); });
+  }
+
+  /** A result row as a record: the value (`payload()`, or a tombstone for an upsert sink's delete), the key from
+   *  `key.fields` / the primary key, the content type, and `sr-row-kind` for anything but an insert. */
+  private message(output: SqlOutput, row: EmittedRow, payload: () => Buffer): Message {
     const key = rowKey(output.table, row.key ?? row.values);
-    const contentType = output.avro ? 'avro/binary' : 'application/json';
-    const headers: Record<string, string> = { [Headers.contentType]: contentType };
-    let payload: Buffer;
+    const headers: Record<string, string> = { [Headers.contentType]: output.avro ? 'avro/binary' : 'application/json' };
+    let value: Buffer;
     if (row.kind === 'delete' && output.table.upsert) {
-      // An upsert sink's delete is a tombstone: the key with no value.
-      payload = Buffer.alloc(0);
+      value = Buffer.alloc(0);
       headers['sr-row-kind'] = 'delete';
     } else {
-      payload = output.avro ? await output.avro.encode(row.values) : Buffer.from(JSON.stringify(rowObject(output.table, row.values)));
+      value = payload();
       if (row.kind !== 'insert') headers['sr-row-kind'] = row.kind;
     }
-    const message: Message = { payload, headers };
+    const message: Message = { payload: value, headers };
     if (key) message.key = key;
     return message;
   }
@@ -255,7 +372,7 @@ export class SqlProcessorRuntime {
       // which rebuilds the state (at-least-once, no half windows on every rolling update).
       const deadline = Date.now() + drainTimeoutMs;
       while (this.chains.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const routes = [...this.outputs.map((o) => o.binder), this.deadLetter.binder];
+      const routes = [...this.outputs.map((o) => o.binder), ...this.exchangeOutputs, this.deadLetter.binder];
       await Promise.all(routes.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
       await Promise.all(this.inputs.map((input) => input.binder.stop()));
       this.tap.closeAll();
@@ -272,8 +389,8 @@ export class SqlProcessorRuntime {
       const status = input.binder.status();
       if (status.state !== 'connected') reasons.push(`input ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
     }
-    for (const output of this.outputs) {
-      const status = output.binder.status();
+    for (const binder of [...this.outputs.map((o) => o.binder), ...this.exchangeOutputs]) {
+      const status = binder.status();
       if (status.state !== 'connected') reasons.push(`output ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
     }
     if (this.codecs.active) reasons.push(...(await this.codecs.readiness(500)));
@@ -291,10 +408,22 @@ export class SqlProcessorRuntime {
         pendingRows: this.engine.pending(),
         deadLettered: this.deadLettered,
         debugQuery: this.debugQuery?.describe(),
+        exchange: this.config.sql?.exchange
+          ? {
+              forwarders: this.inputs.filter((i) => i.forwarder).map((i) => i.forwarder!.describe()),
+              inputs: this.inputs.filter((i) => i.exchange).map((i) => ({
+                stream: i.binding.stream,
+                partitions: Object.fromEntries(i.exchange!.clock.partitions().map((p) => [p, i.exchange!.clock.watermarkOf(p) ?? 'waiting for every forwarder'])),
+                pendingCopies: i.exchange!.copies.size,
+                duplicatesDropped: i.exchange!.copies.duplicates,
+              })),
+            }
+          : undefined,
       },
       schemaRegistries: this.codecs.active ? this.codecs.describe() : undefined,
       inputs: this.inputs.map((i) => status(i.binder)),
       outputs: this.outputs.map((o) => status(o.binder)),
+      exchangeOutputs: this.exchangeOutputs.map(status),
       deadLetter: status(this.deadLetter.binder),
     };
   }

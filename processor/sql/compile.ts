@@ -12,11 +12,16 @@ import { GroupAggregateOperator } from './group-aggregate';
 import { IntervalJoinOperator } from './interval-join';
 import { JoinOperator } from './join';
 import type { Inspectable, Operator, OperatorCounters } from './operator';
+import type { StateBackend } from './state';
 import { WindowTopNOperator } from './top-n';
 import { WindowAggregateOperator } from './window-aggregate';
 import { WindowAssignOperator } from './window-assign';
 
 export interface CompileContext {
+  /** Where stateful operators keep their state (memory today). */
+  state: StateBackend;
+  /** Prefix of state names (`s0`). */
+  name: string;
   expressions: CompileOptions;
   counters: OperatorCounters;
   stateTtlMs: number | undefined;
@@ -75,7 +80,7 @@ export function compileNode(node: PlanNode, downstream: Operator, ctx: CompileCo
         const start = node.groupKeys[node.window!.startKey];
         const end = node.groupKeys[node.window!.endKey];
         const keyFields = node.groupKeys.filter((k) => k !== start && k !== end);
-        const op = new WindowAggregateOperator(groups, keyFields, start, end, ctx.counters, downstream, { sizeMs: window.window.sizeMs, offsetMs: window.window.offsetMs, timeField: window.timeField });
+        const op = new WindowAggregateOperator(groups, keyFields, start, end, ctx.counters, downstream, ctx.state.create(`${ctx.name}.window-aggregate.${ctx.operators.length}`), { sizeMs: window.window.sizeMs, offsetMs: window.window.offsetMs, timeField: window.timeField });
         ctx.operators.push(op);
         const input = fused.filter ? new CalcOperator(compilePredicate(fused.filter, ctx.expressions), undefined, op) : op;
         compileNode(window.input, input, ctx);
@@ -83,11 +88,11 @@ export function compileNode(node: PlanNode, downstream: Operator, ctx: CompileCo
         const startField = node.groupKeys[node.window.startKey];
         const endField = node.groupKeys[node.window.endKey];
         const keyFields = node.groupKeys.filter((k) => k !== startField && k !== endField);
-        const op = new WindowAggregateOperator(groups, keyFields, startField, endField, ctx.counters, downstream);
+        const op = new WindowAggregateOperator(groups, keyFields, startField, endField, ctx.counters, downstream, ctx.state.create(`${ctx.name}.window-aggregate.${ctx.operators.length}`));
         ctx.operators.push(op);
         compileNode(node.input, op, ctx, true);
       } else {
-        const op = new GroupAggregateOperator(groups, node.groupKeys, ctx.stateTtlMs, ctx.now, ctx.counters, downstream);
+        const op = new GroupAggregateOperator(groups, node.groupKeys, ctx.stateTtlMs, ctx.now, ctx.counters, downstream, ctx.state.create(`${ctx.name}.group-aggregate.${ctx.operators.length}`));
         ctx.operators.push(op);
         compileNode(node.input, op, ctx);
       }
@@ -98,6 +103,7 @@ export function compileNode(node: PlanNode, downstream: Operator, ctx: CompileCo
         node.joinType, node.leftKeys, node.rightKeys, node.right.fields.length,
         node.residual ? compilePredicate(node.residual, ctx.expressions) : undefined,
         ctx.stateTtlMs, ctx.now, ctx.counters, downstream,
+        ctx.state.create(`${ctx.name}.join.${ctx.operators.length}.left`), ctx.state.create(`${ctx.name}.join.${ctx.operators.length}.right`),
       );
       ctx.operators.push(op);
       compileNode(node.left, op.left, ctx);
@@ -108,6 +114,7 @@ export function compileNode(node: PlanNode, downstream: Operator, ctx: CompileCo
       const op = new IntervalJoinOperator(
         node.leftKeys, node.rightKeys, node.leftTime, node.rightTime, node.lowerMs, node.upperMs,
         node.residual ? compilePredicate(node.residual, ctx.expressions) : undefined, downstream,
+        ctx.state.create(`${ctx.name}.interval-join.${ctx.operators.length}.left`), ctx.state.create(`${ctx.name}.interval-join.${ctx.operators.length}.right`),
       );
       ctx.operators.push(op);
       compileNode(node.left, op.left, ctx);
@@ -115,7 +122,7 @@ export function compileNode(node: PlanNode, downstream: Operator, ctx: CompileCo
       return;
     }
     case 'windowRank': {
-      const op = new WindowTopNOperator(node.partitionKeys, node.orderBy, node.limit, node.windowEndField, node.input.fields.length, ctx.counters, downstream);
+      const op = new WindowTopNOperator(node.partitionKeys, node.orderBy, node.limit, node.windowEndField, node.input.fields.length, ctx.counters, downstream, ctx.state.create(`${ctx.name}.top-n.${ctx.operators.length}`));
       ctx.operators.push(op);
       compileNode(node.input, op, ctx);
       return;

@@ -103,5 +103,36 @@ test('several statements share an input; explain() and describe() show plans, wa
   const window = state.statements[0].operators.find((o) => o.operator === 'WindowAggregate')!.windows![0];
   assert.equal(window.windowEnd, T0 + 10_000);
   assert.equal(window.rowsHeld, 2);
-  assert.match(window.whyNotFired, new RegExp(`watermark ${T0 + 3000} < ${T0 + 9999}`));
+  assert.match(window.whyNotFired, new RegExp(`watermark ${T0 + 3000} < ${T0 + 9999} .*; held back by Events partition 3`));
+});
+
+test('state TTL on a GROUP BY: an idle group is forgotten (counted), its next row starts it again as an insert', async () => {
+  let now = 0;
+  const expired: number[] = [];
+  const out = table('Totals', ['k STRING', 'n BIGINT'], { upsert: true, primaryKey: ['k'] });
+  const recorder = new Recorder();
+  const { engine } = SqlEngine.create({
+    statements: ['INSERT INTO Totals SELECT k, COUNT(*) FROM Events GROUP BY k'],
+    tables: [events, out],
+    emit: recorder.emit,
+    stateTtlMs: 10_000,
+    now: () => now,
+    metrics: { rowsExpired: (_s, n) => expired.push(n) },
+  });
+  const acks = new Acks();
+  const push = (k: string): void => engine!.push('events', 0, { values: { k, v: 1, ts: T0 }, timestamp: 0 }, acks.next());
+  push('a');
+  push('b');
+  now = 8_000;
+  push('b'); // touched: b stays
+  now = 12_000;
+  engine!.tick();
+  assert.deepEqual(expired, [1]);
+  push('a');
+  push('b');
+  await settle();
+  assert.deepEqual(recorder.rows.slice(3).map((r) => [r.row.kind, r.row.values]), [
+    ['insert', { k: 'a', n: 1 }],
+    ['update', { k: 'b', n: 3 }],
+  ]);
 });

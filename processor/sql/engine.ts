@@ -10,6 +10,7 @@ import type { SqlTable } from '../../crds/sql/table';
 import { latch } from './acks';
 import { compileNode, type CompileContext, usesProcessingTime } from './compile';
 import { requiredColumns } from './prune';
+import { memoryState } from './state';
 import { type Done, INSERT, type Inspectable, type Operator, type OperatorCounters } from './operator';
 import { type EmitFunction, type EmittedRow, SinkOperator } from './sink';
 import { coercerFor, type Coercer, CoercionError, type Row } from './values';
@@ -72,6 +73,8 @@ interface Source {
   targets: Operator[];
   /** Column positions some statement reads. */
   used: Set<number>;
+  usedList: number[];
+  template: Row;
   statements: Statement[];
   rowsIn: number;
   rejected: number;
@@ -104,6 +107,18 @@ function decoderFor(column: SqlTable['columns'][number]): (row: InputRow, now: n
 
 const unused = (): null => null;
 
+/** Adds to each open window's reason which input partition holds the watermark back ("my window never closes"). */
+function withHoldingBack(description: Record<string, unknown>, holding: { table: string; partition: number } | undefined, processingTime: boolean): Record<string, unknown> {
+  const windows = description.windows;
+  if (!Array.isArray(windows)) return description;
+  const why = processingTime
+    ? '; processing time: fires when the wall clock reaches window_end (on tick)'
+    : holding
+      ? `; held back by ${holding.table} partition ${holding.partition} (the slowest partition that is not idle)`
+      : '; no input partition has a watermark yet';
+  return { ...description, windows: windows.map((w: Record<string, unknown>) => ({ ...w, whyNotFired: `${String(w.whyNotFired)}${why}` })) };
+}
+
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
 
 export class SqlEngine {
@@ -114,6 +129,7 @@ export class SqlEngine {
   private readonly now: () => number;
   private readonly idleTimeoutMs: number;
   private pendingRows = 0;
+  private readonly rowsInMetric: SqlEngineMetrics['rowsIn'];
   private readonly log: SqlEngineLogger | undefined;
 
   private constructor(private readonly options: SqlEngineOptions, plans: LogicalPlan[]) {
@@ -121,6 +137,7 @@ export class SqlEngine {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.log = options.log;
     const metrics = options.metrics;
+    this.rowsInMetric = metrics?.rowsIn?.bind(metrics);
     for (const plan of plans) {
       const sinkPlan = plan.sink!;
       const statement: Partial<Statement> & { late: number; expired: number } = { index: plan.statement, plan, late: 0, expired: 0 };
@@ -140,6 +157,8 @@ export class SqlEngine {
         failed: (table, err) => this.log?.error({ err, stream: table.stream, statement: plan.statement }, 'emit failed: the rows stay unacknowledged (redelivered after a restart)'),
       });
       const ctx: CompileContext = {
+        state: memoryState,
+        name: `s${plan.statement}`,
         expressions: { now: this.now },
         counters,
         stateTtlMs: options.stateTtlMs,
@@ -174,6 +193,8 @@ export class SqlEngine {
     for (const source of this.sources.values()) {
       if (source.rowtime >= 0) source.used.add(source.rowtime);
       source.decoders = source.table.columns.map((c, i) => (source.used.has(i) ? decoderFor(c) : unused));
+      source.usedList = [...source.used].sort((a, b) => a - b);
+      source.template = source.table.columns.map(() => null);
       source.needsNow = source.table.columns.some((c, i) => source.used.has(i) && c.source === 'proctime');
     }
     this.inputs = [...this.sources.values()].map((s) => s.table);
@@ -189,6 +210,8 @@ export class SqlEngine {
         decoders: [],
         needsNow: false,
         used: new Set<number>(),
+        usedList: [],
+        template: [],
         rowtime,
         ...(rowtime >= 0 ? { clock: new TableClock(table.name, table.watermark!.delayMs) } : {}),
         targets: [],
@@ -232,9 +255,14 @@ export class SqlEngine {
     if (source === undefined) throw new Error(`stream '${stream}' is not an input of these statements (inputs: ${[...this.sources.keys()].join(', ')})`);
     const now = source.needsNow ? this.now() : 0;
     const decoders = source.decoders;
-    const values: Row = new Array(decoders.length);
+    const used = source.usedList;
+    // Unused columns stay NULL (a copy of a pre-filled row: no holes, no decoder calls for them).
+    const values: Row = source.template.slice();
     try {
-      for (let i = 0; i < decoders.length; i++) values[i] = decoders[i](row, now);
+      for (let j = 0; j < used.length; j++) {
+        const i = used[j];
+        values[i] = decoders[i](row, now);
+      }
       if (source.rowtime >= 0 && typeof values[source.rowtime] !== 'number') {
         throw new CoercionError(`the rowtime column '${source.table.columns[source.rowtime].name}' is NULL`);
       }
@@ -244,7 +272,7 @@ export class SqlEngine {
       return;
     }
     source.rowsIn++;
-    this.options.metrics?.rowsIn?.(source.table, 1);
+    if (this.rowsInMetric !== undefined) this.rowsInMetric(source.table, 1);
     this.pendingRows++;
     const done: Done = () => {
       this.pendingRows--;
@@ -278,6 +306,21 @@ export class SqlEngine {
     const wm = statement.clock.advance();
     if (wm === undefined) return;
     for (const entry of statement.entries) entry.watermark(wm);
+  }
+
+  /** The rows of `stream` come through the exchange: its partitions' watermarks are set by `externalWatermark`
+   *  (the forwarders' markers), not by the rows' own event time. */
+  useExternalWatermarks(stream: string): void {
+    const clock = this.sources.get(stream)?.clock;
+    if (clock) clock.external = true;
+  }
+
+  /** The watermark of an exchange partition of `stream` (the minimum over the forwarders), or `idle`. */
+  externalWatermark(stream: string, partition: number, watermark: number | 'idle'): void {
+    const source = this.sources.get(stream);
+    const clock = source?.clock;
+    if (!source || !clock) return;
+    if (clock.set(clock.partition(partition, this.now()), watermark)) for (const statement of source.statements) this.advance(statement);
   }
 
   /** Announces a partition that exists (assigned), so that it holds the watermark back until it is idle. */
@@ -353,7 +396,7 @@ export class SqlEngine {
           heldBackBy: holding ?? null,
           lateRowsDropped: s.late,
           rowsExpired: s.expired,
-          operators: [...s.operators.map((o) => ({ ...o.describe(), stateSize: o.stateSize() })), s.sink.describe()],
+          operators: [...s.operators.map((o) => withHoldingBack({ ...o.describe(), stateSize: o.stateSize() }, holding, s.processingTime)), s.sink.describe()],
           plan: explainPlan(s.plan),
         };
       }),

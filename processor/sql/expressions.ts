@@ -59,13 +59,12 @@ function arithmetic(op: string, left: Evaluator, right: Evaluator, type: PlanTyp
   }
 }
 
-function castTo(type: PlanType, from: PlanType, tryCast: boolean): (v: unknown) => unknown {
+function castTo(type: PlanType, from: PlanType): (v: unknown) => unknown {
   if (type.name === 'STRING') return (v) => (isNullish(v) ? null : valueToString(v, from.name));
   if (type.name === 'INTERVAL' || type.name === 'NULL') return (v) => v;
   const coerce = coercerFor(type.name);
   const integerTarget = isInteger(type);
-  // Flink 1.14's CAST returned NULL for unparsable input, as TRY_CAST does; we keep that (no failed rows).
-  void tryCast;
+  // Flink 1.14's CAST returned NULL for unparsable input, as TRY_CAST does; we keep that for both (no failed rows).
   return (v) => {
     if (isNullish(v)) return null;
     if (integerTarget && typeof v === 'number') return Math.trunc(v);
@@ -103,7 +102,7 @@ export function compileExpr(expr: PlanExpr, options: CompileOptions): Evaluator 
     }
     case 'cast': {
       const operand = compileExpr(expr.operand, options);
-      const convert = castTo(expr.type, expr.operand.type, expr.try);
+      const convert = castTo(expr.type, expr.operand.type);
       return (r) => convert(operand(r));
     }
     case 'case': {
@@ -215,6 +214,23 @@ function compileCall(expr: PlanExpr & { kind: 'call' }, options: CompileOptions)
 
 /** A condition as a predicate: TRUE keeps the row, FALSE and NULL (unknown) drop it. */
 export function compilePredicate(expr: PlanExpr, options: CompileOptions): (row: Row) => boolean {
+  // The most common filter, `column = 'constant'` (or <>, <, ...): one closure, no three-valued detour — a NULL
+  // column compares false, which drops the row exactly as unknown does.
+  if (expr.kind === 'call' && expr.args.length === 2 && expr.args[0].kind === 'field' && expr.args[1].kind === 'literal' && expr.args[1].value !== null) {
+    const i = expr.args[0].index;
+    const v = expr.args[1].value;
+    const sameKind = typeof v === 'string' ? expr.args[0].type.name === 'STRING' : typeof v === 'number' ? isNumeric(expr.args[0].type) || isTimestamp(expr.args[0].type) : false;
+    if (sameKind) {
+      switch (expr.op) {
+        case '=': return (r) => r[i] === v;
+        case '<>': return (r) => { const a = r[i]; return a !== null && a !== undefined && a !== v; };
+        case '<': return (r) => { const a = r[i]; return a !== null && a !== undefined && (a as number) < (v as number); };
+        case '<=': return (r) => { const a = r[i]; return a !== null && a !== undefined && (a as number) <= (v as number); };
+        case '>': return (r) => { const a = r[i]; return a !== null && a !== undefined && (a as number) > (v as number); };
+        case '>=': return (r) => { const a = r[i]; return a !== null && a !== undefined && (a as number) >= (v as number); };
+      }
+    }
+  }
   const f = compileExpr(expr, options);
   return (r) => f(r) === true;
 }

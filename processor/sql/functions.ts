@@ -1,7 +1,7 @@
 // Scalar functions over the engine's values (values.ts). Every function returns NULL when an argument it needs is
 // NULL (SQL NULL propagation), except COALESCE / NULLIF / IF / CONCAT_WS, which define their own NULL handling.
 // Times are UTC: the engine has no session time zone (Flink's default `table.local-time-zone` is the JVM's).
-import { formatTimestamp, parseTimestamp, valueToString } from './values';
+import { parseTimestamp, valueToString } from './values';
 
 type Value = unknown;
 
@@ -178,4 +178,3 @@ export const SCALAR_IMPLEMENTATIONS: Record<string, ScalarImpl> = {
   NOW: (_a, now) => now(),
 };
 
-export { formatTimestamp };

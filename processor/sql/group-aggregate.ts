@@ -4,13 +4,18 @@
 // caused. State grows with the number of groups (the state TTL, when set, forgets idle groups: counted and logged).
 import type { Group, GroupFactory } from './aggregates';
 import { type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind, UPDATE } from './operator';
-import { keyFunction, type KeyOf } from './state';
+import { keyFunction, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
+
+export interface GroupEntry {
+  group: Group;
+  touched: number;
+}
 
 export class GroupAggregateOperator implements Operator, Inspectable {
   readonly name = 'GroupAggregate';
-  private readonly state = new Map<unknown, { group: Group; touched: number }>();
   private readonly keyOf: KeyOf;
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly groups: GroupFactory,
@@ -19,6 +24,7 @@ export class GroupAggregateOperator implements Operator, Inspectable {
     private readonly now: () => number,
     private readonly counters: OperatorCounters,
     private readonly downstream: Operator,
+    private readonly state: KeyedState<unknown, GroupEntry>,
   ) {
     this.keyOf = keyFunction(keyFields);
   }
@@ -41,9 +47,11 @@ export class GroupAggregateOperator implements Operator, Inspectable {
   }
 
   tick(now: number): void {
-    if (this.ttlMs === undefined) return;
+    // A sweep walks all the groups: at most once a second.
+    if (this.ttlMs === undefined || now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
     let expired = 0;
-    for (const [key, entry] of this.state) {
+    for (const [key, entry] of this.state.entries()) {
       if (now - entry.touched > this.ttlMs) {
         this.state.delete(key);
         expired++;

@@ -8,10 +8,10 @@
 // Acks: a row is acknowledged when the rows it produced now are confirmed (as for regular joins).
 import { latch } from './acks';
 import { type Done, INSERT, type Inspectable, type Operator, type RowKind } from './operator';
-import { keyFunction, type KeyOf } from './state';
+import { keyFunction, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
 
-interface Entry {
+export interface Entry {
   row: Row;
   time: number;
 }
@@ -20,8 +20,6 @@ export class IntervalJoinOperator implements Inspectable {
   readonly name = 'IntervalJoin';
   readonly left: Operator;
   readonly right: Operator;
-  private readonly leftState = new Map<unknown, Entry[]>();
-  private readonly rightState = new Map<unknown, Entry[]>();
   private readonly leftKey: KeyOf;
   private readonly rightKey: KeyOf;
   private leftWatermark = Number.NEGATIVE_INFINITY;
@@ -39,6 +37,8 @@ export class IntervalJoinOperator implements Inspectable {
     private readonly upperMs: number,
     private readonly residual: ((row: Row) => boolean) | undefined,
     private readonly downstream: Operator,
+    private readonly leftState: KeyedState<unknown, Entry[]>,
+    private readonly rightState: KeyedState<unknown, Entry[]>,
   ) {
     this.leftKey = keyFunction(leftKeys, true);
     this.rightKey = keyFunction(rightKeys, true);
@@ -108,8 +108,8 @@ export class IntervalJoinOperator implements Inspectable {
   }
 }
 
-function prune(state: Map<unknown, Entry[]>, expired: (e: Entry) => boolean): void {
-  for (const [key, list] of state) {
+function prune(state: KeyedState<unknown, Entry[]>, expired: (e: Entry) => boolean): void {
+  for (const [key, list] of state.entries()) {
     const kept = list.filter((e) => !expired(e));
     if (kept.length === 0) state.delete(key);
     else if (kept.length !== list.length) state.set(key, kept);

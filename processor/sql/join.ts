@@ -14,8 +14,10 @@
 // counted (rows expired) and logged at info with how many.
 import { latch } from './acks';
 import { DELETE, type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind } from './operator';
-import { keyFunction, type KeyOf } from './state';
+import { keyFunction, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
+
+const SWEEP_INTERVAL_MS = 1000;
 
 interface Entry {
   row: Row;
@@ -24,14 +26,12 @@ interface Entry {
   matches: number;
 }
 
-type SideState = Map<unknown, Entry[]>;
+type SideState = KeyedState<unknown, Entry[]>;
 
 export class JoinOperator implements Inspectable {
   readonly name = 'Join';
   readonly left: Operator;
   readonly right: Operator;
-  private readonly leftState: SideState = new Map();
-  private readonly rightState: SideState = new Map();
   private leftRows = 0;
   private rightRows = 0;
   private readonly leftKey: KeyOf;
@@ -40,6 +40,7 @@ export class JoinOperator implements Inspectable {
   private leftWatermark = Number.NEGATIVE_INFINITY;
   private rightWatermark = Number.NEGATIVE_INFINITY;
   private expiredTotal = 0;
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly joinType: 'INNER' | 'LEFT',
@@ -51,6 +52,8 @@ export class JoinOperator implements Inspectable {
     private readonly now: () => number,
     private readonly counters: OperatorCounters,
     private readonly downstream: Operator,
+    private readonly leftState: SideState,
+    private readonly rightState: SideState,
   ) {
     this.leftKey = keyFunction(leftKeys, true);
     this.rightKey = keyFunction(rightKeys, true);
@@ -128,7 +131,9 @@ export class JoinOperator implements Inspectable {
   }
 
   tick(now: number): void {
-    if (this.ttlMs === undefined) return;
+    // A sweep walks all the state: at most once a second (expired rows stop matching at once anyway, see alive()).
+    if (this.ttlMs === undefined || now - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    this.lastSweep = now;
     const expired = expire(this.leftState, now, this.ttlMs) + expire(this.rightState, now, this.ttlMs);
     if (expired > 0) {
       this.expiredTotal += expired;
@@ -168,7 +173,7 @@ function append(state: SideState, key: unknown, entry: Entry): void {
 
 function expire(state: SideState, now: number, ttlMs: number): number {
   let expired = 0;
-  for (const [key, list] of state) {
+  for (const [key, list] of state.entries()) {
     const kept = list.filter((e) => now - e.stored <= ttlMs);
     expired += list.length - kept.length;
     if (kept.length === 0) state.delete(key);

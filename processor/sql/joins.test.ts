@@ -61,6 +61,22 @@ test('LEFT JOIN: NULL-padded rows, then a retraction and the joined row; the mat
   assert.equal(acks.acked, acks.issued);
 });
 
+test('RIGHT JOIN is the LEFT JOIN with the sides swapped; columns stay in the written order', async () => {
+  const out = table('Enriched', ['name STRING?', 'order_id BIGINT?', 'user_id STRING'], { upsert: true, primaryKey: ['user_id'] });
+  const { engine, recorder } = engineFor('INSERT INTO Enriched SELECT u.name, o.order_id, u.user_id FROM Orders o RIGHT JOIN Users u ON o.user_id = u.user_id',
+    [table('Orders', ['order_id BIGINT', 'user_id STRING']), table('Users', ['user_id STRING', 'name STRING']), out]);
+  const acks = new Acks();
+  engine.push('users', 0, { values: { user_id: 'u1', name: 'ann' }, timestamp: 0 }, acks.next());
+  engine.push('orders', 0, { values: { order_id: 7, user_id: 'u1' }, timestamp: 0 }, acks.next());
+  await settle();
+  assert.deepEqual(recorder.rows.map((r) => [r.row.kind, r.row.values]), [
+    ['insert', { name: 'ann', order_id: null, user_id: 'u1' }],
+    ['delete', { name: 'ann', order_id: null, user_id: 'u1' }],
+    ['insert', { name: 'ann', order_id: 7, user_id: 'u1' }],
+  ]);
+  assert.equal(acks.acked, 2);
+});
+
 test('a LEFT JOIN into an insert-only sink is refused by the planner, naming the reason', () => {
   const { diagnostics } = SqlEngine.create({
     statements: ['INSERT INTO Out SELECT o.order_id, u.name FROM Orders o LEFT JOIN Users u ON o.user_id = u.user_id'],

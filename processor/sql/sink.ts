@@ -5,7 +5,7 @@
 // after a restart: at-least-once), the failure is logged and counted.
 import type { SqlTable } from '../../crds/sql/table';
 import { DELETE, type Done, type Inspectable, type Operator, type RowKind, UPDATE } from './operator';
-import { formatTimestamp, type Row, valueToString } from './values';
+import { type Row, valueToString } from './values';
 
 export interface EmittedRow {
   kind: 'insert' | 'update' | 'delete';
@@ -62,7 +62,6 @@ export class SinkOperator implements Operator, Inspectable {
     });
     const key = table.upsert && table.primaryKey?.length ? table.primaryKey : table.keyFields;
     this.keyColumns = key?.length ? key : undefined;
-    void formatTimestamp;
   }
 
   push(kind: RowKind, row: Row, done: Done): void {

@@ -6,10 +6,21 @@ export interface KeyedState<K, V> {
   get(key: K): V | undefined;
   set(key: K, value: V): void;
   delete(key: K): void;
-  /** Entries in insertion order. */
+  /** Entries in insertion order; deleting the current entry while iterating is allowed. */
   entries(): IterableIterator<[K, V]>;
+  values(): IterableIterator<V>;
+  keys(): IterableIterator<K>;
   readonly size: number;
 }
+
+/** Where operators get their state: one named store per operator and side (`s0.join.left`). */
+export interface StateBackend {
+  create<K, V>(name: string): KeyedState<K, V>;
+}
+
+export const memoryState: StateBackend = {
+  create: <K, V>() => new MemoryKeyedState<K, V>(),
+};
 
 /** The heap store: a Map. */
 export class MemoryKeyedState<K, V> implements KeyedState<K, V> {
@@ -25,6 +36,12 @@ export class MemoryKeyedState<K, V> implements KeyedState<K, V> {
   }
   entries(): IterableIterator<[K, V]> {
     return this.map.entries();
+  }
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+  keys(): IterableIterator<K> {
+    return this.map.keys();
   }
   get size(): number {
     return this.map.size;

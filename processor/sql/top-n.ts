@@ -9,17 +9,16 @@
 // Acks: rows outside the top N are done at once; the top N are done when the sink confirmed them. The window
 // aggregate's latch therefore releases its held input acks only after the Top-N rows were confirmed.
 import { type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind } from './operator';
-import { keyFunction, type KeyOf } from './state';
+import { keyFunction, type KeyedState, type KeyOf } from './state';
 import { compareValues, type Row } from './values';
 
-interface Partition {
+export interface Partition {
   rows: Row[];
   dones: Done[];
 }
 
 export class WindowTopNOperator implements Operator, Inspectable {
   readonly name = 'WindowTopN';
-  private readonly windows = new Map<number, Map<unknown, Partition>>();
   private current = Number.NEGATIVE_INFINITY;
   private readonly partitionOf: KeyOf;
   private readonly compare: (a: Row, b: Row) => number;
@@ -32,6 +31,8 @@ export class WindowTopNOperator implements Operator, Inspectable {
     width: number,
     private readonly counters: OperatorCounters,
     private readonly downstream: Operator,
+    /** Rows waiting for their window to end, by window_end, then partition. */
+    private readonly windows: KeyedState<number, Map<unknown, Partition>>,
   ) {
     this.partitionOf = keyFunction(partitionKeys);
     const all = Array.from({ length: width }, (_, i) => i);

@@ -26,8 +26,26 @@ export class TableClock {
   readonly partitions = new Map<number, PartitionClock>();
   /** Cached minimum over active partitions (undefined: none active). */
   private min: number | undefined = undefined;
+  /** The table's rows come through the exchange (processor/sql-runtime/exchange.ts): each partition's watermark and
+   *  idleness are set by the forwarders' markers (`set`), not derived from the rows, which come from every replica
+   *  interleaved. */
+  external = false;
 
   constructor(readonly table: string, readonly delayMs: number) {}
+
+  /** An external watermark for a partition (`idle`: every forwarder of it is idle); true when the table's watermark
+   *  may have changed. Never moves a partition's watermark back. */
+  set(p: PartitionClock, watermark: number | 'idle'): boolean {
+    const idle = watermark === 'idle';
+    let changed = idle !== p.idle;
+    p.idle = idle;
+    if (!idle && watermark > p.watermark) {
+      p.watermark = watermark;
+      changed = true;
+    }
+    if (changed) this.recompute();
+    return changed;
+  }
 
   partition(partition: number, now: number): PartitionClock {
     let p = this.partitions.get(partition);
@@ -45,6 +63,10 @@ export class TableClock {
    */
   observe(p: PartitionClock, rowtime: number): boolean {
     p.rows++;
+    if (this.external) {
+      if (rowtime > p.maxRowtime) p.maxRowtime = rowtime;
+      return false;
+    }
     let changed = false;
     if (p.idle) {
       p.idle = false;
@@ -66,6 +88,7 @@ export class TableClock {
   /** Marks partitions idle after `idleTimeoutMs` without rows (seen from one tick to the next); true when something
    *  changed. */
   checkIdle(now: number, idleTimeoutMs: number): boolean {
+    if (this.external) return false;
     let changed = false;
     for (const p of this.partitions.values()) {
       if (p.rows !== p.rowsAtTick) {

@@ -8,7 +8,7 @@
 import { latch, releaseAll } from './acks';
 import type { GroupFactory, Group } from './aggregates';
 import { type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind } from './operator';
-import { keyFunction, type KeyOf } from './state';
+import { keyFunction, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
 
 /** A TUMBLE the aggregate assigns itself (no copy of each row with the window columns appended). */
@@ -18,7 +18,7 @@ export interface FusedTumble {
   timeField: number;
 }
 
-interface WindowState {
+export interface WindowState {
   start: number;
   end: number;
   groups: Map<unknown, Group>;
@@ -27,12 +27,12 @@ interface WindowState {
 
 export class WindowAggregateOperator implements Operator, Inspectable {
   readonly name = 'WindowAggregate';
-  private readonly windows = new Map<number, WindowState>();
   private current = Number.NEGATIVE_INFINITY;
   /** Smallest window_end held (fire check in O(1) per watermark). */
   private nextEnd = Number.POSITIVE_INFINITY;
   private readonly keyOf: KeyOf;
   private fired = 0;
+  private last: WindowState | undefined;
 
   constructor(
     private readonly groups: GroupFactory,
@@ -42,19 +42,20 @@ export class WindowAggregateOperator implements Operator, Inspectable {
     private readonly endField: number,
     private readonly counters: OperatorCounters,
     private readonly downstream: Operator,
+    /** Open windows by window_end. */
+    private readonly windows: KeyedState<number, WindowState>,
     private readonly tumble?: FusedTumble,
   ) {
     this.keyOf = keyFunction(keyFields);
   }
 
-  push(kind: RowKind, row: Row, done: Done): void {
+  push(_kind: RowKind, row: Row, done: Done): void {
     if (this.tumble !== undefined) {
       this.pushTumble(row, done);
       return;
     }
     const end = row[this.endField] as number;
     this.add(row, row[this.startField] as number, end, done);
-    void kind;
   }
 
   private pushTumble(row: Row, done: Done): void {
@@ -74,12 +75,14 @@ export class WindowAggregateOperator implements Operator, Inspectable {
       done();
       return;
     }
-    let window = this.windows.get(end);
+    // Rows come in runs of the same window: remember the last one.
+    let window = this.last !== undefined && this.last.end === end ? this.last : this.windows.get(end);
     if (window === undefined) {
       window = { start, end, groups: new Map(), held: [] };
       this.windows.set(end, window);
       if (end < this.nextEnd) this.nextEnd = end;
     }
+    this.last = window;
     const key = this.keyOf(row);
     let group = window.groups.get(key);
     if (group === undefined) {
@@ -108,6 +111,7 @@ export class WindowAggregateOperator implements Operator, Inspectable {
     due.sort((a, b) => a.end - b.end);
     for (const window of due) {
       this.windows.delete(window.end);
+      if (this.last === window) this.last = undefined;
       this.fired++;
       const done = latch(window.groups.size, releaseAll(window.held));
       for (const group of window.groups.values()) this.downstream.push(INSERT, this.groups.output(group), done);

@@ -1,6 +1,7 @@
 // Issue 15, "Claims and status": the development Kafka must not lie in status. An existing topic with fewer
 // partitions than a partitioned Stream writes to is reported with its real count (and is not Ready: producers would
 // write to partitions that do not exist), and reclaimPolicy Delete says that the dev cluster keeps the topic.
+// Credentials written into a ClusterStream's URL never show in `kubectl get srcs` (the SERVER column) nor in status.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUp } from '../support/controllers-up';
@@ -10,7 +11,7 @@ import { uniqueName } from '../support/rabbitmq';
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 
-test('dev Kafka: a ClusterStream reports the partitions its topic really has and that Delete keeps the topic', async () => {
+test('ClusterStream status tells the truth (dev Kafka partitions, Delete keeping the topic) and shows no credentials', async () => {
   const up = await startUp();
   try {
     const small = uniqueName('small');
@@ -48,6 +49,29 @@ spec:
       return condition?.status === 'True';
     }, 60_000, 200);
     assert.match(condition?.message ?? '', /reclaimPolicy Delete will keep it: the development Kafka \(kafka-mock\) cannot delete topics/);
+
+    // An administrator's ClusterStream with credentials in its URL (the machine's RabbitMQ: guest/guest).
+    const secretive = uniqueName('secretive');
+    await up.apply(`
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: ClusterStream
+metadata: { name: ${secretive} }
+spec:
+  name: ${secretive}
+  streamModes: [read, write]
+  storage:
+    server: { protocol: rabbitmq, url: "amqp://guest:guest@127.0.0.1:5672" }
+    reclaimPolicy: Delete
+`);
+    await waitFor('the RabbitMQ ClusterStream ready', async () => (await ready(secretive))?.status === 'True', 60_000, 200);
+    const table = await up.kubectl('get', 'srcs', secretive);
+    assert.match(table, new RegExp(`^${secretive}\\s+rabbitmq\\s+amqp://127\\.0\\.0\\.1:5672\\s+True`, 'm'));
+    assert.doesNotMatch(table, /guest/);
+    const wide = await up.kubectl('get', 'srcs', '-o', 'wide');
+    assert.doesNotMatch(wide, /guest:guest/);
+    const status = JSON.stringify((await up.getJson<{ status?: unknown }>(`clusterstream/${secretive}`)).status);
+    assert.doesNotMatch(status, /guest/);
+    await up.kubectl('delete', 'clusterstream', secretive);
   } finally {
     await up.destroy();
   }

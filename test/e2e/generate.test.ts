@@ -115,6 +115,20 @@ describe('sr generate on sr up', () => {
     assert.deepEqual(second.map((s) => [s.key, s.value]), songs.map((s) => [s.key, s.value]));
   });
 
+  it('--kubeconfig and --schema-registry-url instead of --dir; a namespace without the Streams is a clear error', async () => {
+    const { up } = sr;
+    const registryUrl = (JSON.parse(readFileSync(join(up.dir, 'run', 'schema-registry.json'), 'utf8')) as { url: string }).url;
+    const from = await endOffset('playevents');
+    const { stderr } = await run(process.execPath, [SR_ENTRY, 'generate', '-f', GENERATOR, '--kubeconfig', up.kubeconfig, '--dir', '/nonexistent',
+      '--schema-registry-url', registryUrl, '--duration', '1500ms', '--quiet'], { timeout: 60_000 });
+    assert.match(stderr, /stream-playevents → Stream default\/kafka-stream-playevents/);
+    assert.ok((await endOffset('playevents')) > from, 'play events written');
+    await assert.rejects(
+      run(process.execPath, [SR_ENTRY, 'generate', '-f', GENERATOR, '--dir', up.dir, '-n', 'nowhere', '--wait', '1s'], { timeout: 60_000 }),
+      (e: Error & { stderr?: string }) => /no Stream in namespace "nowhere" has spec\.name "songs", "playevents" — apply the pipeline first/.test(e.stderr ?? ''),
+    );
+  });
+
   it("serves tutorial 2.1's in-cluster ClusterStream addresses with the local Kafka and RabbitMQ", async () => {
     const { up } = sr;
     await up.apply(documents(join(SAMPLES, 'tutorials__2.1-multibiner-bridge-production-mode.yaml'), ['ClusterStream']));

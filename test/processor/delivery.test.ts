@@ -216,6 +216,42 @@ test('Kafka: a record the broker refuses for good (MESSAGE_TOO_LARGE) is dead-le
   assert.equal(await proc.stop(), 0);
 });
 
+test('Kafka: records for partitions the topic does not have (partitionCount above the topic) are dead-lettered, not resent forever', async () => {
+  const { kafka } = resources;
+  const input = `${id}-np-in`;
+  const output = `${id}-np-out`;
+  const group = `${id}-np`;
+  const dlq = `${id}-np-dlq`;
+  exchanges.push(input, dlq);
+  queues.push(`${input}.${group}`, dlq);
+  await kafka.createTopic(output, 2); // e.g. left over on the dev Kafka, which cannot grow topics
+  const collector = await KafkaCollector.start(kafka.bootstrap, output, `${id}-np-collector`);
+  closers.push(collector);
+  const proc = await resources.startReady({
+    name: 'nopartition', namespace: 'test', group, instanceIndex: 0, instanceCount: 1,
+    inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: input, server: rabbit }],
+    outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap }, partitioning: { keys: ['k'], partitionCount: 4 } }],
+    deadLetter: { stream: 'dlq', protocol: 'rabbitmq', destination: dlq, server: rabbit },
+    attributes: {},
+    http: { port: 0 },
+  });
+  const count = 20;
+  await rabbitPublish(rabbitUrl(), input, Array.from({ length: count }, (_, i) => ({ payload: `m${i}`, headers: { k: `key-${i}` } })));
+  let letters: Array<{ payload: string; headers: Record<string, string> }> = [];
+  await waitFor('every message written or dead-lettered', async () => {
+    letters = [...letters, ...(await drainQueue(dlq))];
+    return letters.length + collector.messages.length >= count;
+  }, 60_000, 200);
+  assert.ok(letters.length > 0 && collector.messages.length > 0, `both outcomes occur (${letters.length} dead letters, ${collector.messages.length} written)`);
+  assert.ok(collector.messages.every((m) => (m.partition ?? 0) < 2));
+  for (const letter of letters) {
+    assert.equal(letter.headers['x-exception-stage'], 'produce');
+    assert.match(letter.headers['x-exception-message'], /partition does not exist: topic ".*" has 2 partition/);
+  }
+  assert.deepEqual([...new Set([...letters.map((l) => l.payload), ...collector.messages.map((m) => m.payload)])].sort(), Array.from({ length: count }, (_, i) => `m${i}`).sort());
+  assert.equal(await proc.stop(), 0);
+});
+
 test('late messages pass through a stateless processor by default; an explicit DROP still drops them', async () => {
   const input = `${id}-late-in`;
   exchanges.push(input);
