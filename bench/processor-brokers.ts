@@ -2,6 +2,8 @@
 // acknowledgement and confirm settings on the same broker, measured in the same run:
 //   RabbitMQ -> processor -> RabbitMQ   vs   raw amqplib consume -> publish (confirm) -> ack    (target >= 0.8x)
 //   Kafka    -> processor -> Kafka      vs   raw kafkajs eachBatch -> send(acks -1) -> commit    (target >= 0.8x)
+//   Kafka    -> streaming SQL processor (a filter and a projection every row passes) -> Kafka, same raw pipe
+//                                                                                                  (target >= 0.8x)
 // Throughput = messages confirmed on the output per second, from connecting to the last confirm; best of the rounds
 // (the machine is shared, so single runs are noisy).
 import * as amqp from 'amqplib';
@@ -9,6 +11,8 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pino from 'pino';
 import type { ProcessorConfig } from '../processor/config';
 import { ProcessorRuntime } from '../processor/pipeline/runtime';
+import { SqlProcessorRuntime } from '../processor/sql-runtime/runtime';
+import type { SqlTable, TableColumn } from '../crds/sql/table';
 import { startKafka, type KafkaHandle } from '../test/support/kafka';
 import { rabbitUrl, uniqueName } from '../test/support/rabbitmq';
 
@@ -85,7 +89,7 @@ async function rawRabbitPipe(url: string, input: string, group: string, output: 
   return n / seconds;
 }
 
-function confirmedOut(runtime: ProcessorRuntime): number {
+function confirmedOut(runtime: ProcessorRuntime | SqlProcessorRuntime): number {
   let total = 0;
   // prom-client counters: read the hashMap of label values without serialising the registry.
   const values = (runtime.metrics.messagesOut as unknown as { hashMap: Record<string, { value: number }> }).hashMap;
@@ -94,7 +98,7 @@ function confirmedOut(runtime: ProcessorRuntime): number {
 }
 
 async function processorPipe(config: ProcessorConfig, n: number): Promise<number> {
-  const runtime = new ProcessorRuntime(config, silent);
+  const runtime = config.sql ? new SqlProcessorRuntime(config, silent) : new ProcessorRuntime(config, silent);
   const started = performance.now();
   await runtime.start();
   await waitUntil(() => confirmedOut(runtime) >= n, 120_000);
@@ -174,12 +178,24 @@ async function rawKafkaPipe(bootstrap: string, input: string, output: string, n:
   return n / seconds;
 }
 
-async function benchKafka(): Promise<{ raw: number; processor: number }> {
+/** The payload's fields as a table (what a Stream's dataSchemaContext gives the SQL processor). */
+function usersTable(stream: string, name: string, fields: [string, TableColumn['type']['name']][]): SqlTable {
+  return {
+    name, stream, valueFormat: 'json', upsert: false, startupMode: 'earliest-offset', options: {},
+    columns: fields.map(([column, type]) => ({ name: column, type: { name: type, nullable: true }, source: 'payload' })),
+  };
+}
+
+const SQL_INPUT = usersTable('in', 'Users', [['id', 'BIGINT'], ['fullName', 'STRING'], ['team', 'STRING'], ['email', 'STRING'], ['score', 'INT'], ['score_time', 'BIGINT']]);
+const SQL_OUTPUT = usersTable('out', 'Scores', [['id', 'BIGINT'], ['fullName', 'STRING'], ['team', 'STRING'], ['score', 'INT']]);
+const SQL_STATEMENT = 'INSERT INTO [[STREAM:out]] SELECT id, fullName, team, score FROM [[STREAM:in]] WHERE score >= 0';
+
+async function benchKafka(): Promise<{ raw: number; processor: number; sql: number }> {
   const kafka = await startKafka({ brokers: 1 });
-  const best = { raw: 0, processor: 0 };
+  const best = { raw: 0, processor: 0, sql: 0 };
   try {
     for (let round = 0; round < 2; round++) {
-      for (const variant of ['raw', 'processor'] as const) {
+      for (const variant of ['raw', 'processor', 'sql'] as const) {
         const input = uniqueName('bench-kin');
         const output = uniqueName('bench-kout');
         await kafka.createTopic(input, 4);
@@ -192,8 +208,9 @@ async function benchKafka(): Promise<{ raw: number; processor: number }> {
             name: 'bench', namespace: 'bench', group: uniqueName('proc'), instanceIndex: 0, instanceCount: 1,
             inputs: [{ stream: 'in', protocol: 'kafka', destination: input, server: { url: kafka.bootstrap }, prefetch: 5000 }],
             outputs: [{ stream: 'out', protocol: 'kafka', destination: output, server: { url: kafka.bootstrap } }],
-            attributes: { 'srp.lateEventMode': 'UPSERT' },
+            attributes: variant === 'sql' ? {} : { 'srp.lateEventMode': 'UPSERT' },
             http: { port: 0 },
+            ...(variant === 'sql' ? { sql: { statements: [SQL_STATEMENT], tables: [SQL_INPUT, SQL_OUTPUT] } } : {}),
           }, KAFKA_N);
         const cpu = process.cpuUsage(cpuBefore);
         process.stdout.write(`  kafka    ${variant.padEnd(9)} round ${round + 1}: ${Math.round(rate)} msg/s, ${((cpu.user + cpu.system) / KAFKA_N).toFixed(1)} µs CPU/msg\n`);
@@ -212,6 +229,7 @@ async function main(): Promise<void> {
   process.stdout.write(`rabbitmq: raw ${Math.round(rabbit.raw)} msg/s, processor ${Math.round(rabbit.processor)} msg/s, ratio ${(rabbit.processor / rabbit.raw).toFixed(2)}x (target >= 0.8x)\n`);
   const kafka = await benchKafka();
   process.stdout.write(`kafka:    raw ${Math.round(kafka.raw)} msg/s, processor ${Math.round(kafka.processor)} msg/s, ratio ${(kafka.processor / kafka.raw).toFixed(2)}x (target >= 0.8x)\n`);
+  process.stdout.write(`kafka sql: raw ${Math.round(kafka.raw)} msg/s, SQL processor ${Math.round(kafka.sql)} msg/s, ratio ${(kafka.sql / kafka.raw).toFixed(2)}x (target >= 0.8x)\n`);
 }
 
 main().then(

@@ -84,6 +84,9 @@ export async function sqlTables(
       if (!fromRegistry.table) throw new SqlTableError(`the registry schema of Stream "${stream.metadata.name ?? ''}" cannot be read as a table: ${fromRegistry.diagnostics.map((d) => d.message).join('; ')}`, 'InvalidQuery');
       table = fromRegistry.table;
     }
+    if (table.columns.length === 0) {
+      throw new SqlTableError(`Stream "${stream.metadata.name ?? ''}" declares no columns: give it a spec.dataSchemaContext (schema fields, an inline avro / avro-confluent / sql schema, or metadataFields) to read or write it with SQL`, 'InvalidQuery');
+    }
     tables.push(table);
   }
   return tables;

@@ -154,7 +154,8 @@ function planIssues(statements: { statement: Statement; text: string; path: stri
     const found = stream(name);
     if (!found) return [];
     const table = tableFromStream(found).table;
-    if (!table || table.columnsFromRegistry) return [];
+    // No table yet (a Stream without columns is the controllers' to report) or columns known only at run time.
+    if (!table || table.columnsFromRegistry || table.columns.length === 0) return [];
     tables.push(table);
   }
   const issues: FieldIssue[] = [];

@@ -186,7 +186,7 @@ export class Pipeline {
         this.held++;
         let taken: { verdict: WindowVerdict; message: Message };
         try {
-          taken = o.window(input, delivery, message, () => { this.held--; done(); });
+          taken = o.window(input, delivery, message, this.release(done));
         } catch (err) {
           // The window never took it (e.g. its timestamp could not be extracted): it is not held, it is in flight
           // until its dead letter is confirmed. Left counted as held, drain() would stop waiting one message early.
@@ -218,6 +218,16 @@ export class Pipeline {
     } catch (err) {
       return failure(err);
     }
+  }
+
+  /** What an open window calls when its event is settled. Made here, not inline in afterTransform: a closure there
+   *  would share that function's context with the UDF continuation, which holds the inbound message, and keep every
+   *  windowed payload on the heap for as long as its window is open (ROCKSDB state keeps them on disk). */
+  private release(done: () => void): () => void {
+    return () => {
+      this.held--;
+      done();
+    };
   }
 
   private emit(results: Message[], inbound: Message): Outcome {

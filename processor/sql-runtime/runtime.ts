@@ -19,6 +19,7 @@ import { SqlEngine, type EmittedRow, type InputRow } from '../sql/engine';
 import { AvroRowEncoder } from './avro-output';
 import { decodeRow, rowKey, rowObject } from './row-codec';
 import { sqlEngineSettings } from './settings';
+import { SqlMetrics } from './metrics';
 import { DebugQuery } from './debug-query';
 import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, PendingCopies } from './exchange';
 
@@ -99,6 +100,7 @@ export class SqlProcessorRuntime {
       reject: (row, reason) => this.rejectRow(row, reason),
       ...settings,
       log,
+      metrics: new SqlMetrics(this.metrics.registry),
     });
     if (!created.engine) {
       const problems = created.diagnostics.map((d) => `statement ${d.statement + 1}, line ${d.line}, column ${d.column}: ${d.message}`);

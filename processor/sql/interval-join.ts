@@ -8,7 +8,7 @@
 // Acks: a row is acknowledged when the rows it produced now are confirmed (as for regular joins).
 import { latch } from './acks';
 import { type Done, INSERT, type Inspectable, type Operator, type RowKind } from './operator';
-import { keyFunction, type KeyedState, type KeyOf } from './state';
+import { keyFunction, rowsStored, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
 
 export interface Entry {
@@ -89,15 +89,11 @@ export class IntervalJoinOperator implements Inspectable {
   }
 
   stateSize(): number {
-    let n = 0;
-    for (const list of this.leftState.values()) n += list.length;
-    for (const list of this.rightState.values()) n += list.length;
-    return n;
+    return rowsStored(this.leftState) + rowsStored(this.rightState);
   }
 
   describe(): Record<string, unknown> {
-    let left = 0;
-    for (const list of this.leftState.values()) left += list.length;
+    const left = rowsStored(this.leftState);
     return {
       operator: this.name,
       bounds: { lowerMs: this.lowerMs, upperMs: this.upperMs },

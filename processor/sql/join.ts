@@ -14,7 +14,7 @@
 // counted (rows expired) and logged at info with how many.
 import { latch } from './acks';
 import { DELETE, type Done, INSERT, type Inspectable, type Operator, type OperatorCounters, type RowKind } from './operator';
-import { keyFunction, type KeyedState, type KeyOf } from './state';
+import { keyFunction, rowsStored, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
 
 const SWEEP_INTERVAL_MS = 1000;
@@ -142,15 +142,11 @@ export class JoinOperator implements Inspectable {
   }
 
   stateSize(): number {
-    let n = 0;
-    for (const list of this.leftState.values()) n += list.length;
-    for (const list of this.rightState.values()) n += list.length;
-    return n;
+    return rowsStored(this.leftState) + rowsStored(this.rightState);
   }
 
   describe(): Record<string, unknown> {
-    let left = 0;
-    for (const list of this.leftState.values()) left += list.length;
+    const left = rowsStored(this.leftState);
     return {
       operator: this.name,
       joinType: this.joinType,

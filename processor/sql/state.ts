@@ -13,6 +13,13 @@ export interface KeyedState<K, V> {
   readonly size: number;
 }
 
+/** Rows kept by a join side: the sum of its per-key lists. */
+export function rowsStored(state: KeyedState<unknown, readonly unknown[]>): number {
+  let n = 0;
+  for (const list of state.values()) n += list.length;
+  return n;
+}
+
 /** Where operators get their state: one named store per operator and side (`s0.join.left`). */
 export interface StateBackend {
   create<K, V>(name: string): KeyedState<K, V>;

@@ -76,10 +76,19 @@ async function debugStates(): Promise<string> {
 
 /** A processor instance's /debug/state (its debug port from its log). */
 async function processorState(name: string, index = 0): Promise<{ sql?: { engine?: { statements?: { operators?: Record<string, unknown>[] }[] } } } | undefined> {
-  const file = join(sr.up.dir, 'logs', `default_${name}-${index}.log`);
-  const port = /"debugPort":(\d+)/.exec(readFileSync(file, 'utf8').split('\n').reverse().join('\n'))?.[1];
+  const port = await debugPortOf(name, index);
   if (!port) return undefined;
   return fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.json() as Promise<{ sql?: { engine?: { statements?: { operators?: Record<string, unknown>[] }[] } } }>).catch(() => undefined);
+}
+
+async function debugPortOf(name: string, index = 0): Promise<string | undefined> {
+  const file = join(sr.up.dir, 'logs', `default_${name}-${index}.log`);
+  return /"debugPort":(\d+)/.exec(readFileSync(file, 'utf8').split('\n').reverse().join('\n'))?.[1];
+}
+
+async function processorMetrics(name: string): Promise<string> {
+  const port = await debugPortOf(name);
+  return port ? fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()) : '';
 }
 
 async function cleanUp(): Promise<void> {
@@ -156,6 +165,9 @@ scenario('iot-monitoring: filter + 1-minute TUMBLE count per error code equals S
   await new Promise((r) => setTimeout(r, 4000));
   const after = await sr.kafka.collect('error-count', late, () => true, 10_000);
   assert.equal(after.length, 0, `nothing re-emitted for the late row: ${after.map((m) => m.value).join(' | ')}`);
+  const metrics = await processorMetrics('iot-monitoring-sql-aggregation');
+  const dropped = Number(/^sr_processor_sql_late_rows_dropped_total\{[^}]*statement="0"[^}]*\} (\S+)/m.exec(metrics)?.[1] ?? 0);
+  assert.ok(dropped >= 1, `the late rows are counted (${dropped})`);
 });
 
 scenario('anomaly detection: 5-second TUMBLE on the record timestamp, HAVING COUNT(*) > 5 exactly at the threshold', async (records) => {

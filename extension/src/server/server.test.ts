@@ -150,6 +150,51 @@ describe('language server over stdio', () => {
     assert.ok(!found.some((d) => d.message.includes('srp.lateEventMode')), 'a valid value is not flagged');
   });
 
+  it('plans FSQL statements against the Streams of the file: an unknown column is flagged on its character in inlineQuery', async () => {
+    const query = 'INSERT INTO [[STREAM:averages]] SELECT sensr FROM [[STREAM:readings]]';
+    const text = `apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: readings }
+spec:
+  name: readings
+  protocol: kafka
+  dataSchemaContext:
+    schema:
+      name: Readings
+      namespace: demo
+      fields: [{ name: sensor, type: string }, { name: value, type: double }]
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: averages }
+spec:
+  name: averages
+  protocol: kafka
+  dataSchemaContext:
+    schema: { name: Averages, namespace: demo, fields: [{ name: sensor, type: string }] }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Processor
+metadata: { name: averages }
+spec:
+  type: FSQL
+  inlineQuery:
+    - "${query}"
+`;
+    const uri = pathToFileURL(join(workspace, 'sql.yaml')).toString();
+    await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+    const found = await diagnosticsFor(uri, 1);
+    const unknown = found.find((d) => d.message.includes("unknown column 'sensr'"));
+    assert.ok(unknown, JSON.stringify(found, null, 1));
+    assert.match(unknown.message, /spec\.inlineQuery\[0\]: .*statement 1, line 1, column 40/);
+    assert.deepEqual(unknown.range.start, position(text, 'sensr FROM'));
+    // The same statement with a column the Stream has: nothing to say about the query.
+    const fixed = text.replace('SELECT sensr', 'SELECT sensor');
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: fixed }] });
+    const after = await diagnosticsFor(uri, 2);
+    assert.ok(!after.some((d) => d.message.includes('inlineQuery')), JSON.stringify(after, null, 1));
+  });
+
   it('flags an output naming no Stream in the workspace and offers a quick fix creating it', async () => {
     const found = await diagnosticsFor(processorUri(), 1);
     const missing = found.filter((d) => d.code === 'missing-stream');
