@@ -8,6 +8,9 @@ export interface Message {
   headers: Record<string, string>;
   /** Kafka record key (RabbitMQ has none; it is carried as a header there, see binders/rabbitmq.ts). */
   key?: Buffer;
+  /** A Kafka tombstone: the key with a null value (an upsert sink's delete; log compaction drops the key). `payload`
+   *  is then empty. RabbitMQ has no such thing: the empty body is published as it is. */
+  tombstone?: boolean;
 }
 
 /** Header names with a meaning to the runtime. */

@@ -153,6 +153,7 @@ function toMessage(headers: IHeaders | undefined, value: Buffer | null, key: Buf
   }
   const message: Message = { payload: value ?? Buffer.alloc(0), headers: out };
   if (key) message.key = key;
+  if (value === null) message.tombstone = true;
   return message;
 }
 
@@ -535,7 +536,7 @@ export class KafkaOutput implements OutputBinder {
    *  with some records never written (delivery/produce-confirmation); those are sent again. */
   private async produce(batch: PendingRecord[]): Promise<void> {
     await this.produceRecords(batch.map((r) => {
-      const record: KafkaRecord = { value: r.message.payload, headers: r.message.headers };
+      const record: KafkaRecord = { value: r.message.tombstone ? null : r.message.payload, headers: r.message.headers };
       if (r.message.key) record.key = r.message.key;
       if (r.partition !== undefined) record.partition = r.partition;
       return { pending: r, record };

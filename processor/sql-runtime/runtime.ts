@@ -363,6 +363,7 @@ export class SqlProcessorRuntime {
     }
     const message: Message = { payload: value, headers };
     if (key) message.key = key;
+    if (row.kind === 'delete' && output.table.upsert) message.tombstone = true;
     return message;
   }
 

@@ -7,13 +7,16 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { useSrUp } from '../support/controllers-up';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { SR_ENTRY, useSrUp } from '../support/controllers-up';
 import { SAMPLES_DIR } from '../support/controllers-samples';
 import type { OutMessage } from '../support/controllers-data';
 import { SqlOracle, type OracleValue } from '../support/sql-oracle';
 import { waitFor } from '../support/ports';
 
 const sr = useSrUp();
+const run = promisify(execFile);
 
 function sample(file: string): string { return readFileSync(join(SAMPLES_DIR, file), 'utf8'); }
 
@@ -166,6 +169,10 @@ scenario('iot-monitoring: filter + 1-minute TUMBLE count per error code equals S
   const after = await sr.kafka.collect('error-count', late, () => true, 10_000);
   assert.equal(after.length, 0, `nothing re-emitted for the late row: ${after.map((m) => m.value).join(' | ')}`);
   const metrics = await processorMetrics('iot-monitoring-sql-aggregation');
+  // The plan, as `debugExplain` showed it in the original: `sr explain` reads it from the instances' /debug/state.
+  const explained = await run(process.execPath, [SR_ENTRY, 'explain', 'iot-monitoring-sql-aggregation', '--dir', sr.up.dir, '--state']);
+  assert.match(explained.stdout, /WindowAggregate group=\(window_start, window_end, error_code\)/);
+  assert.match(explained.stdout, /"lateRowsDropped": [1-9]/);
   const dropped = Number(/^sr_processor_sql_late_rows_dropped_total\{[^}]*statement="0"[^}]*\} (\S+)/m.exec(metrics)?.[1] ?? 0);
   assert.ok(dropped >= 1, `the late rows are counted (${dropped})`);
 });
@@ -369,4 +376,68 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
   // Same data shape, same answers: the windows of both runs agree row for row once shifted by the runs' offset.
   const shift = (rows: Record<string, OracleValue>[], by: number): string[] => canonical(rows.map((r) => ({ ...r, window_start: (r.window_start as number) - by, window_end: (r.window_end as number) - by })));
   assert.deepEqual(shift(three, t1), shift(one, base), 'replicas 1 and 3 agree');
+});
+
+scenario('an upsert-kafka sink keyed by its primary key: updates, and a Kafka tombstone (null value) when a row stops passing HAVING', async (records) => {
+  await sr.up.apply(`apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: readings }
+spec:
+  name: readings
+  protocol: kafka
+  dataSchemaContext:
+    schema:
+      name: Readings
+      namespace: demo
+      fields: [{ name: sensor, type: string }, { name: v, type: int }]
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: quiet-sensors }
+spec:
+  name: quiet-sensors
+  protocol: kafka
+  dataSchemaContext:
+    schema:
+      name: QuietSensors
+      namespace: demo
+      fields: [{ name: sensor, type: string }, { name: readings, type: long }]
+    primaryKey: [sensor]
+    options:
+      ddl.connector: upsert-kafka
+      ddl.value.format: json
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Processor
+metadata: { name: quiet-sensors }
+spec:
+  type: FSQL
+  inlineQuery:
+    - "INSERT INTO [[STREAM:quiet-sensors]] SELECT sensor, COUNT(*) AS readings FROM [[STREAM:readings]] GROUP BY sensor HAVING COUNT(*) < 3"
+`);
+  await sr.up.waitReady('srp', 'quiet-sensors', 120_000);
+  const kafka = new Kafka({ clientId: 'sr-sql-upsert', brokers: sr.up.kafkaBootstrap.split(','), logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `sr-sql-upsert-${Date.now()}`, maxWaitTimeInMs: 100 });
+  const seen: { key: string; value: Buffer | null; kind?: string }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: ['quiet-sensors'], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => { seen.push({ key: message.key?.toString() ?? '', value: message.value, kind: message.headers?.['sr-row-kind']?.toString() }); } });
+  try {
+    // One record at a time: each result is confirmed before the next reading (the order of a key's changes matters).
+    for (const [i, sensor] of ['s1', 's2', 's1', 's1'].entries()) {
+      await records.send('readings', [{ value: { sensor, v: i }, partition: 0 }]);
+      await waitFor(`result ${i + 1}`, () => seen.length >= i + 1, 60_000, 100);
+    }
+    const s1 = seen.filter((r) => r.key === JSON.stringify({ sensor: 's1' }));
+    const s2 = seen.filter((r) => r.key === JSON.stringify({ sensor: 's2' }));
+    assert.deepEqual(s1.slice(0, 2).map((r) => JSON.parse(r.value?.toString() ?? 'null') as unknown), [{ sensor: 's1', readings: 1 }, { sensor: 's1', readings: 2 }]);
+    assert.equal(s1[1].kind, 'update');
+    // The third reading of s1 fails HAVING COUNT(*) < 3: the key is deleted — a tombstone, whose value is null.
+    assert.equal(s1.length, 3);
+    assert.equal(s1[2].value, null, 'a Kafka tombstone');
+    assert.equal(s1[2].kind, 'delete');
+    assert.deepEqual(s2.map((r) => JSON.parse(r.value?.toString() ?? 'null') as unknown), [{ sensor: 's2', readings: 1 }]);
+  } finally {
+    await consumer.disconnect();
+  }
 });

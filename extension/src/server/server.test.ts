@@ -193,6 +193,8 @@ spec:
     await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: fixed }] });
     const after = await diagnosticsFor(uri, 2);
     assert.ok(!after.some((d) => d.message.includes('inlineQuery')), JSON.stringify(after, null, 1));
+    // Closed (it is not on disk), it leaves the workspace the other tests see.
+    await connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
   });
 
   it('flags an output naming no Stream in the workspace and offers a quick fix creating it', async () => {
