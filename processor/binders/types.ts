@@ -77,6 +77,12 @@ export function binderStatus(
   return status;
 }
 
+/** The `/readyz` line of a binder that is not connected (undefined when it is). */
+export function connectionProblem(direction: 'input' | 'output', status: BinderStatus): string | undefined {
+  if (status.state === 'connected') return undefined;
+  return `${direction} ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`;
+}
+
 export function redactServer(url: string): string {
   return url
     .split(',')

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { BindingConfig, ProcessorConfig } from '../config';
 import { createInputBinder, createOutputBinder, type OutputRole } from '../binders/factory';
-import type { BinderStatus, InputBinder } from '../binders/types';
+import { connectionProblem, type BinderStatus, type InputBinder } from '../binders/types';
 import { Tap } from '../debug/tap';
 import { DebugServer, type Readiness } from '../debug/server';
 import { PartitionSelector } from '../partition';
@@ -244,12 +244,12 @@ export class ProcessorRuntime {
     const reasons: string[] = [];
     if (!this.started) reasons.push('starting');
     for (const slot of this.inputs) {
-      const status = slot.binder.status();
-      if (status.state !== 'connected') reasons.push(`input ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+      const problem = connectionProblem('input', slot.binder.status());
+      if (problem) reasons.push(problem);
     }
     for (const route of this.outputs) {
-      const status = route.binder.status();
-      if (status.state !== 'connected') reasons.push(`output ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+      const problem = connectionProblem('output', route.binder.status());
+      if (problem) reasons.push(problem);
     }
     // Messages the brokers refuse (unroutable, too large): the processor runs, but its data goes to dead letters.
     for (const [what, route] of [

@@ -8,7 +8,7 @@ import type { SqlTable } from '../../crds/sql/table';
 import type { BindingConfig, ProcessorConfig } from '../config';
 import { createInputBinder, createOutputBinder } from '../binders/factory';
 import type { SqlExchangeInput } from '../config';
-import { errorText, type BinderStatus, type InboundDelivery, type InputBinder, type OutputBinder } from '../binders/types';
+import { connectionProblem, errorText, type BinderStatus, type InboundDelivery, type InputBinder, type OutputBinder } from '../binders/types';
 import { PayloadCodecs } from '../codec';
 import { DebugServer, type Readiness } from '../debug/server';
 import { Tap } from '../debug/tap';
@@ -389,12 +389,18 @@ export class SqlProcessorRuntime {
     const reasons: string[] = [];
     if (!this.started) reasons.push('starting');
     for (const input of this.inputs) {
-      const status = input.binder.status();
-      if (status.state !== 'connected') reasons.push(`input ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+      const problem = connectionProblem('input', input.binder.status());
+      if (problem) reasons.push(problem);
     }
-    for (const binder of [...this.outputs.map((o) => o.binder), ...this.exchangeOutputs]) {
-      const status = binder.status();
-      if (status.state !== 'connected') reasons.push(`output ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+    const outputs = [...this.outputs.map((o) => o.binder), ...this.exchangeOutputs];
+    for (const binder of outputs) {
+      const problem = connectionProblem('output', binder.status());
+      if (problem) reasons.push(problem);
+    }
+    // Rows the brokers refuse (unroutable, too large): the processor runs, but its data goes to dead letters.
+    for (const binder of [...outputs, this.deadLetter.binder]) {
+      const problem = binder.deliveryProblem?.();
+      if (problem) reasons.push(`output ${binder.status().stream}: ${problem}`);
     }
     if (this.codecs.active) reasons.push(...(await this.codecs.readiness(500)));
     if (this.stopping) reasons.push('stopping');
