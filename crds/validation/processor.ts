@@ -114,7 +114,7 @@ const STREAM_PLACEHOLDER = /\[\[STREAM:([^\]]*)\]\]/g;
 
 function validateQueries(queries: unknown, errors: FieldIssue[], stream?: (name: string) => Stream | undefined): void {
   const before = errors.length;
-  const statements: { statement: Statement; text: string; path: string }[] = [];
+  const statements: { statement: Statement; text: string; path: string; statementIndex: number }[] = [];
   arrayOf(queries).forEach((query, i) => {
     const path = index('spec.inlineQuery', i);
     if (typeof query !== 'string') return;
@@ -135,7 +135,7 @@ function validateQueries(queries: unknown, errors: FieldIssue[], stream?: (name:
     if (placeholderProblem) return;
     const checked = statementIssues(query, i, path);
     errors.push(...checked.issues);
-    if (checked.statement) statements.push({ statement: checked.statement, text: query, path });
+    if (checked.statement) statements.push({ statement: checked.statement, text: query, path, statementIndex: i });
   });
   if (errors.length === before && stream) errors.push(...planIssues(statements, stream));
 }
@@ -143,7 +143,7 @@ function validateQueries(queries: unknown, errors: FieldIssue[], stream?: (name:
 /** With the Streams at hand, the statements planned against their tables: unknown tables and columns, types,
  *  changelog modes. Skipped while a Stream is missing (the controllers wait for it and report) or reads its columns
  *  from a schema registry (known only at run time). */
-function planIssues(statements: { statement: Statement; text: string; path: string }[], stream: (name: string) => Stream | undefined): FieldIssue[] {
+function planIssues(statements: { statement: Statement; text: string; path: string; statementIndex: number }[], stream: (name: string) => Stream | undefined): FieldIssue[] {
   const names = new Set<string>();
   for (const { statement } of statements) {
     const refs = statementStreams(statement);
@@ -159,9 +159,8 @@ function planIssues(statements: { statement: Statement; text: string; path: stri
     tables.push(table);
   }
   const issues: FieldIssue[] = [];
-  statements.forEach(({ statement, text, path }) => {
-    const index = Number(/\[(\d+)\]$/.exec(path)?.[1] ?? 0);
-    for (const d of planStatement(statement, tables, index, text).diagnostics) {
+  statements.forEach(({ statement, text, path, statementIndex }) => {
+    for (const d of planStatement(statement, tables, statementIndex, text).diagnostics) {
       issues.push(invalid(path, text, `statement ${d.statement + 1}, line ${d.line}, column ${d.column}: ${d.message}`, d.span.start));
     }
   });
