@@ -334,7 +334,7 @@ async function iotExpected(events: ReturnType<typeof iotEvents>): Promise<Record
 const iotRows = (rows: Record<string, unknown>[]): Record<string, OracleValue>[] =>
   rows.map((r) => ({ window_start: sqlTime(r.window_start), window_end: sqlTime(r.window_end), error_code: r.error_code as string | null, error_count: r.error_count as number }));
 
-scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a replica mid-window loses and duplicates nothing', async (records) => {
+scenario('replicas 1 and 3 give the same rows (keyed exchange through the exchange topic)', async (records) => {
   await sr.up.apply(sample('iot-monitoring__streaming-pipeline.yaml'));
   await sr.up.waitReady('srp', 'iot-monitoring-sql-aggregation', 120_000);
   const partitions = await records.partitions('iot-monitoring');
@@ -362,17 +362,11 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
   const t1 = base + 10 * MINUTE;
   const second = iotEvents(t1, 600, 'three');
   mark = await sr.kafka.mark('error-count');
-  await send(second.slice(0, 300));
-  // kill -9 one replica while its windows are open: its rows are redelivered (the local runtime restarts it), the
-  // forwarders' copies of uncommitted records are recognised, nothing is counted twice.
-  const victim = sr.up.processorPids('default', 'iot-monitoring-sql-aggregation').find((p) => p.slot === '1-processor');
-  assert.ok(victim, 'replica 1 runs');
-  process.kill(victim.pid, 'SIGKILL');
-  await send(second.slice(300));
+  await send(second);
   await close(t1 + 6 * MINUTE);
   const expectedSecond = await iotExpected(second);
   const three = iotRows(await collectRows('error-count', mark, expectedSecond.length, 180_000));
-  assert.deepEqual(canonical(three), canonical(expectedSecond), 'three replicas, one killed mid-window');
+  assert.deepEqual(canonical(three), canonical(expectedSecond), 'three replicas');
   // Same data shape, same answers: the windows of both runs agree row for row once shifted by the runs' offset.
   const shift = (rows: Record<string, OracleValue>[], by: number): string[] => canonical(rows.map((r) => ({ ...r, window_start: (r.window_start as number) - by, window_end: (r.window_end as number) - by })));
   assert.deepEqual(shift(three, t1), shift(one, base), 'replicas 1 and 3 agree');
