@@ -115,7 +115,6 @@ export async function main(argv: string[]): Promise<void> {
       // In-cluster addresses (*.svc) only resolve in a cluster: on this machine the defaults serve them.
       mapInClusterAddresses: runtimeName === 'local',
     },
-    ...(values['schema-registry-url'] ? { schemaRegistryUrl: values['schema-registry-url'] } : {}),
     autoProvisionClusterStreams: booleans['auto-provision-cluster-streams'] ?? true,
     autoProvisionStreams: booleans['auto-provision-streams'] ?? true,
     retryDelayMs: 5000,

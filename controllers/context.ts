@@ -12,9 +12,6 @@ export interface ControllerOptions {
   autoProvisionStreams: boolean;
   /** Requeue delay while waiting on something outside the API (a broker that is down). */
   retryDelayMs: number;
-  /** The default schema registry (`sr up`'s development registry, or `--schema-registry-url`): FSQL tables read
-   *  Avro records and write `avro-confluent` rows through it when their Stream names none. */
-  schemaRegistryUrl?: string;
 }
 
 export interface ControllerContext {

@@ -43,7 +43,6 @@ export class ControllerManager {
       runtime: opts.runtime,
       options: {
         autoProvisionClusterStreams: opts.autoProvisionClusterStreams, autoProvisionStreams: opts.autoProvisionStreams, retryDelayMs: opts.retryDelayMs,
-        ...(opts.schemaRegistryUrl ? { schemaRegistryUrl: opts.schemaRegistryUrl } : {}),
       },
       log,
       enqueue: (kind, key) => queues[kind].add(key),

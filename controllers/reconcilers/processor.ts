@@ -121,14 +121,16 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
   if (sql) {
     const streams = [...names.inputs, ...names.outputs].map((n) => resolved.get(n)!.stream);
     try {
-      const tables = await sqlTables(streams, undefined, (url) => servedLocally(url, ctx));
+      // In-cluster registry addresses are served by the default (development) registry on the local runtime.
+      const registryUrl = (url: string): string => ctx.brokers.schemaRegistry(url).url;
+      const tables = await sqlTables(streams, undefined, registryUrl);
       const { plans, diagnostics } = checkPlan(processor, sql.statements, tables);
       if (diagnostics.length) {
         await set('False', 'InvalidQuery', describeDiagnostics(diagnostics));
         await ctx.runtime.remove(key);
         return;
       }
-      const exchange = attachSql(workload, processor, tables, ctx.options.schemaRegistryUrl, (url) => servedLocally(url, ctx), plans);
+      const exchange = attachSql(workload, processor, tables, ctx.brokers.defaultSchemaRegistry(), registryUrl, plans);
       // The exchange destinations beside the inputs, with room for the replicas (see sql-workload.ts).
       for (const entry of exchange?.inputs ?? []) {
         const source = resolved.get(entry.stream);
@@ -166,20 +168,6 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
   await set('False', 'ProcessorDeploying', `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}`, status.replicas, status.readyReplicas);
   // The runtime notifies on changes; this is a safety net for runtimes that cannot (a cluster without watches).
   return { requeueAfterMs: 5000 };
-}
-
-/** On the local runtime a registry URL naming an in-cluster service (`*.svc`, `*.svc.cluster.local`) is served by
- *  the default (development) registry. */
-function servedLocally(url: string, ctx: ControllerContext): string {
-  const local = ctx.options.schemaRegistryUrl;
-  if (ctx.runtime.name !== 'local' || !local) return url;
-  try {
-    const parsed = new URL(url);
-    if (!/\.svc(\.cluster\.local)?$/i.test(parsed.hostname)) return url;
-    return `${local.replace(/\/+$/, '')}${parsed.pathname}${parsed.search}`;
-  } catch {
-    return url;
-  }
 }
 
 /** Keeps the metrics-url annotation in step with where the instances serve metrics (the editor draws throughput). */
