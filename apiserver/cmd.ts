@@ -4,7 +4,9 @@ import pino from 'pino';
 import type { SecurityOptions } from './auth/types';
 import { announceServing, clusterMetrics, currentWorkerId, runPrimary } from './cluster';
 import { loadOrCreateServingCertificate } from './pki';
+import { parseGoDuration } from './duration';
 import { servingCertificateHosts, startApiServer } from './server';
+
 
 const USAGE = `Usage: sr apiserver [flags]
 
@@ -15,7 +17,9 @@ Storage:
   --etcd-prefix string                   key prefix in etcd (default /registry)
   --etcd-compaction-interval duration    interval of etcd history compaction, 0 disables (default 5m0s)
   --etcd-max-writes-per-txn int          concurrent writes sent to etcd as one transaction of nested
-                                         compare-and-swaps, 1 to 127 (default 64; 1 sends every write alone)
+                                         compare-and-swaps, 1 to 127 (default 1: every write alone). Above 1,
+                                         objects written together share a resourceVersion, and a client resuming
+                                         a watch from one of them misses the others
 Serving:
   --secure-port int                      HTTPS port (default 6443; 0 picks a free port)
   --bind-address ip                      address to listen on (default 0.0.0.0)
@@ -39,27 +43,23 @@ Security:
   --authorization-policy-file string     RBAC objects (YAML) for --authorization-mode=RBAC
   --authorization-kubeconfig string      SubjectAccessReview webhook
   --audit-log-path string                audit events (JSON lines), "-" for stdout
-  --max-requests-inflight int            (default 400)
-  --max-mutating-requests-inflight int   (default 200)
+  --max-requests-inflight int            read-only requests admitted at once, queued or served (default 400)
+  --max-mutating-requests-inflight int   mutating requests admitted at once, queued or served (default 200)
+Overload and slow clients:
+  --fair-queue-seats int                 requests served at once, shared fairly between users: a user's
+                                         requests wait in its own queue, turns go round robin (default 32;
+                                         0 = no queueing); watches and system:masters are exempt
+  --fair-queue-length int                requests one user may have waiting for a seat, more are 429 (default 50)
+  --request-timeout duration             deadline of every request but watches, then 504 (default 1m0s)
+  --request-body-timeout duration        deadline for a request body to arrive, then 408 (default 30s)
+  --min-request-timeout int              seconds: a watch without timeoutSeconds lasts between this and twice
+                                         this; no watch lasts longer than twice this (default 1800)
+  --max-watchers-per-user int            watches one user may hold open, more are 429 (default 100; 0 = no cap)
+  --max-watch-buffer-bytes int           a watcher whose client lets more than this wait unread is cut off
+                                         (default 16777216)
 Logging:
   --log-level string                     trace, debug, info, warn, error (default info)
 `;
-
-/** Go durations ("5m0s", "1h", "90s", "500ms") and our shorthand; returns milliseconds. */
-export function parseGoDuration(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const n = Number(m[1]);
-    const unit = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 }[m[2] as 'h'] ?? 0;
-    total += n * unit;
-    consumed += m[0].length;
-  }
-  if (consumed !== text.length || text === '') throw new Error(`invalid duration "${text}"`);
-  return total;
-}
 
 function list(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;
@@ -111,6 +111,13 @@ export async function main(argv: string[]): Promise<void> {
       'audit-log-path': { type: 'string' },
       'max-requests-inflight': { type: 'string' },
       'max-mutating-requests-inflight': { type: 'string' },
+      'fair-queue-seats': { type: 'string' },
+      'fair-queue-length': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'request-body-timeout': { type: 'string' },
+      'min-request-timeout': { type: 'string' },
+      'max-watchers-per-user': { type: 'string' },
+      'max-watch-buffer-bytes': { type: 'string' },
       'log-level': { type: 'string' },
       workers: { type: 'string' },
     },
@@ -141,6 +148,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, 'unhandled rejection');
   });
+  const requestTimeoutMs = parseGoDuration(values['request-timeout'] ?? '1m0s');
   const security: SecurityOptions = {
     tokenAuthFile: values['token-auth-file'],
     clientCaFile: values['client-ca-file'],
@@ -157,7 +165,13 @@ export async function main(argv: string[]): Promise<void> {
     auditLogPath: values['audit-log-path'],
     maxRequestsInflight: integer(values['max-requests-inflight'], 'max-requests-inflight'),
     maxMutatingRequestsInflight: integer(values['max-mutating-requests-inflight'], 'max-mutating-requests-inflight'),
+    fairQueueSeats: integer(values['fair-queue-seats'], 'fair-queue-seats'),
+    fairQueueLengthPerUser: integer(values['fair-queue-length'], 'fair-queue-length'),
+    // Like APF: a request waits for its turn at most a quarter of its deadline.
+    fairQueueMaxWaitMs: requestTimeoutMs > 0 ? requestTimeoutMs / 4 : undefined,
   };
+  const minRequestTimeoutSeconds = integer(values['min-request-timeout'], 'min-request-timeout');
+  if (minRequestTimeoutSeconds === 0) throw new Error('--min-request-timeout must be at least 1');
   const server = await startApiServer({
     etcdServers: list(values['etcd-servers']) ?? ['http://127.0.0.1:2379'],
     etcdPrefix: values['etcd-prefix'] ?? '/registry',
@@ -168,6 +182,11 @@ export async function main(argv: string[]): Promise<void> {
     tlsPrivateKeyFile: values['tls-private-key-file'],
     security,
     etcdMaxWritesPerTxn: maxWritesPerTxn,
+    requestTimeoutMs,
+    requestBodyTimeoutMs: parseGoDuration(values['request-body-timeout'] ?? '30s'),
+    minRequestTimeoutSeconds,
+    maxWatchersPerUser: integer(values['max-watchers-per-user'], 'max-watchers-per-user'),
+    maxWatchBufferBytes: integer(values['max-watch-buffer-bytes'], 'max-watch-buffer-bytes'),
     // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
     compactionIntervalMs: workerId === undefined || workerId === 0 ? parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s') : 0,
     logger,

@@ -155,8 +155,13 @@ export function internalError(message: string): ApiError {
   return failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 }
 
-export function serviceUnavailable(message: string): ApiError {
-  return failure(503, 'ServiceUnavailable', message);
+export function serviceUnavailable(message: string, retryAfterSeconds?: number): ApiError {
+  return failure(503, 'ServiceUnavailable', message, retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined);
+}
+
+/** 429 with Retry-After: over a limit that frees up by itself (watchers per user, a full fair queue). */
+export function tooManyRequests(message: string, retryAfterSeconds: number): ApiError {
+  return failure(429, 'TooManyRequests', message, { retryAfterSeconds });
 }
 
 /** The Status of a successful deletion (kubectl delete --wait reads details.uid). */

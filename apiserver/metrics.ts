@@ -18,6 +18,7 @@ export class ApiMetrics {
   readonly latency: Histogram<'verb' | 'group' | 'version' | 'resource' | 'subresource' | 'scope'>;
   readonly longRunning: Gauge<'verb' | 'group' | 'version' | 'resource' | 'scope'>;
   readonly registeredWatchers: Gauge<'group' | 'kind'>;
+  readonly terminatedWatchers: Counter<'group' | 'resource'>;
   readonly etcdLatency: Histogram<'operation' | 'type'>;
   readonly etcdErrors: Counter<'operation'>;
   readonly etcdWritesPerTxn: Histogram;
@@ -46,6 +47,12 @@ export class ApiMetrics {
       name: 'apiserver_registered_watchers',
       help: 'Number of currently registered watchers for a given resource.',
       labelNames: ['group', 'kind'],
+      registers: [this.registry],
+    });
+    this.terminatedWatchers = new Counter({
+      name: 'apiserver_terminated_watchers_total',
+      help: 'Counter of watchers closed due to unresponsiveness (their client did not read fast enough).',
+      labelNames: ['group', 'resource'],
       registers: [this.registry],
     });
     this.etcdLatency = new Histogram({

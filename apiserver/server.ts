@@ -8,8 +8,7 @@ import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadDefinitions, type ResourceDefinition } from '../crds/loader';
-import { buildSecurity } from './auth/index';
-import { parseRequestInfo } from './auth/request-info';
+import { buildSecurity, parseRequestInfo } from './auth/index';
 import type { SecurityLayer, SecurityOptions } from './auth/types';
 import {
   ApiError, badRequest, internalError, methodNotAllowed, notFoundPath, requestEntityTooLarge, serviceUnavailable,
@@ -30,9 +29,16 @@ import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from './endpoints/openapi-v2-pro
 import { parseMediaRanges } from './endpoints/codec';
 import { ResourceHandler, parseResourcePath, type ServedResource } from './endpoints/resources';
 import { TableConvertor } from './endpoints/table';
+import { WatchersPerUser } from './endpoints/watchers-per-user';
+import { registerTimeouts } from './timeouts';
 
 /** kube-apiserver's default --max-request-bytes-ish limit for a request body: 3 MiB. */
 export const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_REQUEST_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;
+export const DEFAULT_MAX_WATCHERS_PER_USER = 100;
+export const DEFAULT_MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 export const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-sr.0.1.0' };
 
@@ -47,9 +53,19 @@ export interface ApiServerOptions {
   security: SecurityOptions;
   /** 0 disables compaction. */
   compactionIntervalMs: number;
-  /** Most concurrent writes sent to etcd as one transaction (default 64; 1 sends each alone). */
+  /** Most concurrent writes sent to etcd as one transaction (default 1: each alone, one revision per write). */
   etcdMaxWritesPerTxn?: number;
   logger: Logger;
+  /** `--request-timeout`: deadline of every request but watches (default 60 s; 0 = none). */
+  requestTimeoutMs?: number;
+  /** `--request-body-timeout`: deadline for a request body to arrive (default 30 s; 0 = none). */
+  requestBodyTimeoutMs?: number;
+  /** `--min-request-timeout`: watches last this to twice this without timeoutSeconds, at most twice this (1800). */
+  minRequestTimeoutSeconds?: number;
+  /** `--max-watchers-per-user` (default 100; 0 = unlimited). */
+  maxWatchersPerUser?: number;
+  /** `--max-watch-buffer-bytes`: a watcher with more waiting to be sent is cut off (default 16 MiB). */
+  maxWatchBufferBytes?: number;
   /**
    * Given this server's metrics registry, what /metrics serves instead of the registry alone (under `--workers N`:
    * the sum over all workers).
@@ -71,6 +87,7 @@ export interface RunningApiServer {
 }
 
 function sendStatus(reply: FastifyReply, status: Status): FastifyReply {
+  if (status.details?.retryAfterSeconds !== undefined) reply.header('retry-after', String(status.details.retryAfterSeconds));
   return reply.code(status.code).type('application/json').send(JSON.stringify(status));
 }
 
@@ -121,7 +138,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const openapi: OpenApiDocuments = buildOpenApi(gvs, SERVER_VERSION.gitVersion);
   const discoveryV2Body = JSON.stringify(aggregatedDiscovery(gvs));
   const discoveryV2Etag = etagOf(discoveryV2Body);
-  const handler = new ResourceHandler({ resources, cache, metrics, currentRevision: () => storage.currentRevision() });
+  const handler = new ResourceHandler({
+    resources, cache, metrics, currentRevision: () => storage.currentRevision(),
+    watchLimits: { maxBufferedBytes: options.maxWatchBufferBytes ?? DEFAULT_MAX_WATCH_BUFFER_BYTES, minRequestTimeoutSeconds: options.minRequestTimeoutSeconds ?? DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS },
+    watchersPerUser: new WatchersPerUser(options.maxWatchersPerUser ?? DEFAULT_MAX_WATCHERS_PER_USER),
+  });
 
   // TLS: given files, or a self-signed pair in --cert-dir (like kube-apiserver).
   let cert: string;
@@ -136,8 +157,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   }
   const security: SecurityLayer = await buildSecurity(options.security, { logger });
 
+  // HTTP/2 with HTTP/1.1 fallback (ALPN), like kube-apiserver: kubectl and client-go multiplex their requests and
+  // watches over one connection. The handlers use only what HTTP/1.1 and HTTP/2 requests and responses have in
+  // common (auth/index.ts rebuilds `headersDistinct`, which HTTP/2 requests lack), so the instance keeps fastify's
+  // default (HTTP/1.1) types.
   const app = fastify({
-    https: { cert, key, ...security.tlsOptions },
+    http2: true,
+    https: { allowHTTP1: true, cert, key, ...security.tlsOptions },
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     routerOptions: { maxParamLength: 10_000 },
@@ -149,7 +175,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       const status = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_ASYNC_CONSTRAINT'
         ? badRequest(`malformed request URL: ${error.message}`).status
         : fastifyErrorToStatus(error) ?? badRequest(error.message).status;
-      void sendStatus(reply, status);
+      void sendStatus(reply as unknown as FastifyReply, status);
     },
     // Unparseable HTTP (invalid method token, garbage bytes): one 400 Status, then the connection closes.
     clientErrorHandler: (err, socket) => {
@@ -157,13 +183,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       const body = JSON.stringify(badRequest(`malformed HTTP request: ${(err as NodeJS.ErrnoException).code ?? err.message}`).status);
       socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     },
-  });
+  }) as unknown as FastifyInstance;
 
   // Bodies stay raw buffers; handlers decode them by media type (JSON, YAML, patch types) themselves.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
 
   security.register(app);
+  registerTimeouts(app, {
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    bodyTimeoutMs: options.requestBodyTimeoutMs ?? DEFAULT_REQUEST_BODY_TIMEOUT_MS,
+  }, sendStatus);
 
   const started = new WeakMap<FastifyRequest, bigint>();
   app.addHook('onRequest', async (request) => { started.set(request, process.hrtime.bigint()); });

@@ -13,6 +13,7 @@
 // rounds (default 3): the machine may be shared.
 import type { SqlTable, TableColumn } from '../crds/sql/table';
 import type { Message } from '../processor/message';
+import { jsonMessages } from './events';
 import { SqlEngine, type EmittedRow } from '../processor/sql/engine';
 import { EventTimeExtractor, resolveEventTime } from '../processor/time/event-time';
 import { WatermarkTracker } from '../processor/time/watermark';
@@ -36,25 +37,15 @@ interface Monitoring {
 }
 
 function generate(count: number): Message[] {
-  const messages: Message[] = new Array(count);
-  let seed = 7;
-  const random = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
-  for (let i = 0; i < count; i++) {
-    const event: Monitoring = {
-      error_code: `E${Math.floor(random() * CODES)}`,
-      type: random() < 0.5 ? 'ERROR' : random() < 0.5 ? 'INFO' : 'WARN',
-      application: 'sensor-gateway',
-      version: '1.4.2',
-      description: 'temperature above threshold',
-      // 1 ms apart (1,000 s of event time, ~17 one-minute windows), up to 2 s of disorder (watermark delay 3 s).
-      ts: BASE_TIME + i - Math.floor(random() * 2000),
-    };
-    messages[i] = { payload: Buffer.from(JSON.stringify(event)), headers: { contentType: 'application/json' } };
-  }
-  return messages;
+  return jsonMessages(count, 7, (i, random): Monitoring => ({
+    error_code: `E${Math.floor(random() * CODES)}`,
+    type: random() < 0.5 ? 'ERROR' : random() < 0.5 ? 'INFO' : 'WARN',
+    application: 'sensor-gateway',
+    version: '1.4.2',
+    description: 'temperature above threshold',
+    // 1 ms apart (1,000 s of event time, ~17 one-minute windows), up to 2 s of disorder (watermark delay 3 s).
+    ts: BASE_TIME + i - Math.floor(random() * 2000),
+  }));
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Message } from '../processor/message';
+import { jsonMessages } from './events';
 import { ReadAhead, RocksDbStateStore } from '../processor/state';
 import { EventTimeExtractor, resolveEventTime } from '../processor/time/event-time';
 import { WatermarkTracker } from '../processor/time/watermark';
@@ -34,22 +35,12 @@ interface Score {
 }
 
 function generate(count: number): Message[] {
-  const messages: Message[] = new Array(count);
-  let seed = 42;
-  const random = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
-  for (let i = 0; i < count; i++) {
-    const event: Score = {
-      user: `user-${Math.floor(random() * KEYS)}`,
-      team: ['red', 'blue', 'green'][i % 3],
-      score: Math.floor(random() * 100),
-      score_time: BASE_TIME + Math.floor((i / count) * SPAN_MS) - Math.floor(random() * 500),
-    };
-    messages[i] = { payload: Buffer.from(JSON.stringify(event)), headers: { contentType: 'application/json' } };
-  }
-  return messages;
+  return jsonMessages(count, 42, (i, random): Score => ({
+    user: `user-${Math.floor(random() * KEYS)}`,
+    team: ['red', 'blue', 'green'][i % 3],
+    score: Math.floor(random() * 100),
+    score_time: BASE_TIME + Math.floor((i / count) * SPAN_MS) - Math.floor(random() * 500),
+  }));
 }
 
 /** The raw component: parse every payload and count per key in a Map. */

@@ -3,9 +3,8 @@
 // windows wait for what. By name, the instances come from the Processor's metrics-url annotation (set by `sr up`'s
 // local runtime); in a cluster, port-forward a pod and pass its URL.
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { GROUP, METRICS_URL_ANNOTATION, VERSION, type Processor } from '../crds/types';
+import type { Processor } from '../crds/types';
+import { getNamed, instanceBases, openCluster, type ClusterFlags } from './stream/resources';
 
 const USAGE = `Usage: sr explain <processor> [-n NAMESPACE] [--dir DIR | --kubeconfig FILE] [--state]
        sr explain <url-of-debug-port> [--state]
@@ -15,16 +14,11 @@ Prints the plan of a streaming SQL (FSQL) processor; --state adds watermarks, op
 
 interface SqlState { processor?: { name: string; instanceIndex: number }; sql?: { plan?: string; engine?: unknown; pendingRows?: number; debugQuery?: unknown } }
 
-async function debugBases(target: string, namespace: string, kubeconfig: string): Promise<string[]> {
+async function debugBases(target: string, namespace: string, flags: ClusterFlags): Promise<string[]> {
   if (/^https?:\/\//.test(target)) return [target.replace(/\/+$/, '')];
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfig);
-  const api = config.makeApiClient(CustomObjectsApi);
-  const processor = await api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'processors', name: target }) as Processor;
+  const processor = await getNamed<Processor>(openCluster(flags), 'Processor', namespace, target);
   if (processor.spec.type !== 'FSQL') throw new Error(`Processor ${namespace}/${target} is of type ${processor.spec.type ?? 'SRP'}: only FSQL processors have a plan`);
-  const urls = processor.metadata.annotations?.[METRICS_URL_ANNOTATION];
-  if (!urls) throw new Error(`Processor ${namespace}/${target} advertises no instances yet (annotation ${METRICS_URL_ANNOTATION}); is it running?`);
-  return urls.split(',').map((u) => u.replace(/\/metrics$/, ''));
+  return instanceBases(processor);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -44,8 +38,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!values.help) process.exitCode = 2;
     return;
   }
-  const kubeconfig = values.kubeconfig ?? join(resolve(values.dir), 'kubeconfig');
-  const bases = await debugBases(positionals[0], values.namespace, kubeconfig);
+  const bases = await debugBases(positionals[0], values.namespace, { dir: values.dir, ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}) });
   for (const base of bases) {
     const response = await fetch(`${base}/debug/state`, { signal: AbortSignal.timeout(5000) });
     const state = await response.json() as SqlState;

@@ -2,9 +2,10 @@
 // `--rabbitmq-url`) serves auto-provisioned ClusterStreams. Credentials are never published: URLs in status
 // are stripped of user info; credentials come from the URL given to the controllers (the default servers), the
 // ClusterStream's URL user info, or (in a cluster) the `binding` Secret.
+import { addressCredentials, kafkaBrokers, normalAddress, redactCredentials } from '../crds/addresses';
 import type { Protocol, StorageServerAddress } from '../crds/types';
 import { mapInClusterAddress } from './in-cluster';
-import { KafkaAdminProvisioner, kafkaBrokers } from './provisioners/kafka';
+import { KafkaAdminProvisioner } from './provisioners/kafka';
 import { KafkaMockProvisioner } from './provisioners/kafka-mock';
 import { RabbitMqProvisioner } from './provisioners/rabbitmq';
 import type { BrokerEndpoint, Provisioner } from './provisioners/types';
@@ -52,14 +53,15 @@ export class BrokerDirectory {
     const url = mapped ? mapped.address : fallback;
     if (!url) return undefined;
     const credentials = credentialsOf(protocol, url) ?? this.defaultCredentialsFor(protocol, url);
-    return { url: stripCredentials(protocol, url), ...(credentials ? { credentials } : {}), ...(mapped?.inCluster ? { inCluster: mapped.inCluster } : {}) };
+    // inCluster is shown in Ready messages: the address as written, minus its user info.
+    return { url: stripCredentials(protocol, url), ...(credentials ? { credentials } : {}), ...(mapped?.inCluster ? { inCluster: redactCredentials(mapped.inCluster) } : {}) };
   }
 
   /** The registry to use for a registry (or schema) URL a Stream names: the default one for an in-cluster address
    *  on the local runtime, else the URL as written. */
   schemaRegistry(url: string): { url: string; inCluster?: string } {
     const mapped = mapInClusterAddress('schema-registry', url, this.defaults.schemaRegistry, !!this.defaults.mapInClusterAddresses);
-    return { url: mapped.address, ...(mapped.inCluster ? { inCluster: mapped.inCluster } : {}) };
+    return { url: mapped.address, ...(mapped.inCluster ? { inCluster: redactCredentials(mapped.inCluster) } : {}) };
   }
 
   /** The default schema registry's URL, if any. */
@@ -90,26 +92,14 @@ function sameKafkaCluster(a: string, b: string): boolean {
 }
 
 function credentialsOf(protocol: Protocol, url: string): BrokerEndpoint['credentials'] {
-  if (protocol !== 'rabbitmq') return undefined;
-  try {
-    const u = new URL(/^amqps?:\/\//.test(url) ? url : `amqp://${url}`);
-    if (!u.username) return undefined;
-    return { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
-  } catch { return undefined; }
+  return addressCredentials(protocol, url);
 }
 
-/** Normal form of a server URL without user info: Kafka `h:p,h2:p`; RabbitMQ `amqp://h:p[/vhost]`. */
-export function stripCredentials(protocol: Protocol, url: string): string {
-  if (protocol === 'kafka') return kafkaBrokers(url).join(',');
-  try {
-    const u = new URL(/^amqps?:\/\//.test(url) ? url : `amqp://${url}`);
-    u.username = '';
-    u.password = '';
-    const port = u.port || (u.protocol === 'amqps:' ? '5671' : '5672');
-    const vhost = u.pathname && u.pathname !== '/' ? u.pathname : '';
-    return `${u.protocol}//${u.hostname}:${port}${vhost}`;
-  } catch { return url.replace(/\/\/[^@/]*@/, '//'); }
-}
+/** Normal form of a server URL without user info (crds/addresses.ts): Kafka `h:p,h2:p`; RabbitMQ `amqp://h:p[/vhost]`. */
+export const stripCredentials = normalAddress;
+
+/** Any text about addresses without the user info of the URLs in it (crds/addresses.ts). */
+export { redactCredentials };
 
 /** The public address written to status.storageAddress.server (no credentials, ever). */
 export function publicAddress(protocol: Protocol, url: string): StorageServerAddress {

@@ -1,5 +1,6 @@
 // Kubernetes condition conventions: one entry per type; lastTransitionTime changes only when status changes;
 // reason is CamelCase; message is for humans; observedGeneration says which spec the condition describes.
+import { redactCredentials } from '../crds/addresses';
 import type { Condition, ConditionStatus } from '../crds/types';
 
 export const READY = 'Ready';
@@ -31,4 +32,9 @@ export function findCondition(conditions: Condition[] | undefined, type = READY)
 
 export function isReady(conditions: Condition[] | undefined): boolean {
   return findCondition(conditions)?.status === 'True';
+}
+
+/** An error as a condition message or log line may show it: its text, without credentials of any address in it. */
+export function errorText(err: unknown): string {
+  return redactCredentials(err instanceof Error ? err.message : String(err));
 }

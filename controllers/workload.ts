@@ -10,6 +10,9 @@ import type { ProcessorWorkload, SecretEnv } from './runtime/types';
 export interface ResolvedStream {
   stream: Stream;
   endpoint: BrokerEndpoint;
+  /** The topic/exchange: the bound ClusterStream's spec.name (reconcilers/stream.ts streamDestination), which is the
+   *  Stream's spec.name except for a second namespace's per-namespace claim. Default: the Stream's spec.name. */
+  destination?: string;
   /** The Processors reading this Stream (reconcilers/clusterstream.ts consumerGroupsOf): on RabbitMQ an output
    *  declares their queues before publishing (`requiredGroups`), so nothing is published into an exchange with
    *  no queue bound. */
@@ -33,7 +36,9 @@ export interface WorkloadInput {
   late?: ResolvedStream;
   /** The Stream named by srp.output.deadLetter, when set. */
   deadLetter?: ResolvedStream;
-  /** Local: credentials go into the configuration file. Kubernetes: they come from Secrets (secretEnv). */
+  /** Local (true): no Secrets; the credentials the controllers know are used. Kubernetes (false): a Stream's
+   *  `binding` Secret wins (secretEnv). Either way they reach the processor as environment variables
+   *  (credentialsToEnvironment), not in its configuration. */
   credentialsInConfig: boolean;
   /** Port of the processor's debug/metrics endpoint (0 = any free port). */
   httpPort: number;
@@ -63,6 +68,18 @@ export function desiredReplicas(processor: Processor): number {
   return typeof r === 'number' && Number.isInteger(r) && r >= 0 ? r : 1;
 }
 
+/** A Processor's consumer group (Kafka group id, RabbitMQ queue `<exchange>.<group>`, SCS `...INPUT_GROUP`): its name,
+ *  as in the original, in `default`; `<namespace>.<name>` elsewhere. Group ids are broker-wide and Processor names
+ *  only namespace-wide: two namespaces' same-named Processors in one group would split each other's messages, and
+ *  members with different subscriptions or assigners never settle (the dev Kafka aborts on the latter). */
+export function consumerGroupOf(namespace: string, name: string): string {
+  return namespace === 'default' ? name : `${namespace}.${name}`;
+}
+
+function destinationOf(r: ResolvedStream): string {
+  return r.destination ?? r.stream.spec.name;
+}
+
 export function buildWorkload(input: WorkloadInput): BuiltWorkload {
   const { processor } = input;
   const meta = processor.metadata;
@@ -81,8 +98,8 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
     const config: BindingConfig = {
       stream: s.metadata.name ?? '',
       protocol: s.spec.protocol,
-      destination: s.spec.name,
-      server: serverFor(r, input.credentialsInConfig, secretEnv),
+      destination: destinationOf(r),
+      server: serverFor(r, input.credentialsInConfig, secretEnv, s.metadata.name ?? ''),
     };
     const contentType = s.spec.dataSchemaContext?.schemaless;
     if (contentType) config.contentType = contentType;
@@ -121,7 +138,8 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
     if (input.late) lateOutput = binding(input.late, 'output');
     else if (input.outputs[0]) {
       const first = input.outputs[0];
-      lateOutput = { ...binding(first, 'output'), stream: `${first.stream.metadata.name ?? ''}.late`, destination: `${first.stream.spec.name}.late` };
+      const stream = `${first.stream.metadata.name ?? ''}.late`;
+      lateOutput = { ...binding(first, 'output'), stream, destination: `${destinationOf(first)}.late`, server: serverFor(first, input.credentialsInConfig, secretEnv, stream) };
       delete lateOutput.partitioning;
       delete lateOutput.requiredGroups; // the first output's readers do not read its late channel
       derived.push({ protocol: first.stream.spec.protocol, endpoint: first.endpoint, destination: lateOutput.destination });
@@ -132,13 +150,9 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
   if (input.deadLetter) deadLetter = binding(input.deadLetter, 'output');
   else if (input.inputs[0]) {
     const first = input.inputs[0];
-    const destination = `${first.stream.spec.name}.${name}.dlq`;
-    deadLetter = {
-      stream: `${first.stream.metadata.name ?? ''}.dlq`,
-      protocol: first.stream.spec.protocol,
-      destination,
-      server: serverFor(first, input.credentialsInConfig, secretEnv),
-    };
+    const destination = `${destinationOf(first)}.${name}.dlq`;
+    const stream = `${first.stream.metadata.name ?? ''}.dlq`;
+    deadLetter = { stream, protocol: first.stream.spec.protocol, destination, server: serverFor(first, input.credentialsInConfig, secretEnv, stream) };
     derived.push({ protocol: first.stream.spec.protocol, endpoint: first.endpoint, destination });
   }
 
@@ -151,7 +165,7 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
   const configs: ProcessorConfig[] = [];
   for (let index = 0; index < Math.max(replicas, 1); index++) {
     const config: ProcessorConfig = {
-      name, namespace, group: name,
+      name, namespace, group: consumerGroupOf(namespace, name),
       instanceIndex: index, instanceCount: Math.max(replicas, 1),
       inputs, outputs,
       attributes: registryAttribute(attributes, input.schemaRegistryFor),
@@ -178,7 +192,7 @@ export function buildWorkload(input: WorkloadInput): BuiltWorkload {
     ...(secretEnv.length ? { secretEnv: dedupe(secretEnv) } : {}),
   };
   if (type === 'SCS') {
-    workload.scsEnv = configs.map((_, index) => scsEnvironment(name, input, partitionedInput, index, Math.max(replicas, 1)));
+    workload.scsEnv = configs.map((_, index) => scsEnvironment(consumerGroupOf(namespace, name), input, partitionedInput, index, Math.max(replicas, 1)));
   }
   return { workload, derived };
 }
@@ -207,18 +221,54 @@ export function udfPort(attributes: Record<string, string>, container: Container
   return container.ports?.[0]?.containerPort ?? DEFAULT_GRPC_PORT;
 }
 
-function serverFor(r: ResolvedStream, credentialsInConfig: boolean, secretEnv: SecretEnv[]): BindingConfig['server'] {
-  if (credentialsInConfig) {
-    return { url: r.endpoint.url, ...(r.endpoint.credentials ? { credentials: r.endpoint.credentials } : {}) };
-  }
+/** Whether a Stream's credentials come from its `binding` Secret: in a cluster (no Secrets on the local runtime). */
+function fromBindingSecret(r: ResolvedStream, credentialsInConfig: boolean): boolean {
+  return !credentialsInConfig && !!r.stream.spec.binding;
+}
+
+function serverFor(r: ResolvedStream, credentialsInConfig: boolean, secretEnv: SecretEnv[], bindingStream: string): BindingConfig['server'] {
   const secret = r.stream.spec.binding;
-  if (secret) {
-    const names = credentialEnvNames(r.stream.metadata.name ?? '');
+  if (secret && fromBindingSecret(r, credentialsInConfig)) {
+    const names = credentialEnvNames(bindingStream);
     // servicebinding.io well-known entries: `username` and `password`.
     secretEnv.push({ env: names.username, secret, key: 'username' }, { env: names.password, secret, key: 'password' });
+    return { url: r.endpoint.url };
   }
-  return { url: r.endpoint.url };
+  // The ClusterStream URL's user info or the default server's: moved out of the configuration by
+  // credentialsToEnvironment, then given to the processor the way binding Secrets are.
+  return { url: r.endpoint.url, ...(r.endpoint.credentials ? { credentials: r.endpoint.credentials } : {}) };
 }
+
+/** The credentials the controllers know (a ClusterStream URL's user info, the default server's) leave the
+ *  configuration and the Spring environment, and become `workload.credentials`: the `SR_BINDING_<STREAM>_USERNAME` /
+ *  `_PASSWORD` variables that binding Secrets fill (processor/config.ts applyCredentialsFromEnv) and the Spring
+ *  `SPRING_RABBITMQ_USERNAME` / `_PASSWORD`. The local runtime passes them as environment variables, the kubernetes
+ *  runtime through a Secret of the Processor with secretKeyRef — so no configuration file, ConfigMap or Deployment
+ *  spec holds a password. Call it after everything that copies bindings (FSQL's exchange). */
+export function credentialsToEnvironment(workload: ProcessorWorkload): void {
+  const credentials: Record<string, string> = { ...(workload.credentials ?? {}) };
+  for (const config of workload.configs) {
+    const bindings = [...config.inputs, ...config.outputs, config.lateOutput, config.deadLetter, ...(config.sql?.exchange?.inputs ?? []).map((e) => e.binding)];
+    for (const binding of bindings) {
+      const given = binding?.server.credentials;
+      if (!binding || !given) continue;
+      const names = credentialEnvNames(binding.stream);
+      credentials[names.username] = given.username;
+      credentials[names.password] = given.password;
+      // Bindings may share one server object (FSQL's exchange copies its input's): replace, never mutate.
+      binding.server = { url: binding.server.url };
+    }
+  }
+  workload.scsEnv = workload.scsEnv?.map((env) => env.filter((e) => {
+    if (!SPRING_CREDENTIALS.has(e.name)) return true;
+    credentials[e.name] = e.value ?? '';
+    return false;
+  }));
+  if (!workload.scsEnv) delete workload.scsEnv;
+  if (Object.keys(credentials).length) workload.credentials = credentials;
+}
+
+const SPRING_CREDENTIALS = new Set(['SPRING_RABBITMQ_USERNAME', 'SPRING_RABBITMQ_PASSWORD']);
 
 function dedupe(list: SecretEnv[]): SecretEnv[] {
   const seen = new Map<string, SecretEnv>();
@@ -239,7 +289,7 @@ export function scsEnvironment(group: string, input: WorkloadInput, partitionedI
       const u = new URL(r.endpoint.url);
       add('SPRING_RABBITMQ_HOST', u.hostname);
       add('SPRING_RABBITMQ_PORT', u.port || '5672');
-      if (input.credentialsInConfig && r.endpoint.credentials) {
+      if (r.endpoint.credentials && !fromBindingSecret(r, input.credentialsInConfig)) {
         add('SPRING_RABBITMQ_USERNAME', r.endpoint.credentials.username);
         add('SPRING_RABBITMQ_PASSWORD', r.endpoint.credentials.password);
       }
@@ -247,7 +297,7 @@ export function scsEnvironment(group: string, input: WorkloadInput, partitionedI
   };
   const first = input.inputs[0];
   if (first) {
-    add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_DESTINATION', first.stream.spec.name);
+    add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_DESTINATION', destinationOf(first));
     add('SPRING_CLOUD_STREAM_BINDINGS_INPUT_GROUP', group);
     addServer(first);
     if (partitionedInput) {
@@ -258,7 +308,7 @@ export function scsEnvironment(group: string, input: WorkloadInput, partitionedI
   }
   const out = input.outputs[0];
   if (out) {
-    add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_DESTINATION', out.stream.spec.name);
+    add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_DESTINATION', destinationOf(out));
     if (!first || first.stream.spec.protocol !== out.stream.spec.protocol) addServer(out);
     if (isPartitionedStream(out.stream)) {
       add('SPRING_CLOUD_STREAM_BINDINGS_OUTPUT_PRODUCER_PARTITIONKEYEXPRESSION', partitionKeyExpression(out.stream));

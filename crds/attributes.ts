@@ -88,9 +88,10 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
     description:
       'Where open windows keep their events: MEMORY (the heap, fastest) or ROCKSDB (a RocksDB directory per ' +
       'replica, so srp.window.maxState can exceed memory). The original chose it with srp.envs ' +
-      '"SRP_PROCESSOR_STATETYPE=ROCKSDB", which is also read.',
+      '"SRP_PROCESSOR_STATETYPE=ROCKSDB", which is also read. FSQL: ROCKSDB keeps join and GROUP BY state on ' +
+      'disk, so it survives a restart.',
     syntax: 'enum', valueHint: 'MEMORY | ROCKSDB', default: 'MEMORY', allowedValues: ['MEMORY', 'ROCKSDB'],
-    example: 'ROCKSDB', appliesTo: SRP, origin: 'streaming-runtime',
+    example: 'ROCKSDB', appliesTo: ['SRP', 'FSQL'], origin: 'streaming-runtime',
   },
   {
     name: 'srp.lateEventMode',
@@ -225,7 +226,7 @@ export const SRP_ATTRIBUTES: readonly AttributeSpec[] = [
   {
     name: 'srp.envs',
     description: 'Extra environment variables of the processor, "K=V" separated by ";".',
-    syntax: 'envs', valueHint: 'K=V;K2=V2', example: 'LOG_LEVEL=debug;STATE_TYPE=MEMORY', appliesTo: SRP,
+    syntax: 'envs', valueHint: 'K=V;K2=V2', example: 'LOG_LEVEL=debug;STATE_TYPE=MEMORY', appliesTo: ['SRP', 'FSQL'],
     origin: 'original',
   },
 ];

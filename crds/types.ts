@@ -9,6 +9,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** Annotation on a Processor listing its instances' Prometheus metrics URLs (comma-separated), set by the
  *  controllers where they are reachable from this machine (the local runtime); the editor's topology reads it. */
 export const METRICS_URL_ANNOTATION = `${GROUP}/metrics-url`;
+/** Label on every object (pods included) the Kubernetes runtime makes for a Processor: its name. */
+export const PROCESSOR_LABEL = `${GROUP}/processor`;
 
 export type KindName = 'ClusterStream' | 'Stream' | 'Processor';
 

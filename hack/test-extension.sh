@@ -40,6 +40,7 @@ if [ "${SR_EXT_SKIP_INTEGRATION:-0}" != "1" ]; then
   echo "== extension: code-server integration (extension host, apply on a real apiserver, .vsix install)"
   node --test --test-concurrency=1 --test-timeout=600000 \
     out/extension/src/cluster/api-client.test.js \
+    out/extension/src/server/parity.test.js \
     out/extension/src/test/integration/vscode.test.js
 fi
 echo "== extension: done in $(( $(date +%s) - started )) s"

@@ -12,7 +12,7 @@ const USAGE = `Usage: sr processor [--config FILE] [--log-level LEVEL] [--http-p
 
 Runs one processor instance: the SRP pipeline, or streaming SQL when the configuration has "sql". The configuration (JSON, see processor/README.md) comes from --config FILE or
 the ${PROCESSOR_CONFIG_ENV} environment variable. SIGTERM drains in-flight messages, then exits.
---state-dir DIR: this replica's directory for window state on disk (srp.window.state: ROCKSDB); overrides the
+--state-dir DIR: this replica's directory for state on disk (srp.window.state: ROCKSDB: SRP windows, SQL joins and GROUP BY); overrides the
 configuration's stateDir; default .sr-state/<namespace>.<name>-<index> in the working directory.
 `;
 

@@ -135,7 +135,7 @@ export function credentialEnvNames(streamName: string): { username: string; pass
 
 /** Fills `server.credentials` of every binding that has none from its `SR_BINDING_<STREAM>_*` variables. */
 export function applyCredentialsFromEnv(config: ProcessorConfig, env: NodeJS.ProcessEnv): void {
-  const bindings = [...config.inputs, ...config.outputs, config.lateOutput, config.deadLetter];
+  const bindings = [...config.inputs, ...config.outputs, config.lateOutput, config.deadLetter, ...(config.sql?.exchange?.inputs ?? []).map((e) => e.binding)];
   for (const binding of bindings) {
     if (!binding || binding.server.credentials) continue;
     const names = credentialEnvNames(binding.stream);

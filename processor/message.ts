@@ -13,6 +13,20 @@ export interface Message {
   tombstone?: boolean;
 }
 
+/** A message placed in event time, as the stateful parts of the data plane hold it (windows and their state stores):
+ *  `token` is the caller's handle on the delivery (its acknowledgement), opaque to whoever keeps the event. */
+export interface TimedEvent<T> {
+  /** Event time, epoch ms. */
+  timestamp: number;
+  /** Grouping key (per-key windows); undefined = one group for all events. */
+  key?: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  token: T;
+  /** The parsed payload when the caller has it, so in-process aggregation does not parse twice. */
+  value?: unknown;
+}
+
 /** Header names with a meaning to the runtime. */
 export const Headers = {
   contentType: 'contentType',

@@ -34,6 +34,11 @@ import {
 import { loadKubeConfig, readPublishedAuthentication, TokenReviewAuthenticator, WebhookAuthorizer, type PublishedAuthentication } from './delegation';
 import { impersonate, impersonationHeaderNames } from './impersonation';
 import { DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT, DEFAULT_MAX_REQUESTS_INFLIGHT, inflightLimiter } from './inflight';
+import { FairQueue } from './fair-queue';
+
+const DEFAULT_FAIR_QUEUE_SEATS = 32;
+const DEFAULT_FAIR_QUEUE_LENGTH_PER_USER = 50;
+const DEFAULT_FAIR_QUEUE_MAX_WAIT_MS = 15_000;
 import { bootstrapPolicy, loadPolicyFile, mergePolicies, RbacAuthorizer } from './rbac';
 import { isLongRunning, parseRequestInfo, READ_ONLY_VERBS } from './request-info';
 import { forbiddenStatus, internalErrorStatus, tooManyRequestsStatus, unauthorizedStatus, type FailureStatus } from './status';
@@ -173,10 +178,33 @@ async function buildAuthorization(opts: SecurityOptions, logger: Logger): Promis
   return unionAuthorizer(authorizers);
 }
 
+const distinctFromRaw = new WeakMap<object, Record<string, string[] | undefined>>();
+
+/**
+ * Every value of every header, repeated headers kept apart (one group per `X-Remote-Group` line). HTTP/1.1 requests
+ * have `headersDistinct`; HTTP/2 requests (Http2ServerRequest) have only `rawHeaders`, from which the same map is
+ * built once per request, so that removing a name from it is seen by everything that reads it later.
+ */
+function headersDistinct(request: FastifyRequest): Record<string, string[] | undefined> {
+  const raw: { headersDistinct?: Record<string, string[] | undefined>; rawHeaders: string[] } = request.raw;
+  if (raw.headersDistinct) return raw.headersDistinct;
+  let map = distinctFromRaw.get(raw);
+  if (!map) {
+    map = {};
+    for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
+      const name = raw.rawHeaders[i].toLowerCase();
+      if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
+      (map[name] ??= []).push(raw.rawHeaders[i + 1]);
+    }
+    distinctFromRaw.set(raw, map);
+  }
+  return map;
+}
+
 function credentialSource(request: FastifyRequest): { headers: FastifyRequest['headers']; headersDistinct: Record<string, string[] | undefined>; peerCertificates: X509Certificate[] } {
   return {
     headers: request.headers,
-    headersDistinct: request.raw.headersDistinct,
+    headersDistinct: headersDistinct(request),
     peerCertificates: peerCertificateChain(request.raw.socket as TLSSocket),
   };
 }
@@ -198,7 +226,8 @@ function stripCredentials(request: FastifyRequest, requestHeader: RequestHeaderC
   for (const headers of targets) {
     for (const name of names) delete headers[name];
   }
-  for (const name of names) delete (request.raw.headersDistinct as Record<string, unknown>)[name];
+  const distinct = headersDistinct(request);
+  for (const name of names) delete distinct[name];
 }
 
 export const buildSecurity: BuildSecurity = async (opts, deps) => {
@@ -213,6 +242,11 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     opts.maxRequestsInflight ?? DEFAULT_MAX_REQUESTS_INFLIGHT,
     opts.maxMutatingRequestsInflight ?? DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
   );
+  const fairQueue = new FairQueue({
+    seats: opts.fairQueueSeats ?? DEFAULT_FAIR_QUEUE_SEATS,
+    queueLengthPerUser: opts.fairQueueLengthPerUser ?? DEFAULT_FAIR_QUEUE_LENGTH_PER_USER,
+    maxWaitMs: opts.fairQueueMaxWaitMs ?? DEFAULT_FAIR_QUEUE_MAX_WAIT_MS,
+  });
 
   const tlsOptions: ClientCertTlsOptions = { requestCert: authentication.tlsCas.length > 0, rejectUnauthorized: false };
   if (authentication.tlsCas.length > 0) tlsOptions.ca = authentication.tlsCas;
@@ -224,8 +258,11 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     let release: (() => void) | undefined;
     let impersonatedBy: string | undefined;
     let closed = false;
+    let onGone: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => { onGone = resolve; });
     reply.raw.once('close', () => {
       closed = true;
+      onGone();
       release?.();
       audit?.write({
         user: request.user,
@@ -264,7 +301,7 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     if (health) return undefined;
 
     // Impersonation (kubectl --as): authorized against the real user, then the request continues as the target.
-    const impersonation = await impersonate(user, request.raw.headersDistinct, authorizer);
+    const impersonation = await impersonate(user, headersDistinct(request), authorizer);
     for (const name of impersonationHeaderNames(request.raw.headers)) {
       delete request.raw.headers[name];
       delete request.headers[name];
@@ -293,6 +330,19 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
         return send(reply, tooManyRequestsStatus(RETRY_AFTER_SECONDS));
       }
       // The client may have gone while authentication awaited (TokenReview): never keep a slot nobody will free.
+      if (closed) release();
+      // Admitted: now wait for a seat, in this user's queue (fair-queue.ts).
+      const seat = await fairQueue.acquire(user.name, gone);
+      if (typeof seat !== 'function') {
+        release();
+        if (reply.sent) return reply; // cancelled: the client went away, or the request timed out (504 sent)
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return send(reply, tooManyRequestsStatus(RETRY_AFTER_SECONDS, seat === 'queue-full'
+          ? `too many requests of user ${JSON.stringify(user.name)} waiting, please try again later`
+          : 'the request waited too long for its turn, please try again later'));
+      }
+      const releaseAdmission = release;
+      release = () => { seat(); releaseAdmission(); };
       if (closed) release();
     }
 

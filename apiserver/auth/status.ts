@@ -35,8 +35,8 @@ export function internalErrorStatus(cause: string): FailureStatus {
   return failure(500, 'InternalError', `Internal error occurred: ${cause}`);
 }
 
-export function tooManyRequestsStatus(retryAfterSeconds: number): FailureStatus {
-  return failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds });
+export function tooManyRequestsStatus(retryAfterSeconds: number, message = 'Too many requests, please try again later.'): FailureStatus {
+  return failure(429, 'TooManyRequests', message, { retryAfterSeconds });
 }
 
 /** `User "bob" cannot create resource "streams" in API group "g" in the namespace "default"` (k8s forbiddenMessage). */

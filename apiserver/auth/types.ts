@@ -49,6 +49,12 @@ export interface SecurityOptions {
   auditLogPath?: string;
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
+  /** Requests served at once, shared fairly between users (fair-queue.ts); 0 = unlimited. Default 32. */
+  fairQueueSeats?: number;
+  /** Requests one user may have waiting for a seat; more are 429. Default 50. */
+  fairQueueLengthPerUser?: number;
+  /** Longest wait for a seat before a 429. Default 15 s (a quarter of the 60 s request timeout, as in APF). */
+  fairQueueMaxWaitMs?: number;
 }
 
 /** TLS settings the HTTPS server must merge in so client certificates are requested and can be verified. */

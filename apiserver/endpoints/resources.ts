@@ -6,13 +6,14 @@ import type { ResourceStore, WriteOptions, ListOptions, ListResult, FieldValidat
 import type { WatchCache } from '../storage/watch-cache';
 import type { JsonObject } from '../storage/interface';
 import {
-  ApiError, badRequest, invalid, methodNotAllowed, notFoundPath, successStatus,
+  ApiError, badRequest, invalid, methodNotAllowed, notFoundPath, successStatus, tooManyRequests,
 } from '../errors';
 import { invalid as invalidIssue, notSupported } from '../../crds/validation/field-issue';
 import { bodyKind, decodeBody, findDuplicateFields, mediaType, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { TableConvertor, partialObjectMetadata, type IncludeObject } from './table';
-import { prepareWatch, serveWatch } from './watch';
+import { prepareWatch, serveWatch, type WatchLimits } from './watch';
+import type { WatchersPerUser } from './watchers-per-user';
 import { unsupportedMediaType } from '../errors';
 import type { ApiMetrics } from '../metrics';
 
@@ -93,6 +94,8 @@ export interface ResourceHandlerDeps {
   cache: WatchCache;
   metrics: ApiMetrics;
   currentRevision: () => Promise<number>;
+  watchLimits: WatchLimits;
+  watchersPerUser: WatchersPerUser;
 }
 
 export class ResourceHandler {
@@ -236,10 +239,19 @@ export class ResourceHandler {
         currentRevision: this.deps.currentRevision,
         onOpen: () => { this.deps.metrics.longRunning.inc(labels); this.deps.metrics.registeredWatchers.inc({ group: def.group, kind: def.kind }); },
         onClose: () => { this.deps.metrics.longRunning.dec(labels); this.deps.metrics.registeredWatchers.dec({ group: def.group, kind: def.kind }); },
+        limits: this.deps.watchLimits,
+        onTerminated: () => this.deps.metrics.terminatedWatchers.inc({ group: def.group, resource: def.plural }),
       };
-      await prepareWatch(this.deps.cache, watchRequest);
-      reply.hijack();
-      await serveWatch(reply.raw, this.deps.cache, store, watchRequest);
+      const user = request.user?.name ?? '';
+      const release = this.deps.watchersPerUser.tryAcquire(user);
+      if (!release) throw tooManyRequests(`too many watches open by user ${JSON.stringify(user)}, please close some and try again later`, 1);
+      try {
+        await prepareWatch(this.deps.cache, watchRequest);
+        reply.hijack();
+        await serveWatch(reply.raw, this.deps.cache, store, watchRequest);
+      } finally {
+        release();
+      }
       return;
     }
 

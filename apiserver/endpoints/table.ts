@@ -3,6 +3,7 @@
 import type { PrinterColumn, ResourceDefinition } from '../../crds/loader';
 import type { JsonObject } from '../storage/interface';
 import { compileJsonPath, evaluateJsonPath, type CompiledPath } from './jsonpath';
+import { redactCredentials } from '../../crds/addresses';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -107,10 +108,8 @@ export class TableConvertor {
 }
 
 /** A printed cell never shows credentials written into a URL (`amqp://user:secret@host` -> `amqp://host`), e.g. the
- *  ClusterStream SERVER column: tables are what `kubectl get` puts on screens and in logs. */
-export function redactUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s,]*@/gi, '$1');
-}
+ *  ClusterStream SERVER column: tables are what `kubectl get` puts on screens and in logs (crds/addresses.ts). */
+export const redactUserinfo = redactCredentials;
 
 export function partialObjectMetadata(object: JsonObject): Record<string, unknown> {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata ?? {} };

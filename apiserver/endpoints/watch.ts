@@ -4,10 +4,10 @@
 // stream when the requested revision is no longer available.
 import type { ServerResponse } from 'node:http';
 import type { StorageEvent, JsonObject } from '../storage/interface';
-import { TooOldRevisionError, type WatchCache } from '../storage/watch-cache';
+import { CacheNotReadyError, TooOldRevisionError, type WatchCache } from '../storage/watch-cache';
 import type { ResourceStore } from '../registry/store';
 import type { FieldRequirement, LabelRequirement } from './selectors';
-import { ApiError, expired, invalid, resourceVersionTooLarge, type Status } from '../errors';
+import { ApiError, expired, invalid, resourceVersionTooLarge, serviceUnavailable, type Status } from '../errors';
 import { invalid as invalidIssue, forbidden as forbiddenIssue } from '../../crds/validation/field-issue';
 
 export interface WatchRequest {
@@ -30,12 +30,30 @@ export interface WatchRequest {
   currentRevision: () => Promise<number>;
   onOpen?: () => void;
   onClose?: () => void;
+  /** Limits of this server (flags); see WatchLimits. */
+  limits: WatchLimits;
+  /** Told when the watch is closed because its client does not read fast enough. */
+  onTerminated?: () => void;
+}
+
+export interface WatchLimits {
+  /**
+   * Bytes a watcher may have waiting to be sent. A client that reads slower than events arrive is cut off at this
+   * point (its connection or HTTP/2 stream destroyed, the bytes freed), like kube's cacher terminating a watcher
+   * whose buffer is full; it resumes from the last resourceVersion it read. `--max-watch-buffer-bytes`.
+   */
+  maxBufferedBytes: number;
+  /**
+   * `--min-request-timeout`: a watch without timeoutSeconds lasts between this and twice this (random, so watches
+   * of many clients do not all end together), and no watch lasts longer than twice this, whatever timeoutSeconds asks.
+   */
+  minRequestTimeoutSeconds: number;
 }
 
 const BOOKMARK_INTERVAL_MS = 60_000;
 const TOO_LARGE_WAIT_MS = 3000;
-/** A watcher this far behind (bytes queued) is dropped, like kube's cacher drops slow watchers. */
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+/** How long a watch waits for the cache to (re)list before answering 503. */
+const CACHE_READY_WAIT_MS = 3000;
 
 /**
  * Encoded event lines by stored object (the watch cache hands the same object to every subscriber), then by
@@ -70,9 +88,15 @@ export async function prepareWatch(cache: WatchCache, req: WatchRequest): Promis
   if (req.resourceVersion !== '' && !/^\d+$/.test(req.resourceVersion)) {
     throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [invalidIssue('resourceVersion', req.resourceVersion, 'must be a non-negative integer')]);
   }
+  // No watch before the cache has listed (at start, or relisting after etcd's history moved past it): a watch from
+  // "" or "0" would start from an empty or stale snapshot. Wait a little, then 503 and let the client retry.
+  if (!cache.ready && !(await cache.waitForRevision(0, CACHE_READY_WAIT_MS))) throw cacheNotReady();
   const rv = Number(req.resourceVersion || '0');
   if (rv > 0 && rv > cache.revision && !(await cache.waitForRevision(rv, TOO_LARGE_WAIT_MS))) throw resourceVersionTooLarge();
-  if (!cache.ready) await cache.waitForRevision(0, 10_000);
+}
+
+function cacheNotReady(): ApiError {
+  return serviceUnavailable('storage is (re)initializing', 1);
 }
 
 export async function serveWatch(res: ServerResponse, cache: WatchCache, store: ResourceStore, req: WatchRequest): Promise<void> {
@@ -85,7 +109,10 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
   const writeLine = (line: string): void => {
     if (closed) return;
     res.write(line);
-    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+    if (res.writableLength > req.limits.maxBufferedBytes) {
+      req.onTerminated?.();
+      finish(true);
+    }
   };
   const write = (type: string, object: unknown): void => writeLine(JSON.stringify({ type, object }) + '\n');
   const encode = (type: string, object: JsonObject, revision: number): string =>
@@ -131,7 +158,6 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
     'content-type': 'application/json',
     'cache-control': 'no-cache, private',
     'x-content-type-options': 'nosniff',
-    'transfer-encoding': 'chunked',
   });
   res.flushHeaders();
   req.onOpen?.();
@@ -140,17 +166,18 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
   let unsubscribe: () => void = () => undefined;
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => { resolveDone = r; });
-  function finish(): void {
+  /** Ends the stream; `cutOff` destroys it instead, dropping what is buffered (a client that does not read). */
+  function finish(cutOff = false): void {
     if (closed) return;
     closed = true;
     for (const t of timers) clearTimeout(t);
     timers = [];
     unsubscribe();
     req.onClose?.();
-    res.end();
+    if (cutOff) res.destroy(); else res.end();
     resolveDone();
   }
-  res.on('close', finish);
+  res.on('close', () => finish());
 
   const rvText = req.resourceVersion;
   const initial = req.sendInitialEvents === true || (req.sendInitialEvents === undefined && (rvText === '' || rvText === '0'));
@@ -178,6 +205,9 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
   } catch (err) {
     if (err instanceof TooOldRevisionError) {
       sendError(expired(`too old resource version: ${err.requested} (${err.oldest})`).status);
+    } else if (err instanceof CacheNotReadyError) {
+      // The cache began relisting between prepareWatch and here: the client retries.
+      sendError(cacheNotReady().status);
     } else if (err instanceof ApiError) {
       sendError(err.status);
     } else {
@@ -195,9 +225,10 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
     };
     timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
   }
+  const minTimeoutMs = req.limits.minRequestTimeoutSeconds * 1000;
   const timeoutMs = req.timeoutSeconds !== undefined && req.timeoutSeconds > 0
-    ? req.timeoutSeconds * 1000
-    : 1800_000 * (1 + Math.random());
-  timers.push(setTimeout(finish, timeoutMs));
+    ? Math.min(req.timeoutSeconds * 1000, 2 * minTimeoutMs)
+    : minTimeoutMs * (1 + Math.random());
+  timers.push(setTimeout(() => finish(), timeoutMs));
   return done;
 }

@@ -283,6 +283,12 @@ export class ResourceStore {
       if (wanted > this.cache.revision && !(await this.cache.waitForRevision(wanted, TOO_LARGE_WAIT_MS))) throw resourceVersionTooLarge();
       return this.pageFromEtcd(prefix, prefix, wanted, limit, options, false);
     }
+    if (!this.cache.ready) {
+      // The cache is (re)listing and may be stale: a consistent read from etcd is never older than asked.
+      const current = await this.storage.currentRevision();
+      if (wanted > current) throw resourceVersionTooLarge();
+      return this.pageFromEtcd(prefix, prefix, current, limit, options, false);
+    }
     if (!(await this.cache.waitForRevision(wanted, TOO_LARGE_WAIT_MS))) throw resourceVersionTooLarge();
     return this.pageFromItems(this.cache.snapshot(prefix).items, this.cache.revision, limit, options);
   }

@@ -18,7 +18,10 @@ export interface EtcdStorageOptions {
   callTimeoutMs?: number;
   /** Observes the latency of every call (operation name, seconds). */
   observe?: (operation: string, seconds: number) => void;
-  /** Most writes sent to etcd in one transaction (default 64; 1 sends every write alone). */
+  /**
+   * Most writes sent to etcd in one transaction (default 1: every write alone, so every write has a revision of its
+   * own; more coalesces concurrent writes, which then share a revision).
+   */
   maxBatchedWrites?: number;
   /** Observes the number of writes in every transaction sent. */
   observeBatch?: (writes: number) => void;
@@ -89,7 +92,7 @@ export class EtcdStorage implements Storage {
     });
     this.writes = new WriteCoalescer((request) => this.client.kv.txn(request), {
       maxInFlight: WRITES_IN_FLIGHT,
-      maxBatch: options.maxBatchedWrites ?? 64,
+      maxBatch: options.maxBatchedWrites ?? 1,
       maxBatchBytes: MAX_BATCH_BYTES,
       refusal: etcdRefusal,
       onBatch: options.observeBatch,

@@ -32,6 +32,13 @@ export class TooOldRevisionError extends Error {
 
 export class TooLargeRevisionError extends Error {}
 
+/** The cache is (re)listing: it cannot tell what a new watch would start from. */
+export class CacheNotReadyError extends Error {
+  constructor() {
+    super('storage is (re)initializing');
+  }
+}
+
 interface Subscriber {
   prefix: string;
   listener: CacheListener;
@@ -108,8 +115,12 @@ export class WatchCache {
       onEvents: (events, headerRevision) => this.apply(events, headerRevision),
       onError: (err) => this.options.logger?.warn({ err: String(err), revision: this.currentRevision }, 'watch cache: etcd watch interrupted, resuming'),
       onCompacted: (compactRevision) => {
-        // We fell behind the compacted history: every open watch must restart from a fresh list.
+        // We fell behind the compacted history (e.g. etcd was compacted by another server while we could not reach
+        // it): what changed meanwhile is lost, so every open watch ends with 410 and its client relists. Until our
+        // own relist is done the cache is not ready: new watches wait for it (or get 503), and none can be
+        // subscribed to a cache that would skip from the old revision to the new one.
         this.options.logger?.warn({ revision: this.currentRevision, compactRevision }, 'watch cache: history compacted under us, relisting');
+        this.readyFlag = false;
         this.expireAll();
         void this.start();
       },
@@ -156,7 +167,7 @@ export class WatchCache {
     this.revisionWaiters = still;
   }
 
-  /** Resolves once the cache has seen `revision`; false after `timeoutMs`. */
+  /** Resolves once the cache has seen `revision` (0: once it is ready); false after `timeoutMs`. */
   waitForRevision(revision: number, timeoutMs: number): Promise<boolean> {
     if (this.readyFlag && this.currentRevision >= revision) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -197,6 +208,7 @@ export class WatchCache {
    * no longer in the window.
    */
   subscribe(prefix: string, afterRevision: number, listener: CacheListener): CacheSubscription {
+    if (!this.readyFlag) throw new CacheNotReadyError();
     if (afterRevision < this.windowStart) throw new TooOldRevisionError(afterRevision, this.windowStart);
     const backlog = afterRevision >= this.currentRevision
       ? []

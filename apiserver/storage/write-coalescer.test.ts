@@ -27,7 +27,8 @@ function uniquePrefix(): string {
   return `/coalesce-${process.pid}-${++prefixCounter}/`;
 }
 
-function storageRecordingBatches(batches: number[], maxBatchedWrites?: number): EtcdStorage {
+/** Coalescing is opt-in (the default is one write per transaction): these tests turn it on (64) unless told. */
+function storageRecordingBatches(batches: number[], maxBatchedWrites = 64): EtcdStorage {
   return new EtcdStorage({ endpoints: [etcd.endpoint], callTimeoutMs: 3000, maxBatchedWrites, observeBatch: (n) => batches.push(n) });
 }
 

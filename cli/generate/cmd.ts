@@ -12,13 +12,13 @@ import { readGeneratorConfig } from './config';
 import { KafkaSink, RabbitSink, StdoutSink, type Sink } from './producer';
 import { RecordGenerator } from './records';
 import { GeneratorRun, type StreamTarget } from './run';
-import { isReady, listStreams, rabbitUrlFor, readKubeconfig, serverUrl, streamFor, type KubeAccess } from './streams';
+import { boundDestination, isReady, listStreams, rabbitUrlFor, readKubeconfig, serverUrl, streamFor, type KubeAccess } from './streams';
 
 const USAGE = `Usage: sr generate -f FILE [flags]
 
 Runs an original data-generator manifest (*data-generator*.yaml: the ConfigMap's application.yaml configuring
 stream-data-generator) against the Streams of a running \`sr up\`: each generator stream's binding destination is
-the spec.name of a Stream in the namespace; records go to its Kafka topic or RabbitMQ exchange.
+the spec.name of a Stream in the namespace; records go to its Kafka topic or RabbitMQ exchange (the bound ClusterStream's spec.name).
 
   -f, --file FILE              the manifest (or a bare application.yaml)
   --dir DIR                    sr up's state directory: kubeconfig, schema registry (default .sr)
@@ -159,10 +159,11 @@ export async function main(argv: string[]): Promise<void> {
       const registry = values['schema-registry-url']
         ?? (named ? mapInClusterAddress('schema-registry', named, localRegistry, true).address : undefined)
         ?? localRegistry;
-      const { encoder, detail } = await encoderFor(s.valueFormat, s.schema, stream.spec.name, registry)
+      const destination = await boundDestination(access, stream);
+      const { encoder, detail } = await encoderFor(s.valueFormat, s.schema, destination, registry)
         .catch((err: unknown) => { throw new Error(`stream ${s.name}: ${err instanceof Error ? err.message : String(err)}`); });
-      targets.push({ stream: s, destination: stream.spec.name, sink, encoder });
-      say(`▸ ${s.name} → Stream ${access.namespace}/${stream.metadata.name} (${sink.description}, ${stream.spec.protocol === 'rabbitmq' ? 'exchange' : 'topic'} ${stream.spec.name}), ${detail}`);
+      targets.push({ stream: s, destination, sink, encoder });
+      say(`▸ ${s.name} → Stream ${access.namespace}/${stream.metadata.name} (${sink.description}, ${stream.spec.protocol === 'rabbitmq' ? 'exchange' : 'topic'} ${destination}), ${detail}`);
     }
   }
 

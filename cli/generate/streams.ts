@@ -68,6 +68,17 @@ export async function listStreams(access: KubeAccess): Promise<Stream[]> {
   return (Array.isArray(list.items) ? list.items : []) as Stream[];
 }
 
+/** The topic or exchange a Stream's records live in: the bound ClusterStream's `spec.name`. It is the Stream's own
+ *  `spec.name` unless another namespace already had that name on the server (then `<namespace>.<name>`, see
+ *  controllers/README.md, claims). */
+export async function boundDestination(access: KubeAccess, stream: Stream): Promise<string> {
+  const bound = stream.status?.clusterStreamName;
+  if (!bound) return stream.spec.name;
+  const clusterStream = o(await getJson(access, `/apis/streaming.tanzu.vmware.com/v1alpha1/clusterstreams/${encodeURIComponent(bound)}`));
+  const name = o(clusterStream.spec).name;
+  return typeof name === 'string' && name ? name : stream.spec.name;
+}
+
 export function isReady(stream: Stream): boolean {
   return (stream.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }

@@ -2,6 +2,7 @@
 // Kafka clusters. One admin connection per bootstrap list, reused across reconciles.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { BrokerEndpoint, EnsureResult, Provisioner, RemoveResult } from './types';
+import { kafkaBrokers } from '../../crds/addresses';
 
 export class KafkaAdminProvisioner implements Provisioner {
   readonly protocol = 'kafka' as const;
@@ -54,7 +55,5 @@ export class KafkaAdminProvisioner implements Provisioner {
   }
 }
 
-/** `kafka://h:p,h2:p` or `h:p,h2:p` -> ['h:p', 'h2:p']. */
-export function kafkaBrokers(url: string): string[] {
-  return url.replace(/^kafka:\/\//, '').split(',').map((b) => b.trim()).filter(Boolean);
-}
+/** The bootstrap list of a Kafka address (crds/addresses.ts). */
+export { kafkaBrokers };

@@ -5,12 +5,12 @@
 // is published before a reading Processor runs (replicas 0, still starting, restarting) is kept, not dropped by an
 // exchange with no queue bound.
 import type { ClusterStream, ClusterStreamStatus, Processor, Stream } from '../../crds/types';
-import { protocolOf, publicAddress } from '../brokers';
+import { protocolOf, publicAddress, redactCredentials } from '../brokers';
 import { servedLocallyNote } from '../in-cluster';
-import { setCondition } from '../conditions';
+import { errorText, setCondition } from '../conditions';
 import { CLUSTER_STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
-import { streamClusterStreamName } from './stream';
-import { desiredReplicas, isPartitionedInput, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
+import { claimNamespace, streamClusterStreamName } from './stream';
+import { consumerGroupOf, desiredReplicas, isPartitionedInput, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
 import type { ConsumerGroup } from '../provisioners/types';
 import type { ReconcileOutcome } from '../queue';
 
@@ -96,15 +96,18 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
     storageAddress: { server: { production: address } },
     conditions: setCondition(cs.status?.conditions, {
       status: ready ? 'True' : 'False', reason: ready ? 'ProtocolDeployed' : 'InsufficientPartitions',
-      message: `${protocol === 'kafka' ? `topic "${cs.spec.name}" (${plural(has)})` : `exchange "${cs.spec.name}"`} ${ready ? 'ready' : 'too small'} on ${endpoint.url}${endpoint.inCluster ? ` (${servedLocallyNote(protocol, endpoint.inCluster, endpoint.url)})` : ''}${shortfall}${reclaim}`,
+      message: redactCredentials(`${protocol === 'kafka' ? `topic "${cs.spec.name}" (${plural(has)})` : `exchange "${cs.spec.name}"`} ${ready ? 'ready' : 'too small'} on ${endpoint.url}${endpoint.inCluster ? ` (${servedLocallyNote(protocol, endpoint.inCluster, endpoint.url)})` : ''}${shortfall}${reclaim}`),
       observedGeneration: generation,
     }),
   });
 }
 
-/** Streams bound to (or about to bind to) this ClusterStream. */
+/** Streams bound to (or about to bind to) this ClusterStream: of its claim's namespace only (a Stream of another
+ *  namespace naming it is refused, and must add neither partitions nor consumer-group queues). */
 export function claimsOf(ctx: ControllerContext, cs: ClusterStream): Stream[] {
-  return ctx.streams.list().filter((s) => !s.metadata.deletionTimestamp && streamClusterStreamName(s) === cs.metadata.name);
+  const owner = claimNamespace(cs);
+  return ctx.streams.list().filter((s) => !s.metadata.deletionTimestamp && streamClusterStreamName(s) === cs.metadata.name
+    && (owner === undefined || (s.metadata.namespace ?? 'default') === owner));
 }
 
 /** Enough partitions for the claiming Streams' partitionCount and for every replica of the Processors reading them. */
@@ -117,15 +120,15 @@ function partitionsNeeded(ctx: ControllerContext, claims: Stream[]): number {
   return needed;
 }
 
-/** The consumer groups reading a Stream: one per Processor of its namespace that lists it as an input (group = the
- *  Processor's name), with the Stream's partition count when that Processor's input is partitioned. */
+/** The consumer groups reading a Stream: one per Processor of its namespace that lists it as an input (group =
+ *  workload.ts consumerGroupOf), with the Stream's partition count when that Processor's input is partitioned. */
 export function consumerGroupsOf(ctx: ControllerContext, s: Stream): ConsumerGroup[] {
   return readersOf(ctx, s).filter((p) => !p.metadata.deletionTimestamp).map((p) => {
     const inputs = (p.spec.inputs ?? []).flatMap((i) => {
       const stream = ctx.streams.get(`${p.metadata.namespace ?? 'default'}/${i.name}`);
       return stream ? [stream] : [];
     });
-    const group: ConsumerGroup = { group: p.metadata.name ?? '' };
+    const group: ConsumerGroup = { group: consumerGroupOf(p.metadata.namespace ?? 'default', p.metadata.name ?? '') };
     if (isPartitionedInput(p, inputs)) group.partitions = s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT;
     return group;
   });
@@ -145,10 +148,8 @@ async function fail(ctx: ControllerContext, cs: ClusterStream, reason: string, m
   await writeStatus(ctx, ctx.clusterStreams, cs, {
     ...(cs.status ?? {}),
     observedGeneration: cs.metadata.generation,
-    conditions: setCondition(cs.status?.conditions, { status: 'False', reason, message, observedGeneration: cs.metadata.generation }),
+    conditions: setCondition(cs.status?.conditions, { status: 'False', reason, message: redactCredentials(message), observedGeneration: cs.metadata.generation }),
   }).catch((err: unknown) => ctx.log.warn({ err: errorText(err) }, 'could not write status'));
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+/** An error as status, events and logs show it: credentials a broker client may echo (a URL's user info) removed. */

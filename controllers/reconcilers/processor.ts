@@ -2,19 +2,20 @@
 // when allowed), build the configuration, deploy through the runtime, and report Ready, replicas, readyReplicas,
 // selector and observedGeneration. A deleted Processor is stopped by the runtime (its cache entry is gone).
 import type { Processor, ProcessorStatus, Stream } from '../../crds/types';
-import { API_VERSION, METRICS_URL_ANNOTATION } from '../../crds/types';
-import { isReady, setCondition } from '../conditions';
+import { API_VERSION, METRICS_URL_ANNOTATION, PROCESSOR_LABEL } from '../../crds/types';
+import { errorText, isReady, setCondition } from '../conditions';
 import { writeStatus, type ControllerContext } from '../context';
 import { isApiError } from '../kube/client';
 import type { ReconcileOutcome } from '../queue';
-import { buildWorkload, desiredReplicas, type ResolvedStream } from '../workload';
-import { consumerGroupsOf, errorText } from './clusterstream';
+import { buildWorkload, credentialsToEnvironment, desiredReplicas, type ResolvedStream } from '../workload';
+import { redactCredentials } from '../brokers';
+import { consumerGroupsOf } from './clusterstream';
+import { streamDestination } from './stream';
 import { attachSql, checkPlan, describeDiagnostics, sqlStreams, sqlTables, SqlTableError } from '../sql-workload';
 
-/** How long a new Processor waits for missing Streams before auto-provisioning them. */
-export const AUTO_PROVISION_GRACE_MS = 3000;
+/** How long a namespace must have seen no new Stream or Processor before missing Streams are auto-provisioned. */
+export const AUTO_PROVISION_GRACE_MS = 5000;
 
-export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
 
 export async function reconcileProcessor(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
   const processor = ctx.processors.get(key);
@@ -30,7 +31,8 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
       observedGeneration: generation,
       replicas, readyReplicas,
       selector: `${PROCESSOR_LABEL}=${processor.metadata.name ?? ''}`,
-      conditions: setCondition(processor.status?.conditions, { status, reason, message, observedGeneration: generation }),
+      // Messages quote errors and the processors' /readyz lines: never with a URL's credentials.
+      conditions: setCondition(processor.status?.conditions, { status, reason, message: redactCredentials(message), observedGeneration: generation }),
     };
     await writeStatus(ctx, ctx.processors, processor, next);
   };
@@ -68,16 +70,18 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     const address = Object.values(stream.status?.storageAddress?.server ?? {})[0];
     const endpoint = ctx.brokers.endpoint(stream.spec.protocol, address?.url);
     if (!endpoint) { notReady.push(name); continue; }
-    resolved.set(name, { stream, endpoint, consumerGroups: consumerGroupsOf(ctx, stream) });
+    resolved.set(name, { stream, endpoint, destination: streamDestination(ctx, stream), consumerGroups: consumerGroupsOf(ctx, stream) });
   }
   if (missing.length && ctx.options.autoProvisionStreams) {
     // `kubectl apply -f pipeline.yaml` creates a Processor before the Streams that follow it in the file: give the
-    // user's own Streams a moment to arrive before auto-provisioning defaults (else their create would fail with
-    // AlreadyExists).
-    const age = Date.now() - Date.parse(processor.metadata.creationTimestamp ?? '');
-    if (age < AUTO_PROVISION_GRACE_MS) {
+    // user's own Streams a moment to arrive before auto-provisioning defaults (else their apply would fail with
+    // AlreadyExists, or "field is immutable" on the default's spec). The moment is a quiet period of the namespace,
+    // not an age of the Processor: while Streams and Processors are still being created there (a file still being
+    // applied, however slowly), nothing is provisioned.
+    const quietFor = Date.now() - lastCreation(ctx, ns, processor);
+    if (quietFor < AUTO_PROVISION_GRACE_MS) {
       await set('False', 'ProcessorStreamNotReady', `waiting for Stream(s) ${missing.map((m) => `"${m}"`).join(', ')}`);
-      return { requeueAfterMs: AUTO_PROVISION_GRACE_MS - Math.max(0, age) };
+      return { requeueAfterMs: AUTO_PROVISION_GRACE_MS - Math.max(0, quietFor) };
     }
   }
   if (missing.length) {
@@ -143,6 +147,7 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
       return err.reason === 'SchemaRegistryUnavailable' ? { requeueAfterMs: 5000 } : undefined;
     }
   }
+  credentialsToEnvironment(workload);
   try {
     for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, d.partitions ?? 1);
   } catch (err) {
@@ -178,4 +183,14 @@ async function advertiseMetrics(ctx: ControllerContext, processor: Processor, ur
   await ctx.client.patch<Processor>('Processor', processor.metadata.namespace, processor.metadata.name ?? '', {
     metadata: { annotations: { [METRICS_URL_ANNOTATION]: wanted ?? null } },
   });
+}
+
+/** When the newest Stream or Processor of the namespace was created (epoch ms; the Processor's own at least). */
+function lastCreation(ctx: ControllerContext, namespace: string, processor: Processor): number {
+  let last = Date.parse(processor.metadata.creationTimestamp ?? '') || 0;
+  for (const object of [...ctx.streams.list(), ...ctx.processors.list()]) {
+    if (object.metadata.namespace !== namespace) continue;
+    last = Math.max(last, Date.parse(object.metadata.creationTimestamp ?? '') || 0);
+  }
+  return last;
 }

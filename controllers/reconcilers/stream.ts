@@ -1,17 +1,20 @@
 // Stream: bind to spec.storage.clusterStream, or auto-provision `<name>-cluster-stream` (dev mode) with the
-// Stream's protocol on the default server; refuse a protocol mismatch and a destination mismatch; copy the storage
-// address; finalizer.
-// ClusterStreams are cluster-wide, Streams are not: the auto-provisioned claim keeps the original's name
-// `<name>-cluster-stream` unless that ClusterStream already belongs to another namespace's Stream (or is an
-// administrator's for another destination); then it is `<name>-<namespace>-cluster-stream`. The name chosen is kept in
-// status.clusterStreamName, so a Stream never moves to another ClusterStream by itself.
+// Stream's protocol on the default server; refuse a protocol mismatch, a destination mismatch and a ClusterStream
+// claimed by another namespace; copy the storage address; finalizer.
+// ClusterStreams are cluster-wide, Streams are not. Like a PersistentVolume bound to one claim, a ClusterStream
+// serves the Streams of ONE namespace: the first Stream that binds it writes its namespace into the ClusterStream's
+// claim label (with a resourceVersion precondition, so two namespaces racing cannot both win), and a Stream of
+// another namespace is refused (`ClusterStreamClaimed`). An auto-provisioned ClusterStream keeps the original's name
+// `<name>-cluster-stream` unless another namespace holds it (then `<name>-<namespace>-cluster-stream`), and keeps the
+// Stream's spec.name as its topic/exchange unless a ClusterStream of another namespace (or an unclaimed one) already
+// provides that destination on the same server (then `<namespace>.<spec.name>`): the same Stream in two namespaces
+// never shares data. The destination a Processor uses is its Stream's ClusterStream's spec.name (streamDestination).
 import { createHash } from 'node:crypto';
 import type { ClusterStream, Stream, StreamStatus } from '../../crds/types';
 import { API_VERSION } from '../../crds/types';
-import { protocolOf } from '../brokers';
-import { findCondition, isReady, setCondition } from '../conditions';
+import { protocolOf, redactCredentials } from '../brokers';
+import { errorText, findCondition, isReady, setCondition } from '../conditions';
 import { STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
-import { errorText } from './clusterstream';
 import { isApiError } from '../kube/client';
 import type { ReconcileOutcome } from '../queue';
 import { servedLocallyNote } from '../in-cluster';
@@ -24,14 +27,53 @@ export function streamClusterStreamName(s: Stream): string {
 }
 
 export const AUTO_PROVISIONED_LABEL = 'streaming.tanzu.vmware.com/auto-provisioned';
+/** The namespace whose Streams a ClusterStream serves (its claim), written by the first Stream that binds it. */
+export const CLAIM_NAMESPACE_LABEL = 'streaming.tanzu.vmware.com/claim-namespace';
+
+function namespaceOf(s: Stream): string {
+  return s.metadata.namespace ?? 'default';
+}
+
+function isAutoProvisioned(cs: ClusterStream): boolean {
+  return cs.metadata.labels?.[AUTO_PROVISIONED_LABEL] === 'true';
+}
+
+/** The namespace a ClusterStream is claimed by: its label, else (auto-provisioned before the label existed) the
+ *  namespace it was made for; undefined = free. */
+export function claimNamespace(cs: ClusterStream): string | undefined {
+  return cs.metadata.labels?.[CLAIM_NAMESPACE_LABEL] ?? (isAutoProvisioned(cs) ? cs.spec.storage?.attributes?.namespace : undefined);
+}
+
+/** The per-namespace destination of an auto-provisioned claim whose spec.name another namespace already uses. */
+export function namespacedDestination(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
+/** Does this ClusterStream provide the Stream's destination: its spec.name, or (auto-provisioned for the Stream's
+ *  namespace) the per-namespace form of it? */
+function providesDestination(cs: ClusterStream, s: Stream): boolean {
+  return cs.spec.name === s.spec.name || (isAutoProvisioned(cs) && cs.spec.name === namespacedDestination(namespaceOf(s), s.spec.name));
+}
+
+/** A ClusterStream this Stream may bind: unclaimed or claimed by its namespace, and providing its destination. */
+function fits(cs: ClusterStream, s: Stream): boolean {
+  const owner = claimNamespace(cs);
+  return (owner === undefined || owner === namespaceOf(s)) && providesDestination(cs, s);
+}
+
+/** The topic/exchange a Stream's Processors read and write: the spec.name of the ClusterStream it is bound to
+ *  (the per-namespace `<namespace>.<spec.name>` for a second namespace), else its own spec.name. */
+export function streamDestination(ctx: ControllerContext, s: Stream): string {
+  const bound = s.status?.clusterStreamName ? ctx.clusterStreams.get(s.status.clusterStreamName) : undefined;
+  return bound && fits(bound, s) ? bound.spec.name : s.spec.name;
+}
 
 /** The name of a Stream's auto-provisioned ClusterStream: the original's `<name>-cluster-stream` when it is free or
- *  already this Stream's claim (auto-provisioned for this namespace and destination, or an administrator's
- *  ClusterStream for the same destination, as before); else `<name>-<namespace>-cluster-stream`, so the same Stream
- *  name in two namespaces never shares a claim; else (a leftover, Retain, of an earlier Stream of that name with
- *  another destination) the same with a hash of the destination. */
+ *  fits this Stream (claimed by its namespace, or unclaimed, and providing its destination); else
+ *  `<name>-<namespace>-cluster-stream`; else (a leftover, Retain, of an earlier Stream of that name with another
+ *  destination) the same with a hash of the destination. */
 export function autoClusterStreamName(ctx: ControllerContext, s: Stream): string {
-  const ns = s.metadata.namespace ?? 'default';
+  const ns = namespaceOf(s);
   const name = s.metadata.name ?? '';
   const candidates = [
     `${name}-cluster-stream`,
@@ -40,21 +82,34 @@ export function autoClusterStreamName(ctx: ControllerContext, s: Stream): string
   ];
   for (const candidate of candidates) {
     const existing = ctx.clusterStreams.get(candidate);
-    if (!existing) return candidate;
-    const auto = existing.metadata.labels?.[AUTO_PROVISIONED_LABEL] === 'true';
-    if (existing.spec.name !== s.spec.name) continue;
-    if (!auto || existing.spec.storage?.attributes?.namespace === ns) return candidate;
+    if (!existing || fits(existing, s)) return candidate;
   }
-  return candidates[candidates.length - 1]; // taken by another namespace's same destination: refused as a mismatch
+  return candidates[candidates.length - 1]; // taken by another namespace: refused below
 }
 
-/** An auto-provisioned ClusterStream this Stream may bind: missing (to be created), or providing its destination
- *  and (auto-provisioned ones) made for its namespace. */
-function claimable(ctx: ControllerContext, s: Stream, name: string): boolean {
-  const cs = ctx.clusterStreams.get(name);
-  if (!cs) return true;
-  if (cs.spec.name !== s.spec.name) return false;
-  return cs.metadata.labels?.[AUTO_PROVISIONED_LABEL] !== 'true' || cs.spec.storage?.attributes?.namespace === (s.metadata.namespace ?? 'default');
+/** Is `destination` provided on the default server of `protocol` by a ClusterStream that is not this namespace's
+ *  (claimed by another, or unclaimed and so claimable by any namespace but this one's Streams do not name it)? */
+function destinationTaken(ctx: ControllerContext, protocol: Stream['spec']['protocol'], destination: string, namespace: string): boolean {
+  const server = ctx.brokers.endpoint(protocol, undefined)?.url;
+  return ctx.clusterStreams.list().some((cs) => {
+    if (cs.spec.name !== destination || cs.metadata.deletionTimestamp) return false;
+    const csProtocol = protocolOf(cs.spec.storage?.server?.protocol, cs.spec.storage?.attributes?.protocolAdapterName);
+    if (csProtocol !== protocol || ctx.brokers.endpoint(protocol, cs.spec.storage?.server?.url)?.url !== server) return false;
+    const owner = claimNamespace(cs);
+    // An unclaimed one that a Stream of this namespace names is about to be this namespace's: share it, as the
+    // user asked, rather than split one namespace's data over two topics depending on which Stream came first.
+    if (owner === undefined) return !ctx.streams.list().some((s) => namespaceOf(s) === namespace && s.spec.storage?.clusterStream === cs.metadata.name);
+    return owner !== namespace;
+  });
+}
+
+/** Auto-provisioning decisions (name, destination, create, cache) one at a time: only the leader reconciles, so this
+ *  in-process lock is enough for two namespaces' Streams reconciled at once never to pick the same destination. */
+let provisioning: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = provisioning.then(work, work);
+  provisioning = run.catch(() => undefined);
+  return run;
 }
 
 export async function reconcileStream(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
@@ -66,39 +121,62 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   }
   stream = await setFinalizer(ctx, ctx.streams, stream, STREAM_FINALIZER, true);
   const generation = stream.metadata.generation;
+  const ns = namespaceOf(stream);
   // Named, else the one it was bound to while that still fits (a name recorded before another namespace's Stream
   // won the same name is chosen again), else a fresh choice.
   const previous = stream.status?.clusterStreamName;
-  const csName = stream.spec.storage?.clusterStream || (previous && claimable(ctx, stream, previous) ? previous : autoClusterStreamName(ctx, stream));
+  const chooseName = (s: Stream): string => {
+    const bound = previous ? ctx.clusterStreams.get(previous) : undefined;
+    return s.spec.storage?.clusterStream || (previous && (!bound || fits(bound, s)) ? previous : autoClusterStreamName(ctx, s));
+  };
+  let csName = chooseName(stream);
   const set = async (status: 'True' | 'False' | 'Unknown', reason: string, message: string, extra: Partial<StreamStatus> = {}): Promise<void> => {
     const s = stream!;
     await writeStatus(ctx, ctx.streams, s, {
       observedGeneration: generation,
       clusterStreamName: csName,
       ...extra,
-      conditions: setCondition(s.status?.conditions, { status, reason, message, observedGeneration: generation }),
+      conditions: setCondition(s.status?.conditions, { status, reason, message: redactCredentials(message), observedGeneration: generation }),
     });
   };
 
-  const cs = ctx.clusterStreams.get(csName);
+  let cs = ctx.clusterStreams.get(csName);
   if (!cs) {
     if (!ctx.options.autoProvisionClusterStreams) {
       await set('False', 'NoClusterStreamFound', `ClusterStream "${csName}" does not exist and auto-provisioning is off`);
       return;
     }
-    try {
-      const created = await ctx.client.create<ClusterStream>(autoClusterStream(stream, csName));
-      ctx.clusterStreams.observe(created);
-    } catch (err) {
-      if (!isApiError(err, 409)) {
-        await set('False', 'AutoProvisionFailed', `could not create ClusterStream "${csName}": ${errorText(err)}`);
+    const s = stream;
+    const outcome = await oneAtATime(async (): Promise<'created' | 'exists' | 'conflict'> => {
+      csName = chooseName(s); // what others created meanwhile is in the cache now
+      if (ctx.clusterStreams.get(csName)) return 'exists';
+      const destination = destinationTaken(ctx, s.spec.protocol, s.spec.name, ns) ? namespacedDestination(ns, s.spec.name) : s.spec.name;
+      try {
+        ctx.clusterStreams.observe(await ctx.client.create<ClusterStream>(autoClusterStream(s, csName, destination)));
+        return 'created';
+      } catch (err) {
+        if (isApiError(err, 409)) return 'conflict';
         throw err;
       }
-      // Created meanwhile by someone else (another namespace's Stream of the same name, reconciled at the same
-      // time): look again once the informer has it, rather than recording a name that may not be ours.
-      return { requeueAfterMs: 200 };
+    }).catch(async (err: unknown) => {
+      await set('False', 'AutoProvisionFailed', `could not create ClusterStream "${csName}": ${errorText(err)}`);
+      throw err;
+    });
+    // Created meanwhile by someone else (an administrator, another controller): look again once the informer has
+    // it, rather than recording a name that may not be ours.
+    if (outcome === 'conflict') return { requeueAfterMs: 200 };
+    if (outcome === 'created') {
+      const made = ctx.clusterStreams.get(csName);
+      await set('False', 'AutoProvisionClusterStream', `created ClusterStream "${csName}" (${made?.spec.name ?? stream.spec.name}); waiting for it to be ready`);
+      return;
     }
-    await set('False', 'AutoProvisionClusterStream', `created ClusterStream "${csName}"; waiting for it to be ready`);
+    cs = ctx.clusterStreams.get(csName)!;
+  }
+  // One namespace per ClusterStream: the first Stream to bind it claims it for its namespace (the precondition makes
+  // a race between two namespaces end with one 409).
+  const owner = claimNamespace(cs);
+  if (owner !== undefined && owner !== ns) {
+    await set('False', 'ClusterStreamClaimed', `ClusterStream "${csName}" is claimed by namespace "${owner}" (a ClusterStream serves the Streams of one namespace); name another in spec.storage.clusterStream, or leave it out to get one of this namespace's own`);
     return;
   }
   const csProtocol = protocolOf(cs.spec.storage?.server?.protocol, cs.spec.storage?.attributes?.protocolAdapterName);
@@ -108,9 +186,20 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   }
   // The Stream's spec.name is the destination its Processors use: bound to a ClusterStream that provides another
   // topic/exchange, they would read and write a destination nobody provisioned.
-  if (cs.spec.name !== stream.spec.name) {
+  if (!providesDestination(cs, stream)) {
     await set('False', 'DestinationMismatch', `Stream spec.name "${stream.spec.name}" differs from ClusterStream "${csName}" spec.name "${cs.spec.name ?? ''}" (the topic/exchange it provides)`);
     return;
+  }
+  if (owner === undefined) {
+    try {
+      cs = await ctx.client.patch<ClusterStream>('ClusterStream', undefined, csName, {
+        metadata: { labels: { [CLAIM_NAMESPACE_LABEL]: ns }, resourceVersion: cs.metadata.resourceVersion },
+      });
+      ctx.clusterStreams.observe(cs);
+    } catch (err) {
+      if (isApiError(err, 409)) return { requeueAfterMs: 200 }; // changed meanwhile (maybe claimed): look again
+      throw err;
+    }
   }
   if (!isReady(cs.status?.conditions)) {
     const why = findCondition(cs.status?.conditions);
@@ -121,19 +210,20 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   const registry = schemaRegistryOf(stream);
   const served = registry ? ctx.brokers.schemaRegistry(registry) : undefined;
   const note = served?.inCluster ? `; ${servedLocallyNote('schema-registry', served.inCluster, ctx.brokers.defaultSchemaRegistry() ?? served.url)}` : '';
-  await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${cs.spec.name})${note}`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
+  const renamed = cs.spec.name !== stream.spec.name ? ` (per namespace: "${stream.spec.name}" is another namespace's)` : '';
+  await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${stream.spec.protocol === 'rabbitmq' ? 'exchange' : 'topic'} "${cs.spec.name}"${renamed})${note}`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
 }
 
-function autoClusterStream(stream: Stream, name: string): ClusterStream {
-  const attributes: Record<string, string> = { namespace: stream.metadata.namespace ?? 'default' };
+function autoClusterStream(stream: Stream, name: string, destination: string): ClusterStream {
+  const attributes: Record<string, string> = { namespace: namespaceOf(stream) };
   const adapter = stream.spec.attributes?.protocolAdapterName;
   if (adapter) attributes.protocolAdapterName = adapter;
   return {
     apiVersion: API_VERSION,
     kind: 'ClusterStream',
-    metadata: { name, labels: { [AUTO_PROVISIONED_LABEL]: 'true' } },
+    metadata: { name, labels: { [AUTO_PROVISIONED_LABEL]: 'true', [CLAIM_NAMESPACE_LABEL]: namespaceOf(stream) } },
     spec: {
-      name: stream.spec.name,
+      name: destination,
       ...(stream.spec.keys ? { keys: stream.spec.keys } : {}),
       streamModes: stream.spec.streamMode ?? ['read'],
       storage: {

@@ -39,6 +39,10 @@ export interface ProcessorWorkload {
   scsEnv?: EnvVar[][];
   /** Credentials to inject from binding Secrets (kubernetes runtime). */
   secretEnv?: SecretEnv[];
+  /** Credentials the controllers know (a ClusterStream URL's user info, the default server's), by environment
+   *  variable (workload.ts credentialsToEnvironment): local processes get them as environment variables, the
+   *  kubernetes runtime writes them into the Secret `srp-<name>-credentials` and references it like a binding Secret. */
+  credentials?: Record<string, string>;
 }
 
 export interface WorkloadStatus {

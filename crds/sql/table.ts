@@ -9,8 +9,9 @@ export interface TableColumn {
   name: string;
   type: SqlType;
   /** Where the value comes from. `payload`: the record's value field of the same name. `timestamp`: the Kafka record
-   *  timestamp (`metadata.from: timestamp`), the message's `eventtime` header on RabbitMQ. `proctime`: the wall
-   *  clock when the row is read. `header:<name>`: a message header (other `METADATA FROM` keys). */
+   *  timestamp (`metadata.from: timestamp`); on RabbitMQ the AMQP `timestamp` property, else the `eventtime` header
+   *  (processor/sql-runtime/README.md). `proctime`: the wall clock when the row is read. `header:<name>`: a message
+   *  header (other `METADATA FROM` keys). */
   source: 'payload' | 'timestamp' | 'proctime' | `header:${string}`;
   /** Read, never written (`readonly: true` / `VIRTUAL`). */
   virtual?: boolean;

@@ -6,7 +6,8 @@ export type FieldIssueType =
   | 'FieldValueRequired'
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
-  | 'FieldValueForbidden';
+  | 'FieldValueForbidden'
+  | 'FieldValueTooLong';
 
 export interface FieldIssue {
   /** Kubernetes field path: `spec.inputs[0].name`, map keys in brackets: `spec.attributes[srp.window]`. */

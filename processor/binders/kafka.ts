@@ -20,6 +20,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaBrokers as brokerList } from '../../crds/addresses';
 import type { BindingConfig, BrokerServer } from '../config';
 import { OffsetTracker } from '../delivery/offset-tracker';
 import { pinningPartitioner, splitAcknowledged } from '../delivery/produce-confirmation';
@@ -51,11 +52,9 @@ async function withDeadline(work: Promise<unknown>, ms: number, onTimeout: () =>
 export const DEFAULT_MAX_IN_FLIGHT = 500;
 const COMMIT_INTERVAL_MS = 200;
 
+/** The bootstrap brokers of a binding's server (crds/addresses.ts: the controllers read addresses the same way). */
 export function kafkaBrokers(server: BrokerServer): string[] {
-  return server.url
-    .split(',')
-    .map((b) => b.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''))
-    .filter((b) => b.length > 0);
+  return brokerList(server.url);
 }
 
 export function kafkaClient(server: BrokerServer, clientId: string, log: Logger): Kafka {
@@ -145,7 +144,7 @@ function delayedAssignment(assigner: PartitionAssigner, delayMs: number): Partit
   };
 }
 
-function toMessage(headers: IHeaders | undefined, value: Buffer | null, key: Buffer | null): Message {
+export function toMessage(headers: IHeaders | undefined, value: Buffer | null, key: Buffer | null): Message {
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(headers ?? {})) {
     const text = headerValueToString(raw);

@@ -71,7 +71,15 @@ export async function declareGroupQueue(
   return queue;
 }
 
-function inboundMessage(msg: amqp.ConsumeMessage): Message {
+/** The AMQP `timestamp` property as epoch ms. AMQP 0-9-1 defines it in seconds (Spring AMQP and the Java client write
+ *  seconds); amqplib writes the number it is given, and JavaScript publishers pass `Date.now()`. So a value below 1e11
+ *  is read as seconds (1e11 s is the year 5138; 1e11 ms is March 1973). */
+export function amqpTimestampMs(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
+  return value < 1e11 ? value * 1000 : value;
+}
+
+export function inboundMessage(msg: amqp.ConsumeMessage): Message {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries((msg.properties.headers ?? {}) as Record<string, unknown>)) {
     const text = headerValueToString(value);
@@ -161,9 +169,14 @@ export class RabbitInput implements InputBinder {
         const ackHandle: amqp.Message = { fields: msg.fields, properties: msg.properties, content: EMPTY_CONTENT };
         let settled = false;
         this.inFlight++;
+        const timestamp = amqpTimestampMs(msg.properties.timestamp);
         const delivery: InboundDelivery = {
           message,
-          partition: Number.isInteger(headerPartition) && message.headers[Headers.partition] !== undefined ? headerPartition : fallbackPartition,
+          // A partition queue's own partition is the truth (its binding routed the message there): a message carries
+          // the `scst_partition` of whatever wrote it first, e.g. a source partition forwarded into another
+          // partitioning (streaming SQL's exchange). One shared queue has only the header to go by.
+          partition: partition === undefined && Number.isInteger(headerPartition) && message.headers[Headers.partition] !== undefined ? headerPartition : fallbackPartition,
+          ...(timestamp !== undefined ? { timestamp } : {}),
           ack: () => {
             if (settled) return;
             settled = true;

@@ -1,6 +1,7 @@
 // The seams between the pipeline and a broker. One implementation of each per broker (kafka.ts, rabbitmq.ts).
 import type { Message } from '../message';
 import type { BindingConfig } from '../config';
+import { redactCredentials } from '../../crds/addresses';
 
 /** One message received from an input, with the means to acknowledge it once everything it caused is confirmed. */
 export interface InboundDelivery {
@@ -83,12 +84,8 @@ export function connectionProblem(direction: 'input' | 'output', status: BinderS
   return `${direction} ${status.stream}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`;
 }
 
-export function redactServer(url: string): string {
-  return url
-    .split(',')
-    .map((part) => part.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1'))
-    .join(',');
-}
+/** A server address as it may be shown (logs, /readyz, /debug/state): without user info (crds/addresses.ts). */
+export const redactServer = redactCredentials;
 
 /**
  * A message the broker will never take as it is (RabbitMQ: returned as unroutable, after the attempts; Kafka: a

@@ -1,5 +1,5 @@
 // The per-message functions the pipeline strings together, as small seams. Their implementations are the pure
-// building blocks of processor/{transform,time,window,udf,partition}; pipeline/build.ts assembles them from the
+// building blocks of processor/{transform,time,window,udf,partition}; pipeline/runtime.ts assembles them from the
 // configuration. Keeping the seams here lets the pipeline be read (and tested) on its own.
 import type { Message } from '../message';
 

@@ -4,21 +4,30 @@
 // keyed operators group or join on (crds/sql/partitioning.ts). Replica i then runs the statements over exchange
 // partitions p with p % replicas == i, so all rows of a key meet on one replica.
 //
-// Event time crosses the exchange explicitly: rows of one exchange partition come from every replica, interleaved,
-// so their own timestamps cannot make its watermark. Every forwarder sends each exchange partition a marker with its
-// watermark (min over its source partitions of max event time − delay, never ahead of a row it has not yet had
-// confirmed) and the receiving replica takes, per exchange partition, the minimum over the forwarders.
+// Event time crosses the exchange explicitly, per *source partition* (as Flink's watermarks are per split): rows of
+// one exchange partition come from every source partition, interleaved, so their own timestamps cannot make its
+// watermark. Every forwarder sends each exchange partition a marker saying, for every source partition it reads,
+// that partition's watermark (max event time − delay of the rows whose copies are confirmed, never ahead of a row
+// still in flight; or `idle`) and how far its copies are confirmed. The receiving replica keeps, per exchange
+// partition, the latest word on every source partition it has heard of, whoever said it, and takes the minimum over
+// all of them. A Kafka partition is one ordered log whichever replica reads it, so what its previous owner said
+// stays true when the consumer group moves it: it holds the exchange partition at that value until its new owner
+// reports more, and one nobody reports any more stops counting after the idle timeout. (Per-forwarder watermarks were
+// wrong exactly there: a surviving forwarder's watermark knew nothing of the rows of a partition it had just been
+// given, or that a dead replica had not forwarded yet.)
 //
 // At-least-once across the hop: a source record is acknowledged once its copy in the exchange is confirmed; the
-// copy is acknowledged by the engine as any row is. A forwarder that dies before its source offsets are committed
-// forwards those records again: a copy whose original is still pending in the engine is recognised by its source
-// position (`sr-exchange-source`) and dropped; one whose window already fired is late and dropped (counted).
+// copy is acknowledged by the engine as any row is. A forwarder that dies (or loses a partition) before its source
+// offsets are committed has those records forwarded again by the partition's next owner. A copy is recognised by its
+// source position (`sr-exchange-source`) and dropped when a marker read earlier in the same exchange partition said
+// its offset was already confirmed (the first copy is before that marker), or when the first copy is still pending
+// in the engine; one whose window already fired is late and dropped (counted).
 import type { Logger } from 'pino';
 import type { SqlTable, TableColumn } from '../../crds/sql/table';
 import type { InboundDelivery, OutputBinder } from '../binders/types';
 import { errorText } from '../binders/types';
 import type { Message } from '../message';
-import { TableClock, type PartitionClock } from '../sql/watermarks';
+import { TableClock } from '../sql/watermarks';
 import { decodeRow, type DecodedRow } from './row-codec';
 
 export const EXCHANGE_HEADERS = {
@@ -26,14 +35,14 @@ export const EXCHANGE_HEADERS = {
   timestamp: 'sr-exchange-timestamp',
   /** `<source partition>:<offset>` (Kafka sources): recognises a record forwarded twice. */
   source: 'sr-exchange-source',
-  /** Markers: the forwarder's watermark (epoch ms) or `idle`. */
+  /** Markers: per source partition the forwarder reads, a SourceReport (JSON object keyed by source partition). */
   watermark: 'sr-exchange-watermark',
   /** Markers: the forwarding replica's index. */
   from: 'sr-exchange-from',
 } as const;
 
-/** How often a forwarder tells every exchange partition its watermark (also when it did not move: a replica that
- *  restarts learns the watermarks within this time). */
+/** How often a forwarder tells every exchange partition its sources' watermarks when they moved (and every 2 s
+ *  anyway: a replica that restarts learns the watermarks within that time). */
 export const MARKER_INTERVAL_MS = 200;
 const MARKER_HEARTBEAT_MS = 2000;
 
@@ -61,6 +70,56 @@ function canonicalKeyValue(column: TableColumn, value: unknown): unknown {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** What a forwarder says about one source partition it reads. */
+export interface SourceReport {
+  /** The partition's watermark (epoch ms): max event time − delay of the rows whose copies are confirmed, below every
+   *  row still in flight. `idle`: no row for the idle timeout. `null`: read here, no watermark yet — the partition
+   *  stays where its previous owner left it. */
+  w: number | 'idle' | null;
+  /** Kafka: every record of the partition up to this offset has a confirmed copy in the exchange (absent: none yet
+   *  from this forwarder). */
+  o?: number;
+}
+
+/** A watermark marker: the forwarding replica's index and its word on each source partition it reads. */
+export interface ExchangeMarker {
+  from: number;
+  sources: Record<string, SourceReport>;
+}
+
+export function markerHeaders(marker: ExchangeMarker): Record<string, string> {
+  return { [EXCHANGE_HEADERS.watermark]: JSON.stringify(marker.sources), [EXCHANGE_HEADERS.from]: String(marker.from) };
+}
+
+/** The marker carried by `headers`; throws an Error saying what is wrong (a marker of another version, a damaged
+ *  one) — the caller logs it and skips the marker, which the next one replaces. */
+export function parseMarker(headers: Record<string, string>): ExchangeMarker {
+  const fromText = headers[EXCHANGE_HEADERS.from];
+  const from = Number(fromText);
+  if (fromText === undefined || !Number.isInteger(from) || from < 0) throw new Error(`exchange marker: ${EXCHANGE_HEADERS.from} ${JSON.stringify(fromText)} is not a replica index`);
+  const text = headers[EXCHANGE_HEADERS.watermark] ?? '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`exchange marker from replica ${from}: ${EXCHANGE_HEADERS.watermark} ${JSON.stringify(text.slice(0, 80))} is not an object of source partitions (a replica of an older version?)`);
+  }
+  const sources: Record<string, SourceReport> = {};
+  for (const [source, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const report = value as { w?: unknown; o?: unknown } | null;
+    const w = report?.w;
+    const o = report?.o;
+    if (report === null || typeof report !== 'object' || !(w === null || w === 'idle' || (typeof w === 'number' && Number.isFinite(w))) || !(o === undefined || (typeof o === 'number' && Number.isInteger(o)))) {
+      throw new Error(`exchange marker from replica ${from}: source partition ${source}: ${JSON.stringify(value)} is not { w: <epoch ms> | "idle" | null, o?: <offset> }`);
+    }
+    sources[source] = o === undefined ? { w } : { w, o };
+  }
+  return { from, sources };
+}
+
 export interface ForwarderOptions {
   table: SqlTable;
   /** Key columns (empty: every row to partition 0). */
@@ -69,18 +128,34 @@ export interface ForwarderOptions {
   instanceIndex: number;
   out: OutputBinder;
   idleTimeoutMs: number;
+  /** Kafka: each source partition is one ordered log, whichever replica the consumer group gives it to, so its
+   *  watermark is reported per partition and carries over to its next owner. Otherwise (RabbitMQ: a queue's messages
+   *  go to whichever consumer) this replica's share is one source of its own, `replica-<index>`. */
+  orderedPartitions: boolean;
   log: Logger;
   now?: () => number;
 }
 
+/** One source partition as this forwarder reads it: copies sent and not yet confirmed, by position (the Kafka
+ *  offset; without offsets, a sequence number), with their event times. */
+interface SourceState {
+  /** position → rowtime; ascending (a partition is delivered in order). */
+  outstanding: Map<number, number | undefined>;
+  /** The highest position forwarded. */
+  highest: number;
+}
+
 /** Stage one on this replica: routes its share of one input into the exchange and keeps the exchange informed of its
- *  watermark. */
+ *  sources' watermarks. */
 export class ExchangeForwarder {
-  private readonly clock: TableClock | undefined;
+  private readonly clock: TableClock;
   private readonly rowtimeColumn: string | undefined;
   private readonly keys: TableColumn[];
-  /** Event times of rows sent but not yet confirmed: a marker never passes them. */
-  private readonly inFlight = new Map<number, number>();
+  private readonly sources = new Map<number, SourceState>();
+  /** Kafka: markers start once the consumer group said which partitions are ours (before, we know nothing worth
+   *  saying, and an empty word would be read as "nothing to wait for"). */
+  private assigned: boolean;
+  private sequence = 0;
   private lastSent: string | undefined;
   private lastSentAt = 0;
   forwarded = 0;
@@ -88,8 +163,9 @@ export class ExchangeForwarder {
 
   constructor(private readonly o: ForwarderOptions) {
     const watermark = o.table.watermark;
-    this.clock = watermark ? new TableClock(o.table.stream, watermark.delayMs) : undefined;
+    this.clock = new TableClock(o.table.stream, watermark?.delayMs ?? 0);
     this.rowtimeColumn = watermark?.column;
+    this.assigned = !o.orderedPartitions;
     this.keys = o.keyColumns.map((name) => {
       const column = o.table.columns.find((c) => c.name === name);
       if (!column) throw new Error(`exchange key column "${name}" is not a column of table ${o.table.name}`);
@@ -99,6 +175,15 @@ export class ExchangeForwarder {
 
   private now(): number {
     return this.o.now?.() ?? Date.now();
+  }
+
+  private source(partition: number): SourceState {
+    let state = this.sources.get(partition);
+    if (!state) {
+      this.sources.set(partition, state = { outstanding: new Map(), highest: -1 });
+      this.clock.partition(partition, this.now());
+    }
+    return state;
   }
 
   /** One decoded source record: its copy goes to the exchange partition of its key; `onConfirmed` acknowledges the
@@ -112,65 +197,103 @@ export class ExchangeForwarder {
     if (offset !== undefined) headers[EXCHANGE_HEADERS.source] = `${delivery.partition}:${offset}`;
     const copy: Message = { payload: delivery.message.payload, headers };
     if (delivery.message.key) copy.key = delivery.message.key;
-    let rowtime: number | undefined;
-    if (this.clock && this.rowtimeColumn !== undefined) {
-      rowtime = eventTime(row.values[this.rowtimeColumn]);
-      const p: PartitionClock = this.clock.partition(delivery.partition, this.now());
-      if (rowtime !== undefined) {
-        this.clock.observe(p, rowtime);
-        this.inFlight.set(rowtime, (this.inFlight.get(rowtime) ?? 0) + 1);
-      }
+    const rowtime = this.rowtimeColumn === undefined ? undefined : eventTime(row.values[this.rowtimeColumn]);
+    const state = this.source(delivery.partition);
+    if (rowtime !== undefined) this.clock.observe(this.clock.partition(delivery.partition, this.now()), rowtime);
+    const position = offset !== undefined && Number.isSafeInteger(Number(offset)) ? Number(offset) : this.sequence++;
+    // A position at or below the highest one is a record delivered again (after a rebalance that left the partition
+    // here): its first copy is either still outstanding or confirmed, and either way covers it.
+    if (position > state.highest) {
+      state.highest = position;
+      state.outstanding.set(position, rowtime);
     }
     this.forwarded++;
     this.o.out.send(copy, partition).then(
-      () => { this.settle(rowtime); onConfirmed(); },
-      (err: unknown) => { this.settle(rowtime); onFailed(err); },
+      () => { state.outstanding.delete(position); onConfirmed(); },
+      // Not confirmed: dead-lettered (no copy will ever exist) or the processor is stopping (no marker follows).
+      (err: unknown) => { state.outstanding.delete(position); onFailed(err); },
     );
   }
 
-  private settle(rowtime: number | undefined): void {
-    if (rowtime === undefined) return;
-    const n = (this.inFlight.get(rowtime) ?? 1) - 1;
-    if (n <= 0) this.inFlight.delete(rowtime);
-    else this.inFlight.set(rowtime, n);
-  }
-
-  /** Announces a source partition this replica was given: it holds the watermark back until it is idle. */
-  assigned(partition: number): void {
-    this.clock?.partition(partition, this.now());
-  }
-
-  /** The watermark this forwarder may announce now: its sources' watermark, but below every row still in flight. */
-  watermark(): number | 'idle' {
-    if (!this.clock) return 'idle';
+  /** The source partitions the consumer group gives this replica now (Kafka), or the partition queues it consumes
+   *  (RabbitMQ). Kafka: partitions no longer listed stop being reported here — their new owner reports them — and
+   *  one that comes back starts afresh. */
+  assignment(partitions: number[]): void {
     const now = this.now();
-    this.clock.checkIdle(now, this.o.idleTimeoutMs);
-    const current = this.clock.current();
-    if (current === undefined) return this.inFlight.size === 0 ? 'idle' : Math.min(...this.inFlight.keys()) - 1;
-    let wm = current;
-    for (const t of this.inFlight.keys()) if (t - 1 < wm) wm = t - 1;
-    return wm;
+    for (const p of partitions) this.source(p);
+    if (this.o.orderedPartitions) {
+      const kept = new Set(partitions);
+      for (const p of [...this.sources.keys()]) {
+        if (kept.has(p)) continue;
+        this.sources.delete(p);
+        this.clock.forget(p);
+      }
+    }
+    for (const p of partitions) this.clock.partition(p, now);
+    this.assigned = true;
   }
 
-  /** Sends a marker to every exchange partition when the watermark moved, and at least every 2 s. */
+  /** This forwarder's word on each of its sources (undefined: nothing to say yet). */
+  reports(): Record<string, SourceReport> | undefined {
+    if (!this.assigned) return undefined;
+    this.clock.checkIdle(this.now(), this.o.idleTimeoutMs);
+    if (!this.o.orderedPartitions) {
+      let oldest: number | undefined;
+      for (const state of this.sources.values()) oldest = minDefined(oldest, oldestInFlight(state));
+      return { [`replica-${this.o.instanceIndex}`]: { w: reportedWatermark(this.clock.current(), oldest) } };
+    }
+    const out: Record<string, SourceReport> = {};
+    for (const [partition, state] of this.sources) {
+      const clock = this.clock.partitions.get(partition);
+      const current = clock === undefined || clock.idle ? undefined : clock.watermark;
+      const report: SourceReport = { w: reportedWatermark(current, oldestInFlight(state)) };
+      // Every position below the oldest copy in flight is confirmed (or was committed by an earlier owner, after its
+      // copy was confirmed).
+      const first = state.outstanding.keys().next();
+      const confirmed = first.done ? state.highest : first.value - 1;
+      if (confirmed >= 0) report.o = confirmed;
+      out[String(partition)] = report;
+    }
+    return out;
+  }
+
+  /** Sends a marker to every exchange partition when a report changed, and at least every 2 s. */
   tick(): void {
-    const wm = this.watermark();
-    const text = wm === 'idle' ? 'idle' : Number.isFinite(wm) ? String(wm) : undefined;
-    if (text === undefined) return;
+    const sources = this.reports();
+    if (sources === undefined) return;
+    const text = JSON.stringify(sources);
     const now = this.now();
     if (text === this.lastSent && now - this.lastSentAt < MARKER_HEARTBEAT_MS) return;
     this.lastSent = text;
     this.lastSentAt = now;
+    const headers = markerHeaders({ from: this.o.instanceIndex, sources });
     for (let p = 0; p < this.o.partitions; p++) {
       this.markers++;
-      const marker: Message = { payload: Buffer.alloc(0), headers: { [EXCHANGE_HEADERS.watermark]: text, [EXCHANGE_HEADERS.from]: String(this.o.instanceIndex) } };
-      this.o.out.send(marker, p).catch((err: unknown) => this.o.log.warn({ err: errorText(err), partition: p }, 'exchange watermark marker not confirmed; the next one follows'));
+      this.o.out.send({ payload: Buffer.alloc(0), headers: { ...headers } }, p).catch((err: unknown) => this.o.log.warn({ err: errorText(err), partition: p }, 'exchange watermark marker not confirmed; the next one follows'));
     }
   }
 
   describe(): Record<string, unknown> {
-    return { table: this.o.table.name, keyColumns: this.o.keyColumns, partitions: this.o.partitions, forwarded: this.forwarded, markers: this.markers, watermark: this.watermark() };
+    return { table: this.o.table.name, keyColumns: this.o.keyColumns, partitions: this.o.partitions, forwarded: this.forwarded, markers: this.markers, sources: this.reports() ?? 'waiting for the consumer group' };
   }
+}
+
+/** The event time of the oldest copy of `state` still in flight. */
+function oldestInFlight(state: SourceState): number | undefined {
+  let oldest: number | undefined;
+  for (const t of state.outstanding.values()) oldest = minDefined(oldest, t);
+  return oldest;
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+/** A source's watermark (undefined: idle) held below the oldest row in flight; null while there is none yet. */
+function reportedWatermark(current: number | undefined, oldestInFlight: number | undefined): SourceReport['w'] {
+  if (current === undefined && oldestInFlight === undefined) return 'idle';
+  const wm = Math.min(current ?? Number.POSITIVE_INFINITY, oldestInFlight === undefined ? Number.POSITIVE_INFINITY : oldestInFlight - 1);
+  return Number.isFinite(wm) ? wm : null;
 }
 
 function eventTime(value: unknown): number | undefined {
@@ -184,51 +307,120 @@ function eventTime(value: unknown): number | undefined {
   return undefined;
 }
 
+/** What a receiving replica knows of one source partition, for one exchange partition. */
+interface SourceEntry {
+  /** The highest watermark any forwarder reported for it (−∞ before the first). */
+  watermark: number;
+  idle: boolean;
+  /** The highest offset reported confirmed (−1 before the first). */
+  confirmed: number;
+  /** Who said it last, and when (wall clock of this replica). */
+  from: number;
+  at: number;
+}
+
 /** Stage two on this replica: the watermark of each exchange partition it reads, from the forwarders' markers. */
 export class ExchangeClock {
-  private readonly markers = new Map<number, Map<number, { value: number | 'idle'; at: number }>>();
+  private readonly exchangePartitions = new Map<number, { sources: Map<string, SourceEntry>; heard: Set<number> }>();
 
   constructor(private readonly o: { forwarders: number; idleTimeoutMs: number; now?: () => number }) {}
 
-  /** Records a marker; returns the partition's watermark after it (undefined: held back by a silent forwarder). */
-  marker(partition: number, from: number, value: number | 'idle'): number | 'idle' | undefined {
-    let byForwarder = this.markers.get(partition);
-    if (!byForwarder) this.markers.set(partition, byForwarder = new Map());
-    byForwarder.set(from, { value, at: this.o.now?.() ?? Date.now() });
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  /** Records a marker read from exchange partition `partition`; returns that partition's watermark after it
+   *  (undefined: not every forwarder has spoken yet). */
+  marker(partition: number, marker: ExchangeMarker): number | 'idle' | undefined {
+    let state = this.exchangePartitions.get(partition);
+    if (!state) this.exchangePartitions.set(partition, state = { sources: new Map(), heard: new Set() });
+    const now = this.now();
+    state.heard.add(marker.from);
+    for (const [source, report] of Object.entries(marker.sources)) {
+      let entry = state.sources.get(source);
+      if (!entry) state.sources.set(source, entry = { watermark: Number.NEGATIVE_INFINITY, idle: false, confirmed: -1, from: marker.from, at: now });
+      entry.from = marker.from;
+      entry.at = now;
+      // Never back: a lower word comes from a new owner re-reading what the old one had covered already.
+      if (report.w === 'idle') entry.idle = true;
+      else {
+        entry.idle = false;
+        if (report.w !== null && report.w > entry.watermark) entry.watermark = report.w;
+      }
+      if (report.o !== undefined && report.o > entry.confirmed) entry.confirmed = report.o;
+    }
     return this.watermarkOf(partition);
   }
 
-  /** Min over forwarders 0..n−1; an idle one, or one silent longer than the idle timeout (gone), does not count; one
-   *  never heard of holds the partition back. All idle: the partition is idle. */
+  /**
+   * Min over the source partitions heard of; one that is idle, or that nobody reported for the idle timeout, does
+   * not count; all of them idle: the partition is idle. Held back (−∞) by a source partition without a watermark yet
+   * and by a Kafka partition number below the highest one heard of that nobody reported yet (partitions are numbered
+   * from 0, so it exists). Undefined until every forwarder has spoken once: before, whole partitions may be missing.
+   */
   watermarkOf(partition: number): number | 'idle' | undefined {
-    const byForwarder = this.markers.get(partition);
-    const now = this.o.now?.() ?? Date.now();
+    const state = this.exchangePartitions.get(partition);
+    if (!state) return undefined;
+    for (let from = 0; from < this.o.forwarders; from++) if (!state.heard.has(from)) return undefined;
+    let highest = -1;
+    for (const source of state.sources.keys()) if (/^\d+$/.test(source)) highest = Math.max(highest, Number(source));
+    for (let p = 0; p <= highest; p++) if (!state.sources.has(String(p))) return Number.NEGATIVE_INFINITY;
+    const now = this.now();
     let min: number | undefined;
-    let active = false;
-    for (let from = 0; from < this.o.forwarders; from++) {
-      const m = byForwarder?.get(from);
-      if (!m) return undefined;
-      if (m.value === 'idle' || now - m.at > this.o.idleTimeoutMs) continue;
-      active = true;
-      if (min === undefined || m.value < min) min = m.value;
+    for (const entry of state.sources.values()) {
+      if (entry.idle || now - entry.at > this.o.idleTimeoutMs) continue;
+      if (min === undefined || entry.watermark < min) min = entry.watermark;
     }
-    return active ? min : 'idle';
+    return min ?? 'idle';
+  }
+
+  /** True when a marker read earlier from `partition` said this copy's source record (`<partition>:<offset>`) was
+   *  already confirmed: its first copy came before that marker, so this one is a duplicate. */
+  delivered(partition: number, source: string | undefined): boolean {
+    if (source === undefined) return false;
+    const colon = source.lastIndexOf(':');
+    const offset = Number(source.slice(colon + 1));
+    const entry = this.exchangePartitions.get(partition)?.sources.get(source.slice(0, colon));
+    return colon > 0 && entry !== undefined && Number.isInteger(offset) && offset <= entry.confirmed;
   }
 
   partitions(): number[] {
-    return [...this.markers.keys()];
+    return [...this.exchangePartitions.keys()];
+  }
+
+  /** For /debug/state: per exchange partition, its watermark and every source partition's entry. */
+  describe(): Record<string, unknown> {
+    const now = this.now();
+    const out: Record<string, unknown> = {};
+    for (const [partition, state] of this.exchangePartitions) {
+      const wm = this.watermarkOf(partition);
+      out[partition] = {
+        watermark: wm === undefined ? 'waiting for every forwarder' : Number.isFinite(wm) || wm === 'idle' ? wm : 'held back',
+        sources: Object.fromEntries([...state.sources].map(([source, e]) => [source, {
+          watermark: Number.isFinite(e.watermark) ? e.watermark : null,
+          idle: e.idle,
+          confirmedOffset: e.confirmed,
+          from: e.from,
+          silentMs: now - e.at,
+        }])),
+      };
+    }
+    return out;
   }
 }
 
-/** Copies of one source record that are still pending in the engine, by source position: a second copy is dropped. */
+/** Copies of source records forwarded twice (`sr-exchange-source`): dropped when a marker already vouched for the
+ *  first copy (ExchangeClock.delivered) or while the first copy is still pending in the engine. */
 export class PendingCopies {
   private readonly pending = new Set<string>();
   duplicates = 0;
 
-  /** False when a copy of the same source record is still pending (then the caller acknowledges and drops it). */
-  admit(source: string | undefined): boolean {
+  constructor(private readonly clock: ExchangeClock) {}
+
+  /** False for a second copy of a source record (then the caller acknowledges and drops it). */
+  admit(partition: number, source: string | undefined): boolean {
     if (source === undefined) return true;
-    if (this.pending.has(source)) {
+    if (this.pending.has(source) || this.clock.delivered(partition, source)) {
       this.duplicates++;
       return false;
     }

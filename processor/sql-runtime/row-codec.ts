@@ -1,6 +1,6 @@
 // Messages ↔ SQL rows. Reading: a record's value (JSON, or Avro already decoded to JSON by processor/codec) gives the
-// payload columns by name; metadata columns come from the record (`timestamp`: the Kafka record timestamp, else the
-// `eventtime` header) or its headers; `proctime` is the wall clock. Writing: rows become JSON objects (or Avro in the
+// payload columns by name; metadata columns come from the record (`timestamp`: see recordTimestamp) or its headers;
+// `proctime` is the wall clock. Writing: rows become JSON objects (or Avro in the
 // Confluent wire format, see avro-output.ts) with the sink's physical columns, keyed by `key.fields` / the primary key.
 import type { SqlTable, TableColumn } from '../../crds/sql/table';
 import { Headers, type Message } from '../message';
@@ -14,7 +14,10 @@ export interface DecodedRow {
 
 export class RowDecodeError extends Error {}
 
-/** The record timestamp: the broker's (Kafka), else the `eventtime` header, else now. */
+/** The `timestamp` metadata column. Kafka: the record timestamp (every record has one). RabbitMQ keeps no time of its
+ *  own, so it is what the publisher said: the AMQP `timestamp` property (binders/rabbitmq.ts, seconds or ms), else
+ *  the `eventtime` header (the SRP's event time, ms), else the moment the processor read the message (`now`: rows of
+ *  such a table are then in processing time, and a rowtime on them only orders what arrives). */
 export function recordTimestamp(message: Message, brokerTimestamp: number | undefined, now: number): number {
   if (brokerTimestamp !== undefined && Number.isFinite(brokerTimestamp) && brokerTimestamp >= 0) return brokerTimestamp;
   const header = Number(message.headers[Headers.eventTime]);

@@ -8,7 +8,7 @@ import type { SqlTable } from '../../crds/sql/table';
 import type { BindingConfig, ProcessorConfig } from '../config';
 import { createInputBinder, createOutputBinder } from '../binders/factory';
 import type { SqlExchangeInput } from '../config';
-import { connectionProblem, errorText, type BinderStatus, type InboundDelivery, type InputBinder, type OutputBinder } from '../binders/types';
+import { connectionProblem, errorText, UndeliverableError, type BinderStatus, type InboundDelivery, type InputBinder, type OutputBinder } from '../binders/types';
 import { PayloadCodecs } from '../codec';
 import { DebugServer, type Readiness } from '../debug/server';
 import { Tap } from '../debug/tap';
@@ -18,10 +18,10 @@ import { defaultDeadLetter } from '../pipeline/runtime';
 import { SqlEngine, type EmittedRow, type InputRow } from '../sql/engine';
 import { AvroRowEncoder } from './avro-output';
 import { decodeRow, rowKey, rowObject } from './row-codec';
-import { sqlEngineSettings } from './settings';
+import { sqlEngineSettings, sqlStateBackend } from './settings';
 import { SqlMetrics } from './metrics';
 import { DebugQuery } from './debug-query';
-import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, PendingCopies } from './exchange';
+import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, parseMarker, PendingCopies } from './exchange';
 
 /** Unacknowledged records per SQL input when the binding names none: window aggregations hold every record of an
  *  open window (plus the watermark delay) until the window fires, so the bound must exceed what a window holds. */
@@ -99,6 +99,7 @@ export class SqlProcessorRuntime {
       emit: (sink, rows) => this.emit(sink, rows),
       reject: (row, reason) => this.rejectRow(row, reason),
       ...settings,
+      state: sqlStateBackend(config, process.cwd(), log),
       log,
       metrics: new SqlMetrics(this.metrics.registry),
     });
@@ -152,15 +153,16 @@ export class SqlProcessorRuntime {
     const config = this.config;
     const out = createOutputBinder({ ...entry.binding, partitioning: { partitionCount: partitions } }, config, this.log);
     this.exchangeOutputs.push(out);
-    source.forwarder = new ExchangeForwarder({ table: source.table, keyColumns: entry.keyColumns, partitions, instanceIndex: config.instanceIndex, out, idleTimeoutMs, log: this.log });
+    source.forwarder = new ExchangeForwarder({ table: source.table, keyColumns: entry.keyColumns, partitions, instanceIndex: config.instanceIndex, out, idleTimeoutMs, orderedPartitions: source.binding.protocol === 'kafka', log: this.log });
     const binding: BindingConfig = sqlInputBinding({ ...entry.binding, partitioned: true, partitionCount: partitions });
     // A consumer group of its own: one group's members must all subscribe to the same topics (binders/factory.ts).
     const exchangeConfig: ProcessorConfig = { ...config, name: `${config.name}.exchange`, group: `${config.group}.exchange`, inputs: [binding] };
+    const clock = new ExchangeClock({ forwarders: config.instanceCount, idleTimeoutMs });
     this.inputs.push({
       binding,
       table: source.table,
       binder: createInputBinder(binding, exchangeConfig, this.log),
-      exchange: { clock: new ExchangeClock({ forwarders: config.instanceCount, idleTimeoutMs }), copies: new PendingCopies() },
+      exchange: { clock, copies: new PendingCopies(clock) },
     });
     this.engine.useExternalWatermarks(source.table.stream);
     // Every exchange partition this replica runs holds the watermark back until its first marker: a partition whose
@@ -168,18 +170,22 @@ export class SqlProcessorRuntime {
     for (let p = config.instanceIndex; p < partitions; p += config.instanceCount) this.engine.markPartition(source.table.stream, p);
   }
 
-  /** Kafka partitions assigned to an input hold its watermark back from the assignment on (not from their first
-   *  row), as a Kafka source's splits do in Flink: else a partition fetched a little later would find its rows late. */
+  /** Partitions assigned to an input hold its watermark back from the assignment on (not from their first row), as a
+   *  Kafka source's splits do in Flink: else a partition fetched a little later would find its rows late. Kafka: what
+   *  the group gave this member; RabbitMQ (partitioned input): the partition queues this instance consumes. */
   private announceAssignments(): void {
     for (const input of this.inputs) {
-      if (input.exchange || input.binding.protocol !== 'kafka') continue;
-      const assigned = input.binder.status().detail?.assignedPartitions;
+      if (input.exchange) continue;
+      const detail = input.binder.status().detail;
+      const assigned = input.binding.protocol === 'kafka' ? detail?.assignedPartitions : detail?.partitions;
       if (!Array.isArray(assigned)) continue;
-      for (const partition of assigned) {
-        if (typeof partition !== 'number') continue;
-        if (input.forwarder) input.forwarder.assigned(partition);
-        else this.engine.markPartition(input.table.stream, partition);
+      const partitions = assigned.filter((p): p is number => typeof p === 'number');
+      // The forwarder takes the whole assignment (partitions moved away stop being reported), once the group gave one.
+      if (input.forwarder) {
+        if (input.binder.status().state === 'connected') input.forwarder.assignment(partitions);
+        continue;
       }
+      for (const partition of partitions) this.engine.markPartition(input.table.stream, partition);
     }
   }
 
@@ -190,6 +196,8 @@ export class SqlProcessorRuntime {
 
   async start(): Promise<void> {
     await Promise.all([...this.outputs.map((o) => o.binder.start()), ...this.exchangeOutputs.map((b) => b.start()), this.deadLetter.binder.start()]);
+    // Durable state (ROCKSDB) is restored before the first row.
+    await this.engine.openState();
     await Promise.all(this.inputs.map((input) => input.binder.start((delivery) => this.receive(input, delivery))));
     // Idle partitions and processing-time windows move with the wall clock, not with records; forwarders tell the
     // exchange where their watermark stands.
@@ -212,7 +220,10 @@ export class SqlProcessorRuntime {
       this.announceAssignments();
     }
     if (input.exchange && delivery.message.headers[EXCHANGE_HEADERS.watermark] !== undefined) {
-      this.marker(input, delivery);
+      // Behind the rows before it that still wait for their schema: applied first, it could find them late.
+      const ahead = this.chains.get(seenKey);
+      if (ahead) void ahead.then(() => this.marker(input, delivery));
+      else this.marker(input, delivery);
       return;
     }
     this.metrics.messagesIn.labels(input.binding.stream).inc();
@@ -240,15 +251,13 @@ export class SqlProcessorRuntime {
     void tail.then(() => { if (this.chains.get(key) === tail) this.chains.delete(key); });
   }
 
-  /** A forwarder's watermark for one exchange partition: the partition's watermark is the minimum over forwarders. */
+  /** A forwarder's word on its source partitions, for one exchange partition (exchange.ts: ExchangeClock). */
   private marker(input: SqlInput, delivery: InboundDelivery): void {
-    const headers = delivery.message.headers;
-    const text = headers[EXCHANGE_HEADERS.watermark];
-    const from = Number(headers[EXCHANGE_HEADERS.from]);
-    const value = text === 'idle' ? 'idle' : Number(text);
-    if (input.exchange && Number.isInteger(from) && (value === 'idle' || Number.isFinite(value))) {
-      const watermark = input.exchange.clock.marker(delivery.partition, from, value);
+    try {
+      const watermark = input.exchange?.clock.marker(delivery.partition, parseMarker(delivery.message.headers));
       if (watermark !== undefined) this.engine.externalWatermark(input.table.stream, delivery.partition, watermark);
+    } catch (err) {
+      this.log.warn({ err: errorText(err), input: input.binding.stream, partition: delivery.partition }, 'exchange marker skipped');
     }
     delivery.ack();
   }
@@ -259,6 +268,11 @@ export class SqlProcessorRuntime {
     if (input.forwarder) {
       try {
         input.forwarder.forward(delivery, message, delivery.offset, () => delivery.ack(), (err) => {
+          // A copy the exchange can never take (too large for its topic, ...) would hold the source back forever.
+          if (err instanceof UndeliverableError) {
+            this.deadLetterRecord(input, delivery, err.stage, err.message);
+            return;
+          }
           // Not confirmed (the processor is stopping): left unacknowledged, the broker redelivers it.
           this.log.warn({ err: errorText(err), input: input.binding.stream }, 'exchange copy not confirmed; the record stays unacknowledged');
         });
@@ -276,10 +290,13 @@ export class SqlProcessorRuntime {
       this.deadLetterRecord(input, delivery, 'decode', errorText(err));
       return;
     }
+    // The record's identity, by which durable state recognises a redelivery (an exchange copy: its source record's).
+    const origin = input.exchange ? message.headers[EXCHANGE_HEADERS.source] : delivery.offset !== undefined ? `${delivery.partition}:${delivery.offset}` : undefined;
+    if (origin !== undefined) row.origin = origin;
     if (input.exchange) {
       const copies = input.exchange.copies;
       const source = message.headers[EXCHANGE_HEADERS.source];
-      if (!copies.admit(source)) {
+      if (!copies.admit(delivery.partition, source)) {
         delivery.ack();
         return;
       }
@@ -345,7 +362,37 @@ export class SqlProcessorRuntime {
   private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, message: Message): Promise<void> {
     this.tap.offer('out', output.binding.stream, message);
     this.debugQuery?.offer(sink, row, this.tap);
-    return output.binder.send(message).then(() => { this.metrics.messagesOut.labels(output.binding.stream).inc(); });
+    return output.binder.send(message).then(
+      () => { this.metrics.messagesOut.labels(output.binding.stream).inc(); },
+      (err: unknown) => {
+        if (!(err instanceof UndeliverableError)) throw err;
+        return this.deadLetterRow(output, message, err);
+      },
+    );
+  }
+
+  /** A result row its output can never take (unroutable, too large, ...: the binder already retried it): the row
+   *  goes to the dead-letter destination with the broker's answer, and once that is confirmed it counts as written,
+   *  so the engine acknowledges the inputs behind it and the output's later emissions (chained behind this one) go
+   *  on in order. Rejects only when the dead letter is not confirmed (stopping): the inputs are then redelivered. */
+  private deadLetterRow(output: SqlOutput, row: Message, err: UndeliverableError): Promise<void> {
+    const stream = output.binding.stream;
+    this.deadLettered++;
+    this.metrics.undeliverable.labels(stream, err.reason).inc();
+    this.metrics.deadLettered.labels(stream, err.stage).inc();
+    this.log.warn({ output: stream, err: err.message }, 'result row undeliverable: dead-lettered');
+    const letter: Message = {
+      payload: row.payload,
+      headers: {
+        ...row.headers,
+        [Headers.exceptionMessage]: err.message,
+        [Headers.exceptionStage]: err.stage,
+        [Headers.originalDestination]: output.binding.destination,
+      },
+    };
+    if (row.key) letter.key = row.key;
+    this.tap.offer('dead-letter', stream, letter);
+    return this.deadLetter.binder.send(letter);
   }
 
   /** A result row as a record: the value (`payload()`, or a tombstone for an upsert sink's delete), the key from
@@ -378,6 +425,7 @@ export class SqlProcessorRuntime {
       const routes = [...this.outputs.map((o) => o.binder), ...this.exchangeOutputs, this.deadLetter.binder];
       await Promise.all(routes.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
       await Promise.all(this.inputs.map((input) => input.binder.stop()));
+      await this.engine.closeState();
       this.tap.closeAll();
       await this.debug.close();
       this.log.info('streaming SQL processor stopped');
@@ -402,6 +450,8 @@ export class SqlProcessorRuntime {
       const problem = binder.deliveryProblem?.();
       if (problem) reasons.push(`output ${binder.status().stream}: ${problem}`);
     }
+    const stateProblem = this.engine.stateProblem();
+    if (stateProblem) reasons.push(stateProblem);
     if (this.codecs.active) reasons.push(...(await this.codecs.readiness(500)));
     if (this.stopping) reasons.push('stopping');
     return { ready: reasons.length === 0, reasons };
@@ -422,7 +472,7 @@ export class SqlProcessorRuntime {
               forwarders: this.inputs.filter((i) => i.forwarder).map((i) => i.forwarder!.describe()),
               inputs: this.inputs.filter((i) => i.exchange).map((i) => ({
                 stream: i.binding.stream,
-                partitions: Object.fromEntries(i.exchange!.clock.partitions().map((p) => [p, i.exchange!.clock.watermarkOf(p) ?? 'waiting for every forwarder'])),
+                partitions: i.exchange!.clock.describe(),
                 pendingCopies: i.exchange!.copies.size,
                 duplicatesDropped: i.exchange!.copies.duplicates,
               })),

@@ -2,6 +2,7 @@
 // physical operators (compile.ts) and run in process. The runtime that wires binders to it pushes decoded rows with
 // an ack callback and calls `tick()` on a wall-clock timer; the engine calls `emit` for every sink and each input
 // `ack` exactly once, after everything the row contributed to was confirmed (operator.ts explains the model).
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SqlDiagnostic } from '../../crds/sql/ast';
 import { parseStatement } from '../../crds/sql/parser';
@@ -10,7 +11,7 @@ import type { SqlTable } from '../../crds/sql/table';
 import { latch } from './acks';
 import { compileNode, type CompileContext, usesProcessingTime } from './compile';
 import { requiredColumns } from './prune';
-import { memoryState } from './state';
+import { memoryState, type StateBackend } from './state';
 import { type Done, INSERT, type Inspectable, type Operator, type OperatorCounters } from './operator';
 import { type EmitFunction, type EmittedRow, SinkOperator } from './sink';
 import { coercerFor, type Coercer, CoercionError, type Row } from './values';
@@ -43,6 +44,8 @@ export interface SqlEngineOptions {
   idleTimeoutMs?: number;
   /** Join / group state TTL (Flink `table.exec.state.ttl`); default: keep forever. */
   stateTtlMs?: number;
+  /** Where operators keep state: memory (default) or ROCKSDB (state-rocksdb.ts; call `openState()` before pushing). */
+  state?: StateBackend;
   /** Injectable clock (tests). Default Date.now. */
   now?: () => number;
   log?: SqlEngineLogger;
@@ -58,6 +61,9 @@ export interface InputRow {
   /** Record timestamp in ms: the Kafka record timestamp, or the `eventtime` header. */
   timestamp: number;
   headers?: Record<string, string>;
+  /** The record's identity in its stream (`<partition>:<offset>` on Kafka): durable join state recognises a row
+   *  redelivered after a restart by it. */
+  origin?: string;
 }
 
 /** One input table: how its rows are decoded, its event-time clock, and where its rows go. */
@@ -131,11 +137,13 @@ export class SqlEngine {
   private pendingRows = 0;
   private readonly rowsInMetric: SqlEngineMetrics['rowsIn'];
   private readonly log: SqlEngineLogger | undefined;
+  private readonly state: StateBackend;
 
   private constructor(private readonly options: SqlEngineOptions, plans: LogicalPlan[]) {
     this.now = options.now ?? Date.now;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.log = options.log;
+    this.state = options.state ?? memoryState;
     const metrics = options.metrics;
     this.rowsInMetric = metrics?.rowsIn?.bind(metrics);
     for (const plan of plans) {
@@ -157,8 +165,9 @@ export class SqlEngine {
         failed: (table, err) => this.log?.error({ err, stream: table.stream, statement: plan.statement }, 'emit failed: the rows stay unacknowledged (redelivered after a restart)'),
       });
       const ctx: CompileContext = {
-        state: memoryState,
-        name: `s${plan.statement}`,
+        state: this.state,
+        // Durable state is found again by name: a statement whose plan changed must not read the old one's records.
+        name: `s${plan.statement}.${createHash('sha256').update(explainPlan(plan)).digest('hex').slice(0, 12)}`,
         expressions: { now: this.now },
         counters,
         stateTtlMs: options.stateTtlMs,
@@ -280,7 +289,11 @@ export class SqlEngine {
     };
     const targets = source.targets;
     const each = latch(targets.length, done);
+    const setOrigin = this.state.setOrigin;
+    if (setOrigin !== undefined) setOrigin.call(this.state, row.origin === undefined ? undefined : `${stream}\u0000${row.origin}`);
     for (let i = 0; i < targets.length; i++) targets[i].push(INSERT, values, each);
+    // Rows a watermark releases below are not this row: they carry no origin.
+    if (setOrigin !== undefined) setOrigin.call(this.state, undefined);
     // The watermark after the row (as a source emits it after the record it was derived from).
     const clock = source.clock;
     if (clock !== undefined) {
@@ -351,6 +364,21 @@ export class SqlEngine {
     }
   }
 
+  /** Opens durable state (ROCKSDB) and restores the operators from it; before the first `push`. */
+  async openState(): Promise<void> {
+    await this.state.open?.();
+  }
+
+  /** Writes what is pending to durable state and closes it. */
+  async closeState(): Promise<void> {
+    await this.state.close?.();
+  }
+
+  /** Why state cannot be written (an I/O failure): rows then stay unacknowledged. */
+  stateProblem(): string | undefined {
+    return this.state.problem?.();
+  }
+
   /** Input rows not yet acknowledged. */
   pending(): number {
     return this.pendingRows;
@@ -366,6 +394,7 @@ export class SqlEngine {
       pendingRows: this.pendingRows,
       idleTimeoutMs: this.idleTimeoutMs,
       stateTtlMs: this.options.stateTtlMs ?? null,
+      state: this.state.describe?.() ?? { type: 'MEMORY' },
       inputs: [...this.sources.values()].map((s) => ({
         table: s.table.name,
         stream: s.table.stream,

@@ -5,15 +5,28 @@
 // attributes; the watermark forwarded downstream is held back by the larger bound, because a joined row may carry a
 // time that far behind the watermark of the row that produced it.
 //
-// Acks: a row is acknowledged when the rows it produced now are confirmed (as for regular joins).
+// Acks: a row is acknowledged when the rows it produced now are confirmed (as for regular joins). With ROCKSDB each
+// side has a durable copy, written before the acknowledgement and restored at start (durable-side.ts); restored rows
+// are pruned by the first watermarks after the restart as any others.
 import { latch } from './acks';
+import { type DurableEntry, durableSide, type DurableSide, readRecord, type RowRecord, writeRecord } from './durable-side';
 import { type Done, INSERT, type Inspectable, type Operator, type RowKind } from './operator';
 import { keyFunction, rowsStored, type KeyedState, type KeyOf } from './state';
 import type { Row } from './values';
 
-export interface Entry {
+export interface Entry extends DurableEntry {
   row: Row;
   time: number;
+}
+
+/** A side's record on disk: row, rowtime, origin. */
+const encodeEntry = (entry: Entry): RowRecord => writeRecord(entry.row, entry.time, entry.origin);
+
+function decodeEntry(value: unknown): Entry {
+  const record = readRecord(value, 'interval join');
+  const entry: Entry = { row: record.r, time: record.t };
+  if (typeof record.o === 'string') entry.origin = record.o;
+  return entry;
 }
 
 export class IntervalJoinOperator implements Inspectable {
@@ -26,6 +39,8 @@ export class IntervalJoinOperator implements Inspectable {
   private rightWatermark = Number.NEGATIVE_INFINITY;
   private current = Number.NEGATIVE_INFINITY;
   private readonly holdBack: number;
+  private readonly leftDurable: DurableSide<Entry> | undefined;
+  private readonly rightDurable: DurableSide<Entry> | undefined;
 
   constructor(
     leftKeys: number[],
@@ -43,6 +58,8 @@ export class IntervalJoinOperator implements Inspectable {
     this.leftKey = keyFunction(leftKeys, true);
     this.rightKey = keyFunction(rightKeys, true);
     this.holdBack = Math.max(Math.abs(lowerMs), Math.abs(upperMs));
+    this.leftDurable = durableSide(leftState.durable, encodeEntry, decodeEntry, (e) => add(leftState, this.leftKey(e.row), e));
+    this.rightDurable = durableSide(rightState.durable, encodeEntry, decodeEntry, (e) => add(rightState, this.rightKey(e.row), e));
     this.left = { push: (k, r, d) => this.pushSide(true, k, r, d), watermark: (wm) => this.onWatermark(wm, true) };
     this.right = { push: (k, r, d) => this.pushSide(false, k, r, d), watermark: (wm) => this.onWatermark(wm, false) };
   }
@@ -50,7 +67,9 @@ export class IntervalJoinOperator implements Inspectable {
   private pushSide(isLeft: boolean, _kind: RowKind, row: Row, done: Done): void {
     const key = isLeft ? this.leftKey(row) : this.rightKey(row);
     const time = row[isLeft ? this.leftTime : this.rightTime];
-    if (key === undefined || typeof time !== 'number') {
+    const durable = isLeft ? this.leftDurable : this.rightDurable;
+    const origin = durable?.origin();
+    if (key === undefined || typeof time !== 'number' || (durable !== undefined && durable.handledBefore(origin))) {
       done();
       return;
     }
@@ -68,10 +87,12 @@ export class IntervalJoinOperator implements Inspectable {
     // Keep the row only while a future row of the other side can still match it.
     const expired = isLeft ? time - this.lowerMs <= this.current : time + this.upperMs <= this.current;
     if (!expired) {
-      const state = isLeft ? this.leftState : this.rightState;
-      const list = state.get(key);
-      if (list === undefined) state.set(key, [{ row, time }]);
-      else list.push({ row, time });
+      const entry: Entry = { row, time };
+      add(isLeft ? this.leftState : this.rightState, key, entry);
+      if (durable !== undefined) {
+        if (origin !== undefined) entry.origin = origin;
+        done = durable.persistThen(entry, done);
+      }
     }
     const each = latch(outputs.length, done);
     for (let i = 0; i < outputs.length; i++) this.downstream.push(INSERT, outputs[i], each);
@@ -83,8 +104,8 @@ export class IntervalJoinOperator implements Inspectable {
     const wm = Math.min(this.leftWatermark, this.rightWatermark);
     if (wm <= this.current) return;
     this.current = wm;
-    prune(this.leftState, (e) => e.time - this.lowerMs <= wm);
-    prune(this.rightState, (e) => e.time + this.upperMs <= wm);
+    prune(this.leftState, (e) => e.time - this.lowerMs <= wm, this.leftDurable);
+    prune(this.rightState, (e) => e.time + this.upperMs <= wm, this.rightDurable);
     this.downstream.watermark(wm - this.holdBack);
   }
 
@@ -104,9 +125,19 @@ export class IntervalJoinOperator implements Inspectable {
   }
 }
 
-function prune(state: KeyedState<unknown, Entry[]>, expired: (e: Entry) => boolean): void {
+function add(state: KeyedState<unknown, Entry[]>, key: unknown, entry: Entry): void {
+  const list = state.get(key);
+  if (list === undefined) state.set(key, [entry]);
+  else list.push(entry);
+}
+
+function prune(state: KeyedState<unknown, Entry[]>, expired: (e: Entry) => boolean, durable: DurableSide<Entry> | undefined): void {
   for (const [key, list] of state.entries()) {
-    const kept = list.filter((e) => !expired(e));
+    const kept = list.filter((e) => {
+      if (!expired(e)) return true;
+      durable?.remove(e);
+      return false;
+    });
     if (kept.length === 0) state.delete(key);
     else if (kept.length !== list.length) state.set(key, kept);
   }

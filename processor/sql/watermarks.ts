@@ -47,6 +47,12 @@ export class TableClock {
     return changed;
   }
 
+  /** A partition this reader no longer reads (the consumer group moved it to another replica): it stops holding the
+   *  watermark back here, and if it comes back it starts afresh. */
+  forget(partition: number): void {
+    if (this.partitions.delete(partition)) this.recompute();
+  }
+
   partition(partition: number, now: number): PartitionClock {
     let p = this.partitions.get(partition);
     if (p === undefined) {

@@ -5,7 +5,7 @@
 //          | headers JSON length (u32 LE) | headers JSON | payload.
 // Encoding goes through one reusable scratch buffer: RocksDB copies keys and values into its write batch at once.
 
-import type { WindowEvent } from '../window/operator';
+import type { TimedEvent } from '../message';
 
 export const KEY_BYTES = 10;
 const MAX_SEGMENT = 2 ** 48 - 1;
@@ -43,7 +43,7 @@ export function eventKeys(runs: ReadonlyArray<{ id: number; length: number }>, l
 }
 
 /** Encodes an event's body into a shared scratch buffer: the view is valid until the next call. */
-export function encodeEventBody(event: WindowEvent<unknown>): Buffer {
+export function encodeEventBody(event: TimedEvent<unknown>): Buffer {
   const headers = JSON.stringify(event.headers);
   const headerBytes = Buffer.byteLength(headers);
   const keyBytes = event.key === undefined ? 0 : Buffer.byteLength(event.key);
@@ -67,7 +67,7 @@ export function encodeEventBody(event: WindowEvent<unknown>): Buffer {
 }
 
 /** The event stored by `encodeEventBody`, with its token back. The payload is a view of `body`. */
-export function decodeEventBody<T>(body: Buffer, token: T): WindowEvent<T> {
+export function decodeEventBody<T>(body: Buffer, token: T): TimedEvent<T> {
   let pos = 0;
   const flags = body[pos++];
   const timestamp = body.readDoubleLE(pos);
@@ -83,7 +83,7 @@ export function decodeEventBody<T>(body: Buffer, token: T): WindowEvent<T> {
   pos += 4;
   const headers = JSON.parse(body.toString('utf8', pos, pos + headerBytes)) as Record<string, string>;
   pos += headerBytes;
-  const event: WindowEvent<T> = { timestamp, payload: body.subarray(pos), headers, token };
+  const event: TimedEvent<T> = { timestamp, payload: body.subarray(pos), headers, token };
   if (key !== undefined) event.key = key;
   return event;
 }

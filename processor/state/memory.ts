@@ -1,20 +1,20 @@
 // MEMORY state: a window's events are a plain array on the heap. Snapshots copy the array (a window kept for
 // allowed lateness keeps growing after it was released); a window that is done hands its array over (`take`).
 
-import type { WindowEvent } from '../window/operator';
+import type { TimedEvent } from '../message';
 import type { EventBuffer, EventsSnapshot, StateStoreStatus, WindowStateStore } from './types';
 
 /** What a disposed buffer holds: pushing to it is a bug, and throws. */
-const DISPOSED: WindowEvent<never>[] = Object.freeze([]) as unknown as WindowEvent<never>[];
+const DISPOSED: TimedEvent<never>[] = Object.freeze([]) as unknown as TimedEvent<never>[];
 
 class MemorySnapshot<T> implements EventsSnapshot<T> {
-  constructor(readonly events: ReadonlyArray<WindowEvent<T>>) {}
+  constructor(readonly events: ReadonlyArray<TimedEvent<T>>) {}
 
   get length(): number {
     return this.events.length;
   }
 
-  read(): Promise<ReadonlyArray<WindowEvent<T>>> {
+  read(): Promise<ReadonlyArray<TimedEvent<T>>> {
     return Promise.resolve(this.events);
   }
 
@@ -24,13 +24,13 @@ class MemorySnapshot<T> implements EventsSnapshot<T> {
 }
 
 export class MemoryEventBuffer<T> implements EventBuffer<T> {
-  private events: WindowEvent<T>[] = [];
+  private events: TimedEvent<T>[] = [];
 
   get length(): number {
     return this.events.length;
   }
 
-  push(event: WindowEvent<T>): void {
+  push(event: TimedEvent<T>): void {
     this.events.push(event);
   }
 

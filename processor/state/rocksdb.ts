@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AbstractChainedBatch } from 'abstract-leveldown';
 import rocksdb from 'rocksdb';
-import type { WindowEvent } from '../window/operator';
+import type { TimedEvent } from '../message';
 import { decodeEventBody, encodeEventBody, eventKeys, scratchEventKey } from './event-codec';
 import type { EventBuffer, EventsSnapshot, StateStoreStatus, WindowStateStore } from './types';
 
@@ -133,7 +133,7 @@ export class RocksDbStateStore implements WindowStateStore {
     return this.nextSegment++;
   }
 
-  put(segment: number, seq: number, event: WindowEvent<unknown>): void {
+  put(segment: number, seq: number, event: TimedEvent<unknown>): void {
     // After close (shutdown): the event is not kept; it was never acknowledged and will be delivered again.
     if (this.closed) return;
     const body = encodeEventBody(event);
@@ -262,12 +262,12 @@ class RocksSnapshot<T> implements EventsSnapshot<T> {
     return this.tokens.length;
   }
 
-  async read(): Promise<ReadonlyArray<WindowEvent<T>>> {
+  async read(): Promise<ReadonlyArray<TimedEvent<T>>> {
     if (this.settled) throw new Error('a window snapshot is read once');
     this.settled = true;
     try {
       const bodies = await this.store.read(this.runs, this.tokens.length);
-      const events: WindowEvent<T>[] = new Array<WindowEvent<T>>(bodies.length);
+      const events: TimedEvent<T>[] = new Array<TimedEvent<T>>(bodies.length);
       for (let i = 0; i < bodies.length; i++) events[i] = decodeEventBody(bodies[i], this.tokens[i]);
       return events;
     } finally {
@@ -295,7 +295,7 @@ class RocksEventBuffer<T> implements EventBuffer<T> {
     return this.tokens.length;
   }
 
-  push(event: WindowEvent<T>): void {
+  push(event: TimedEvent<T>): void {
     if (this.disposed) throw new Error('push to a disposed window buffer');
     let run = this.runs[this.runs.length - 1];
     if (run === undefined) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import rocksdb from 'rocksdb';
-import type { WindowEvent } from '../window/operator';
+import type { TimedEvent } from '../message';
 import { MemoryStateStore } from './memory';
 import { ROCKSDB_DIR_NAME, RocksDbStateStore } from './rocksdb';
 import type { WindowStateStore } from './types';
@@ -24,8 +24,8 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function event(i: number, key?: string): WindowEvent<number> {
-  const e: WindowEvent<number> = {
+function event(i: number, key?: string): TimedEvent<number> {
+  const e: TimedEvent<number> = {
     timestamp: 1_700_000_000_000 + i * 0.5,
     payload: Buffer.from(JSON.stringify({ i, text: 'grüße ✓' })),
     headers: { contentType: 'application/json', n: String(i), 'x-ünïcode': '→' },
@@ -36,7 +36,7 @@ function event(i: number, key?: string): WindowEvent<number> {
 }
 
 /** What a store must preserve (the parsed `value` is not part of the contract). */
-function plain(events: ReadonlyArray<WindowEvent<number>>): unknown[] {
+function plain(events: ReadonlyArray<TimedEvent<number>>): unknown[] {
   return events.map((e) => ({ timestamp: e.timestamp, key: e.key, headers: e.headers, payload: e.payload.toString('base64'), token: e.token }));
 }
 

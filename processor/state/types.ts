@@ -5,7 +5,7 @@
 //             acknowledgement handle) of each event stays in memory, so window state can be far larger than memory.
 // Buffers are written synchronously (the operator's hot path never awaits) and read asynchronously at release.
 
-import type { WindowEvent } from '../window/operator';
+import type { TimedEvent } from '../message';
 
 export type { StateType } from '../../crds/window-state';
 import type { StateType } from '../../crds/window-state';
@@ -38,7 +38,7 @@ export interface StateStoreStatus {
 /** The events of one window, in the order they were pushed (absorbed buffers after the absorbing one's). */
 export interface EventBuffer<T> {
   readonly length: number;
-  push(event: WindowEvent<T>): void;
+  push(event: TimedEvent<T>): void;
   /** Appends every event of `other` (a buffer of the same store without unread snapshots); `other` ends empty. */
   absorb(other: EventBuffer<T>): void;
   /** The events held now, frozen: later pushes and `dispose` do not change what the snapshot reads. */
@@ -52,9 +52,9 @@ export interface EventBuffer<T> {
 export interface EventsSnapshot<T> {
   readonly length: number;
   /** Set when the events are on the heap (MEMORY): usable synchronously, `read` resolves to the same array. */
-  readonly events: ReadonlyArray<WindowEvent<T>> | undefined;
+  readonly events: ReadonlyArray<TimedEvent<T>> | undefined;
   /** Reads the events (call once; ROCKSDB: `value` is not kept, parse the payload). */
-  read(): Promise<ReadonlyArray<WindowEvent<T>>>;
+  read(): Promise<ReadonlyArray<TimedEvent<T>>>;
   /** Not going to read: lets the store free the events. */
   discard(): void;
 }

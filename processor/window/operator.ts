@@ -18,21 +18,13 @@
 // retention). Kept events go to a buffer of the `store` (processor/state): on the heap (MEMORY, the default), or on
 // disk (ROCKSDB) — the operator's bookkeeping stays in memory either way, and `add` never waits for the store.
 
+import type { TimedEvent } from '../message';
 import { MemoryStateStore } from '../state/memory';
 import type { EventBuffer, EventsSnapshot, WindowStateStore } from '../state/types';
 import type { LateEventMode, WindowSettings, WindowType } from './settings';
 
-export interface WindowEvent<T> {
-  /** Event time, epoch ms. */
-  timestamp: number;
-  /** Window key (per-key windows); undefined = one window for all events. */
-  key?: string;
-  payload: Buffer;
-  headers: Record<string, string>;
-  token: T;
-  /** The parsed payload when the caller has it, so in-process aggregation does not parse twice. */
-  value?: unknown;
-}
+/** What a window holds: a message placed in event time (the message model's `TimedEvent`). */
+export type WindowEvent<T> = TimedEvent<T>;
 
 export type AddResult =
   | { status: 'ON_TIME' | 'LATE'; action: 'ADDED' | 'UPDATED' }

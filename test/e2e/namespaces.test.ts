@@ -79,6 +79,7 @@ spec: { name: ${id}-elsewhere, protocol: rabbitmq, storage: { clusterStream: ${c
     for (const c of collectors) await c.close();
     await up.destroy();
     await rabbitCleanup(rabbitUrl(), namespaces.flatMap((ns) => [dest(ns, 'in'), dest(ns, 'out'), `${dest(ns, 'in')}.relay.dlq`]),
-      namespaces.flatMap((ns) => [`${dest(ns, 'in')}.relay`, `${dest(ns, 'out')}.collector`, `${dest(ns, 'in')}.relay.dlq`]));
+      // Consumer groups outside `default` are `<namespace>.<processor>` (controllers/workload.ts, consumerGroupOf).
+      namespaces.flatMap((ns) => [`${dest(ns, 'in')}.${ns}.relay`, `${dest(ns, 'out')}.collector`, `${dest(ns, 'in')}.relay.dlq`]));
   }
 });

@@ -57,6 +57,8 @@ export interface StartApiServerOptions {
   /** Extra lines for the token CSV (token,user,uid,"groups"). */
   extraTokens?: string[];
   logLevel?: string;
+  /** What must answer 200 before the server counts as started (default /readyz; /livez: serving, maybe unsynced). */
+  readyPath?: string;
 }
 
 function repoRoot(): string {
@@ -130,7 +132,7 @@ export async function startApiServer(options: StartApiServerOptions): Promise<Ap
       waitFor('sr apiserver /readyz', async () => {
         if (!existsSync(join(certDir, 'ca.crt'))) return false;
         caPem = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-        const res = await apiRequest(url, caPem, token, 'GET', '/readyz', { timeoutMs: 3000 });
+        const res = await apiRequest(url, caPem, token, 'GET', options.readyPath ?? '/readyz', { timeoutMs: 3000 });
         return res.status === 200;
       }, 60_000, 100),
       exited,

@@ -8,7 +8,7 @@ interface Attribute { name: string; baseName: string; type: string }
 type ModelClass = { getAttributeTypeMap(): Attribute[] };
 
 const MODELS: Record<string, string> = {
-  'apps/v1/Deployment': 'V1Deployment', 'apps/v1/StatefulSet': 'V1StatefulSet', 'v1/Service': 'V1Service', 'v1/ConfigMap': 'V1ConfigMap',
+  'apps/v1/Deployment': 'V1Deployment', 'apps/v1/StatefulSet': 'V1StatefulSet', 'v1/Service': 'V1Service', 'v1/ConfigMap': 'V1ConfigMap', 'v1/Secret': 'V1Secret',
 };
 
 function modelOf(name: string): ModelClass | undefined {
@@ -75,6 +75,7 @@ export function validateObjects(objects: Obj[]): string[] {
     }
     if (!o.metadata.ownerReferences?.some((r) => r.controller && r.uid)) errors.push(`${where}: no controller ownerReference`);
     if (o.kind === 'ConfigMap') for (const k of Object.keys((o.data as Record<string, string>) ?? {})) if (!CONFIG_KEY.test(k)) errors.push(`${where}: invalid data key ${k}`);
+    if (o.kind === 'Secret') for (const k of Object.keys((o.stringData as Record<string, string>) ?? {})) if (!CONFIG_KEY.test(k)) errors.push(`${where}: invalid stringData key ${k}`);
     if (o.kind === 'Deployment' || o.kind === 'StatefulSet') {
       const spec = o.spec as { replicas?: number; serviceName?: string; selector?: { matchLabels?: Record<string, string> }; template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Record<string, unknown>[]; volumes?: { name: string; configMap?: { name: string } }[] } } };
       const matchLabels = spec.selector?.matchLabels ?? {};

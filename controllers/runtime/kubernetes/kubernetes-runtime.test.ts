@@ -1,11 +1,13 @@
 // The create / replace / delete logic of the kubernetes runtime against a local HTTP server that answers like
-// the Kubernetes API and records every request (no cluster runs here).
+// the Kubernetes API and records every request, and the runtime's watches against the same server answering list and
+// watch the Kubernetes way (no cluster runs here).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startRecordingServer, type RecordingServer } from '../../../test/support/controllers-recording-server';
 import { sampleWorkloads } from '../../../test/support/controllers-samples';
 import { KubernetesRuntime } from './kubernetes-runtime';
+import { waitFor } from '../../../test/support/ports';
 
 let server: RecordingServer;
 before(async () => { server = await startRecordingServer(); });
@@ -80,5 +82,56 @@ test('a concurrent change (409 on replace) surfaces as an error so the reconcile
   await assert.rejects(runtime.apply(w));
   server.store.get = realGet;
   await runtime.apply(w);
+  await runtime.remove(w.key);
+});
+
+test('watches what it creates: a crashed or deleted Deployment requeues its Processor at once (fake API server answering list and watch, no cluster)', async () => {
+  const runtime = new KubernetesRuntime(server.kubeConfig(), pino({ level: 'silent' }), undefined, 100);
+  const heard: string[] = [];
+  const watches = (): number => server.requests.filter((r) => r.method === 'GET' && r.path.includes('watch=true')).length;
+  const before = watches();
+  runtime.onStatusChange((key) => heard.push(key));
+  // Our fake server streams events from the moment a watch connects (it ignores resourceVersion): wait for both.
+  await waitFor('Deployments and StatefulSets watched', () => watches() >= before + 2, 10_000, 20);
+  const w = structuredClone(sampleWorkloads({ credentialsInConfig: false, httpPort: 8080 }).find((s) => s.file.startsWith('tutorials__4-'))!.workload);
+  const key = '/apis/apps/v1/default/deployments/srp-stateless-replication';
+  const heardNow = async (what: string): Promise<void> => waitFor(what, () => heard.includes(w.key), 10_000, 20);
+  await runtime.apply(w);
+  await heardNow('the new Deployment');
+
+  heard.length = 0;
+  server.modify(key, (d) => { d.status = { replicas: 3, readyReplicas: 3 }; });
+  await heardNow('the rollout finished');
+
+  // A replica crashes: the Deployment controller lowers readyReplicas and Available turns False.
+  heard.length = 0;
+  server.modify(key, (d) => {
+    d.status = { replicas: 3, readyReplicas: 2, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }] };
+  });
+  await heardNow('the crash');
+  const status = await runtime.apply(w);
+  assert.equal(status.readyReplicas, 2);
+  assert.match(status.message ?? '', /Deployment Available: MinimumReplicasUnavailable \(Deployment does not have minimum availability\.\)/);
+
+  // The API server ends the watch (a restart, a timeout): the runtime watches again and keeps hearing.
+  const open = watches();
+  server.endWatches();
+  await waitFor('watching again', () => watches() >= open + 2, 10_000, 20);
+  heard.length = 0;
+  server.modify(key, (d) => { d.status = { replicas: 3, readyReplicas: 3 }; });
+  await heardNow('the recovery, after the watch was re-opened');
+
+  // Nothing changed (a resync of the same object): nothing requeued.
+  heard.length = 0;
+  server.modify(key, () => undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(heard, [], 'an unchanged status requeues nothing');
+
+  // Deleted by hand: requeued (the reconcile creates it again).
+  const res = await fetch(`${server.url}/apis/apps/v1/namespaces/default/deployments/srp-stateless-replication`, { method: 'DELETE' });
+  assert.equal(res.status, 200);
+  await heardNow('the delete');
+
+  await runtime.close();
   await runtime.remove(w.key);
 });

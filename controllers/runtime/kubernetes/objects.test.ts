@@ -6,6 +6,7 @@ import { sampleWorkloads } from '../../../test/support/controllers-samples';
 import { validateObjects } from '../../../test/support/controllers-kube-schema';
 import { buildObjects, DEFAULT_SETTINGS, type KubeObject } from './objects';
 import type { ProcessorConfig } from '../../../processor/config';
+import { credentialsToEnvironment } from '../../workload';
 
 const samples = sampleWorkloads({ credentialsInConfig: false, httpPort: 8080 });
 
@@ -90,4 +91,25 @@ test('the structural checker rejects what the API server would reject', () => {
   const errors = validateObjects(broken as never);
   assert.ok(errors.some((e) => /imagePullPolicyy: unknown field/.test(e)), errors.join('\n'));
   assert.ok(errors.some((e) => /containerPort: expected integer/.test(e)), errors.join('\n'));
+});
+
+test('credentials the controllers know (a ClusterStream URL, the default server) go into a Secret of the Processor, read like binding Secrets', () => {
+  const s = samples.find((x) => x.file.startsWith('tutorials__2-'))!;
+  const workload = structuredClone(s.workload);
+  for (const config of workload.configs) {
+    for (const b of [...config.inputs, ...config.outputs, config.deadLetter]) if (b?.protocol === 'rabbitmq') b.server = { ...b.server, credentials: { username: 'alice', password: 's3cret' } };
+  }
+  credentialsToEnvironment(workload);
+  const objects = buildObjects(workload);
+  assert.deepEqual(validateObjects(objects as never), []);
+  const secret = objects.find((o) => o.kind === 'Secret');
+  assert.equal(secret?.metadata.name, `srp-${workload.name}-credentials`);
+  const rabbit = workload.configs[0].outputs.find((b) => b.protocol === 'rabbitmq')!;
+  assert.equal((secret?.stringData as Record<string, string>)[`SR_BINDING_${rabbit.stream.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`], 's3cret');
+  for (const o of objects.filter((x) => x.kind !== 'Secret')) assert.doesNotMatch(JSON.stringify(o), /s3cret/, `${o.kind} holds no password`);
+  const dep = objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet') as unknown as { spec: { template: { spec: { containers: { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[] } } } };
+  const env = dep.spec.template.spec.containers.find((c) => c.name === 'processor')?.env ?? [];
+  for (const key of Object.keys(secret?.stringData as Record<string, string>)) {
+    assert.deepEqual(env.find((e) => e.name === key)?.valueFrom?.secretKeyRef, { name: `srp-${workload.name}-credentials`, key });
+  }
 });

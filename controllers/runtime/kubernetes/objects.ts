@@ -6,6 +6,7 @@
 import type { Container, EnvVar } from '../../../crds/types';
 import { API_VERSION } from '../../../crds/types';
 import type { ProcessorWorkload } from '../types';
+import { PROCESSOR_LABEL } from '../../../crds/types';
 
 /** A Kubernetes object as plain JSON (what the API accepts). */
 export interface KubeObject {
@@ -28,7 +29,7 @@ export const DEFAULT_SETTINGS: KubernetesRuntimeSettings = {
   httpPort: 8080,
 };
 
-export const PROCESSOR_LABEL = 'streaming.tanzu.vmware.com/processor';
+export { PROCESSOR_LABEL };
 const CONFIG_MOUNT = '/etc/sr';
 /** The processor's window state directory (srp.window.state: ROCKSDB): an emptyDir of the pod. The processor empties
  *  it at start anyway (the brokers redeliver unacknowledged window events), so it needs no persistence — only disk. */
@@ -36,6 +37,23 @@ export const STATE_MOUNT = '/var/lib/sr/state';
 
 export function workloadName(w: ProcessorWorkload): string {
   return `srp-${w.name}`;
+}
+
+/** The Secret holding the credentials the controllers know for this Processor (workload.credentials). */
+export function credentialsSecretName(name: string): string {
+  return `srp-${name}-credentials`;
+}
+
+/** Environment entries reading credentials from Secrets: the Streams' binding Secrets, then the Processor's own
+ *  credentials Secret for the rest (a binding Secret wins for the same variable). */
+function credentialEnv(w: ProcessorWorkload): Record<string, unknown>[] {
+  const fromBindings = w.secretEnv ?? [];
+  const taken = new Set(fromBindings.map((s) => s.env));
+  const own = Object.keys(w.credentials ?? {}).filter((env) => !taken.has(env));
+  return [
+    ...fromBindings.map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
+    ...own.map((env) => ({ name: env, valueFrom: { secretKeyRef: { name: credentialsSecretName(w.name), key: env } } })),
+  ];
 }
 
 export function labelsFor(w: ProcessorWorkload): Record<string, string> {
@@ -83,7 +101,7 @@ export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSe
       w.stateful
         ? { name: 'SR_INSTANCE_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }
         : { name: 'SR_INSTANCE_INDEX', value: '0' },
-      ...(w.secretEnv ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
+      ...credentialEnv(w),
     ];
     const processor = {
       name: 'processor',
@@ -103,11 +121,15 @@ export function buildObjects(w: ProcessorWorkload, settings: KubernetesRuntimeSe
       const scs = (w.scsEnv?.[0] ?? []).map((e) => (e.name === 'SPRING_CLOUD_STREAM_INSTANCEINDEX' && w.stateful
         ? { name: e.name, valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } }
         : { name: e.name, value: e.value ?? '' }));
-      const secret = (w.secretEnv ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } }));
+      const secret = credentialEnv(w);
       return { ...sidecar(c), env: [...scs, ...secret, ...envList(c.env)] };
     });
   }
 
+  if (w.credentials && Object.keys(w.credentials).length) {
+    // Before the workload, like the ConfigMap: its pods read it at start.
+    objects.unshift({ apiVersion: 'v1', kind: 'Secret', metadata: meta(w, credentialsSecretName(w.name)), type: 'Opaque', stringData: { ...w.credentials } });
+  }
   const podSpec = { containers, ...(volumes.length ? { volumes } : {}), terminationGracePeriodSeconds: 30 };
   const template = { metadata: { labels: podLabels }, spec: podSpec };
   if (w.stateful) {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { tempDir } from '../../../test/support/tmp';
-import { waitFor } from '../../../test/support/ports';
+import { freePort, waitFor } from '../../../test/support/ports';
 import { sampleWorkloads } from '../../../test/support/controllers-samples';
 import { LocalRuntime } from './local-runtime';
 import { isAlive } from './supervisor';
@@ -95,4 +95,62 @@ test('image-only containers are reported as unsupported locally', async () => {
   assert.equal(status.unsupported?.reason, 'ContainerCommandRequired');
   assert.match(status.unsupported?.message ?? '', /scores-by-user-javascript/);
   await runtime.close({ stopWorkloads: true });
+});
+
+test('a replica that is not ready says why (its /readyz lines), and credentials reach it in its environment, not its configuration', async () => {
+  // The real processor (dist/cli/sr.js), its RabbitMQ on a port where nothing listens.
+  const runtime = new LocalRuntime({ dir: dir.path, log: pino({ level: 'silent' }) });
+  const nothing = await freePort();
+  const server = { url: `amqp://127.0.0.1:${nothing}` };
+  const w: ProcessorWorkload = {
+    key: 'default/unreachable', namespace: 'default', name: 'unreachable', type: 'SRP', replicas: 1, stateful: false, containers: [],
+    configs: [{
+      name: 'unreachable', namespace: 'default', group: 'unreachable', instanceIndex: 0, instanceCount: 1, attributes: {}, http: { port: 0 },
+      inputs: [{ stream: 'in', protocol: 'rabbitmq', destination: 'h6-unreachable-in', server }],
+      outputs: [{ stream: 'out', protocol: 'rabbitmq', destination: 'h6-unreachable-out', server }],
+    }],
+    credentials: { SR_BINDING_IN_USERNAME: 'alice', SR_BINDING_IN_PASSWORD: 's3cret-in-env' },
+  };
+  try {
+    await runtime.apply(w);
+    // Generous: on a loaded machine node takes many seconds to load the processor.
+    await waitFor('the reason in the status', () => /replica 0 not ready: .*(input in|output out): \w+ \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/.test(runtime.status(w.key).message ?? ''), 120_000, 100)
+      .catch((err: unknown) => { throw new Error(`${String(err)}; last message: ${runtime.status(w.key).message ?? '(none)'}`); });
+    assert.equal(runtime.status(w.key).readyReplicas, 0);
+
+    const config = readFileSync(join(dir.path, 'run', 'processors', 'default_unreachable', 'config-0.json'), 'utf8');
+    assert.doesNotMatch(config, /s3cret/, 'no password in the configuration file');
+    const pid = runtime.processIds(w.key).find((p) => p.id.endsWith('/processor'))?.pid;
+    const environ = readFileSync(`/proc/${pid ?? 0}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('SR_BINDING_IN_PASSWORD=s3cret-in-env'), 'the binding variables a Secret would fill');
+  } finally {
+    await runtime.close({ stopWorkloads: true });
+  }
+});
+
+test('a Ready replica whose /readyz stops answering (a busy machine) stays Ready through two unanswered probes, not three', async () => {
+  const runtime = new LocalRuntime({ dir: dir.path, log: pino({ level: 'silent' }), srEntry: join(FIXTURES, 'fake-sr.js'), probeIntervalMs: 100 });
+  const w: ProcessorWorkload = {
+    key: 'default/busy', namespace: 'default', name: 'busy', type: 'SRP', replicas: 1, stateful: false, containers: [],
+    configs: [{ name: 'busy', namespace: 'default', group: 'busy', instanceIndex: 0, instanceCount: 1, attributes: {}, http: { port: 0 }, inputs: [], outputs: [] }],
+  };
+  let pid = 0;
+  try {
+    await runtime.apply(w);
+    await waitFor('Ready', () => runtime.status(w.key).readyReplicas === 1, 60_000, 50);
+    pid = runtime.processIds(w.key).find((p) => p.id.endsWith('/processor'))?.pid ?? 0;
+    // Stopped, it accepts connections (the kernel's backlog) and never answers: each probe waits its 1 s timeout.
+    process.kill(pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1800));
+    assert.equal(runtime.status(w.key).readyReplicas, 1, 'one or two unanswered probes do not flip it');
+    await waitFor('not Ready after the third', () => runtime.status(w.key).readyReplicas === 0, 15_000, 50);
+    assert.ok(Date.now() - stoppedAt >= 2500, `flipped after ${Date.now() - stoppedAt} ms: before the third probe`);
+    assert.match(runtime.status(w.key).message ?? '', /replica 0 not ready: \/readyz did not answer within 1 s/);
+    process.kill(pid, 'SIGCONT');
+    await waitFor('Ready again', () => runtime.status(w.key).readyReplicas === 1, 15_000, 50);
+  } finally {
+    if (pid) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+    await runtime.close({ stopWorkloads: true });
+  }
 });

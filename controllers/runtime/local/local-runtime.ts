@@ -41,6 +41,10 @@ interface Slot {
   httpPort?: number;
   /** Last /readyz answer (SCS slots have none: running = ready). */
   probedReady: boolean;
+  /** Why the last /readyz said no: its body lines (`not ready: input data-in: reconnecting (...)`), for status. */
+  notReadyReasons: string[];
+  /** Probes in a row that got no answer in time while the slot was Ready. */
+  unanswered?: number;
 }
 
 interface LocalWorkload {
@@ -50,11 +54,30 @@ interface LocalWorkload {
 
 const HTTP_PORT_KEY = '#processor-http';
 
-function readyz(port: number): Promise<boolean> {
+/** `timedOut`: no answer within the probe's timeout — a busy machine, not a verdict (see UNANSWERED_LIMIT). */
+interface Readiness { ready: boolean; reasons: string[]; timedOut?: boolean }
+
+/** Unanswered probes a Ready slot survives, as Kubernetes' readiness failureThreshold (3 = the third one flips it):
+ *  with many processors on few cores a probe can wait longer than its timeout while the processor is fine. An answer
+ *  that says "not ready" counts at once. */
+const UNANSWERED_LIMIT = 3;
+
+/** The processor's /readyz: 200, or 503 with one `not ready: <reason>` line per reason (processor/debug/server.ts). */
+function readyz(port: number): Promise<Readiness> {
   return new Promise((res) => {
-    const req = httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (r) => { r.resume(); res(r.statusCode === 200); });
-    req.on('error', () => res(false));
-    req.on('timeout', () => { req.destroy(); res(false); });
+    const req = httpGet({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => { if (body.length < 4096) body += d; });
+      r.on('end', () => {
+        const reasons = body.split('\n').map((l) => l.trim().replace(/^not ready:\s*/, '')).filter(Boolean);
+        res(r.statusCode === 200 ? { ready: true, reasons: [] } : { ready: false, reasons: reasons.length ? reasons : [`/readyz answered ${r.statusCode ?? '?'}`] });
+      });
+      r.on('error', () => res({ ready: false, reasons: [] }));
+    });
+    // Not answering yet: the process is starting (its port opens once the configuration is loaded).
+    req.on('error', () => res({ ready: false, reasons: ['starting'] }));
+    req.on('timeout', () => { req.destroy(); res({ ready: false, reasons: ['/readyz did not answer within 1 s'], timedOut: true }); });
   });
 }
 
@@ -77,22 +100,39 @@ export class LocalRuntime implements Runtime {
     this.logDir = join(opts.dir, 'logs');
     mkdirSync(this.runDir, { recursive: true });
     mkdirSync(this.logDir, { recursive: true });
-    this.probeTimer = setInterval(() => void this.probeAll(), opts.probeIntervalMs ?? 500);
+    // A round still running when the next tick comes (a loaded machine) is not doubled.
+    let probing = false;
+    this.probeTimer = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      void this.probeAll().finally(() => { probing = false; });
+    }, opts.probeIntervalMs ?? 500);
     this.probeTimer.unref();
   }
 
   /** Readiness of every SRP replica from its /readyz; a change requeues the Processor. */
   private async probeAll(): Promise<void> {
-    for (const state of this.workloadsByKey.values()) {
+    // Workloads at once: one slow processor must not delay every other's readiness.
+    await Promise.all([...this.workloadsByKey.values()].map(async (state) => {
       let changed = false;
       await Promise.all(state.slots.map(async (slot) => {
         if (slot.httpPort === undefined) return;
         const running = slot.processes.every((p) => p.running);
-        const ready = running && await readyz(slot.httpPort);
-        if (ready !== slot.probedReady) { slot.probedReady = ready; changed = true; }
+        const answer: Readiness = running ? await readyz(slot.httpPort) : { ready: false, reasons: [] };
+        if (answer.timedOut && slot.probedReady) {
+          slot.unanswered = (slot.unanswered ?? 0) + 1;
+          if (slot.unanswered < UNANSWERED_LIMIT) return;
+        }
+        slot.unanswered = 0;
+        // A new reason is news too (e.g. the broker went away while another input was already down).
+        if (answer.ready !== slot.probedReady || answer.reasons.join('\n') !== slot.notReadyReasons.join('\n')) {
+          slot.probedReady = answer.ready;
+          slot.notReadyReasons = answer.reasons;
+          changed = true;
+        }
       }));
       if (changed) this.notify(state.key);
-    }
+    }));
   }
 
   onStatusChange(listener: (key: string) => void): void { this.listeners.push(listener); }
@@ -137,9 +177,14 @@ export class LocalRuntime implements Runtime {
     if (!state) return { replicas: 0, readyReplicas: 0 };
     const ready = state.slots.filter((s) => s.processes.every((p) => p.running) && (s.httpPort === undefined || s.probedReady)).length;
     const restarting = state.slots.flatMap((s) => s.processes).filter((p) => !p.running && p.lastExit);
-    const message = restarting.length
-      ? `restarting ${restarting.map((p) => `${p.spec.id} (exit ${p.lastExit?.code ?? p.lastExit?.signal ?? '?'})`).join(', ')}`
-      : undefined;
+    // The processors' own words (their /readyz lines) say why a running replica is not ready: broker unreachable,
+    // messages refused, UDF down.
+    const notes = [
+      ...(restarting.length ? [`restarting ${restarting.map((p) => `${p.spec.id} (exit ${p.lastExit?.code ?? p.lastExit?.signal ?? '?'})`).join(', ')}`] : []),
+      ...state.slots.filter((s) => s.httpPort !== undefined && !s.probedReady && s.notReadyReasons.length && s.processes.every((p) => p.running))
+        .map((s) => `replica ${s.index} not ready: ${s.notReadyReasons.join('; ')}`),
+    ];
+    const message = notes.length ? notes.join('; ') : undefined;
     const metricsUrls = state.slots.flatMap((s) => (s.httpPort === undefined ? [] : [`http://127.0.0.1:${s.httpPort}/metrics`]));
     return {
       replicas: state.slots.length,
@@ -236,7 +281,8 @@ export class LocalRuntime implements Runtime {
         id: `${workload.key}/${index}/processor`,
         command: process.execPath,
         args: [this.srEntry, 'processor', '--config', configFile],
-        env: { ...this.opts.processorEnv },
+        // Credentials travel as binding Secrets' variables do, never in the configuration file.
+        env: { ...this.opts.processorEnv, ...workload.credentials },
         logFile: join(this.logDir, `${base}.log`),
         pidFile: join(dir, `${index}-processor.pid`),
         hash,
@@ -248,7 +294,7 @@ export class LocalRuntime implements Runtime {
       }
     }
     for (const p of processes) p.start();
-    return { index, hash, processes, ...(httpPort !== undefined ? { httpPort } : {}), probedReady: false };
+    return { index, hash, processes, ...(httpPort !== undefined ? { httpPort } : {}), probedReady: false, notReadyReasons: [] };
   }
 
   private containerSpec(workload: ProcessorWorkload, index: number, c: Container, port: number, extraEnv: [string, string][], hash: string, dir: string, base: string): ProcessSpec {
@@ -256,6 +302,7 @@ export class LocalRuntime implements Runtime {
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     for (const [k, v] of extraEnv) env[k] = v;
+    if (workload.type === 'SCS') Object.assign(env, workload.credentials); // SPRING_RABBITMQ_USERNAME/_PASSWORD
     for (const name of UDF_PORT_ENVS) env[name] = String(port);
     env.SR_INSTANCE_INDEX = String(index);
     env.INSTANCE_INDEX = String(index);
@@ -312,7 +359,7 @@ function kernelPort(): Promise<number> {
 
 /** What a replica runs; any change restarts that replica. */
 function slotHash(w: ProcessorWorkload, index: number): string {
-  const what = { type: w.type, config: w.configs[index] ?? w.configs[0], containers: w.containers, udf: w.udf, env: w.scsEnv?.[index] };
+  const what = { type: w.type, config: w.configs[index] ?? w.configs[0], containers: w.containers, udf: w.udf, env: w.scsEnv?.[index], credentials: w.credentials };
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 

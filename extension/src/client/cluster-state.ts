@@ -1,5 +1,6 @@
 // The extension's view of the cluster: a connection from the kubeconfig setting, and a live cache of our three
-// kinds kept by the API's watch. The resource tree and the topology both read from here.
+// kinds kept by the API's watch. The resource tree and the topology both read from here. A user who may only read
+// their own namespace sees that namespace (the context's), and no ClusterStreams if those are forbidden to them.
 import * as vscode from 'vscode';
 import { ApiClient, KindName, KINDS, KubeObject } from '../cluster/api-client';
 import { kubeconfigPath, loadKubeconfig } from '../cluster/kubeconfig';
@@ -18,6 +19,8 @@ export class ClusterState implements vscode.Disposable {
   error: string | undefined;
   /** Kinds whose initial list arrived. */
   private readonly synced = new Set<KindName>();
+  /** Per kind, what is watched when it is less than everything: `namespace "x" only` or `forbidden: ...`. */
+  readonly limits = new Map<KindName, string>();
   private watching = false;
 
   constructor(private readonly log: vscode.OutputChannel) {}
@@ -29,7 +32,7 @@ export class ClusterState implements vscode.Disposable {
       const path = kubeconfigPath(settings.get<string>('kubeconfig'));
       const context = settings.get<string>('context') || undefined;
       this.client = new ApiClient(loadKubeconfig(path, context));
-      this.log.appendLine(`connected to ${this.client.connection.server} (kubeconfig ${path})`);
+      this.log.appendLine(`connected to ${this.client.connection.server} (context ${this.client.connection.contextName}, kubeconfig ${path ?? 'default'})`);
     }
     return this.client;
   }
@@ -77,6 +80,18 @@ export class ClusterState implements vscode.Disposable {
             this.log.appendLine(`watch ${kind}: ${error.message}`);
             this.changed.fire();
           },
+          {
+            fallbackNamespace: api.connection.namespace,
+            onNarrowed: (namespace) => {
+              this.limits.set(kind, `namespace "${namespace}" only`);
+              this.log.appendLine(`watch ${kind}: may not list across namespaces, following namespace "${namespace}"`);
+            },
+            onForbidden: (error) => {
+              this.limits.set(kind, `forbidden: ${error.message}`);
+              this.log.appendLine(`watch ${kind}: ${error.message}`);
+              this.changed.fire();
+            },
+          },
         ),
       );
     }
@@ -89,6 +104,7 @@ export class ClusterState implements vscode.Disposable {
     this.client = undefined;
     this.objects.clear();
     this.synced.clear();
+    this.limits.clear();
     this.error = undefined;
     this.start();
     this.changed.fire();

@@ -1,8 +1,10 @@
 // Cluster commands: apply the current file (optionally as a server-side dry run with a diff of what would change),
-// delete, and open a live resource as read-only YAML.
+// delete, and open a live resource as read-only YAML. Apply never forces: when another field manager owns fields the
+// file changes, the user sees which fields and managers and chooses whether to take them (a quick pick, or the
+// *Apply Current File (Force Conflicts)* command).
 import * as vscode from 'vscode';
 import { stringify } from 'yaml';
-import { ApiClient, isNamespaced, KindName, KINDS, KubeObject, resourcePath } from '../cluster/api-client';
+import { ApiClient, ApplyConflictError, FieldConflict, isNamespaced, KindName, KINDS, KubeObject, resourcePath } from '../cluster/api-client';
 import { parseYamlFile } from '../model/yaml-documents';
 import { ClusterState } from './cluster-state';
 
@@ -86,25 +88,55 @@ function currentYaml(): { text: string; uri: vscode.Uri } | undefined {
 export interface ApplyOutcome {
   applied: { resource: string; method: string }[];
   failed: { resource: string; error: string }[];
+  /** Resources refused because other managers own fields they change (not applied; forcing is the user's call). */
+  conflicts: { resource: string; object: KubeObject; conflicts: FieldConflict[] }[];
 }
 
 /** Applies every resource of the text in order (ClusterStreams first, then Streams, then Processors). */
-export async function applyResources(api: ApiClient, objects: KubeObject[], dryRun: boolean): Promise<{ outcome: ApplyOutcome; results: { object: KubeObject; live?: KubeObject; result?: KubeObject }[] }> {
+export async function applyResources(api: ApiClient, objects: KubeObject[], dryRun: boolean, force = false): Promise<{ outcome: ApplyOutcome; results: { object: KubeObject; live?: KubeObject; result?: KubeObject }[] }> {
   const order = (o: KubeObject): number => KINDS.indexOf(o.kind as KindName);
   const sorted = [...objects].sort((a, b) => order(a) - order(b));
-  const outcome: ApplyOutcome = { applied: [], failed: [] };
+  const outcome: ApplyOutcome = { applied: [], failed: [], conflicts: [] };
   const results: { object: KubeObject; live?: KubeObject; result?: KubeObject }[] = [];
   for (const object of sorted) {
     try {
-      const applied = await api.apply(object, { fieldManager: fieldManager(), dryRun });
+      const applied = await api.apply(object, { fieldManager: fieldManager(), dryRun, force });
       outcome.applied.push({ resource: describe(object), method: applied.method });
       results.push({ object, result: applied.result, ...(applied.live ? { live: applied.live } : {}) });
     } catch (error) {
-      outcome.failed.push({ resource: describe(object), error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof ApplyConflictError) outcome.conflicts.push({ resource: describe(object), object, conflicts: error.conflicts });
+      else outcome.failed.push({ resource: describe(object), error: error instanceof Error ? error.message : String(error) });
       results.push({ object });
     }
   }
   return { outcome, results };
+}
+
+/** `Stream default/orders: .spec.partitionCount (owned by "kubectl-edit")`, one line per resource. */
+export function describeConflicts(conflicts: ApplyOutcome['conflicts']): string[] {
+  return conflicts.map((c) => {
+    const byManager = new Map<string, string[]>();
+    for (const { manager, field } of c.conflicts) byManager.set(manager, [...(byManager.get(manager) ?? []), field]);
+    const parts = [...byManager].map(([manager, fields]) => `${fields.join(', ')} (owned by "${manager}")`);
+    return `${c.resource}: ${parts.join('; ')}`;
+  });
+}
+
+type ConflictChoice = 'force' | 'cancel';
+
+/** Asks whether to take the conflicting fields; `preset` (tests, scripts) answers without asking. */
+async function chooseOnConflict(conflicts: ApplyOutcome['conflicts'], preset: unknown): Promise<ConflictChoice> {
+  if (preset === 'force' || preset === 'cancel') return preset;
+  const managers = [...new Set(conflicts.flatMap((c) => c.conflicts.map((f) => `"${f.manager}"`)))].join(', ');
+  const lines = describeConflicts(conflicts);
+  const picked = await vscode.window.showQuickPick(
+    [
+      { label: `$(warning) Force: take ownership from ${managers}`, detail: lines.join(' · '), choice: 'force' as const },
+      { label: `Cancel: keep the values ${managers} set`, detail: 'Nothing more is applied; edit the file or coordinate with the other manager.', choice: 'cancel' as const },
+    ],
+    { title: `Apply conflicts with ${managers}`, placeHolder: lines.join(' · '), ignoreFocusOut: true },
+  );
+  return picked?.choice ?? 'cancel';
 }
 
 export function registerCommands(context: vscode.ExtensionContext, state: ClusterState, live: LiveDocuments, log: vscode.OutputChannel): void {
@@ -123,21 +155,34 @@ export function registerCommands(context: vscode.ExtensionContext, state: Cluste
     );
   };
 
-  register('streamingRuntime.apply', async () => {
+  const applyFile = async (force: boolean, conflictChoice: unknown): Promise<ApplyOutcome | undefined> => {
     const file = currentYaml();
     if (!file) return undefined;
     const objects = resourcesInText(file.text);
     if (objects.length === 0) throw new Error('no ClusterStream, Stream or Processor in this file');
-    const { outcome } = await applyResources(state.api(), objects, false);
+    const api = state.api();
+    const { outcome } = await applyResources(api, objects, false, force);
+    if (outcome.conflicts.length > 0) {
+      for (const line of describeConflicts(outcome.conflicts)) log.appendLine(`CONFLICT ${line}`);
+      if ((await chooseOnConflict(outcome.conflicts, conflictChoice)) === 'force') {
+        const forced = await applyResources(api, outcome.conflicts.map((c) => c.object), false, true);
+        for (const a of forced.outcome.applied) log.appendLine(`forced ${a.resource}`);
+        outcome.applied.push(...forced.outcome.applied.map((a) => ({ ...a, method: `${a.method} (forced)` })));
+        outcome.failed.push(...forced.outcome.failed);
+        outcome.conflicts = forced.outcome.conflicts;
+      }
+    }
     for (const a of outcome.applied) log.appendLine(`applied ${a.resource} (${a.method})`);
     for (const f of outcome.failed) log.appendLine(`FAILED ${f.resource}: ${f.error}`);
-    if (outcome.failed.length > 0) {
-      void vscode.window.showErrorMessage(`Streaming Runtime: ${outcome.failed.map((f) => `${f.resource}: ${f.error}`).join('; ')}`);
-    } else {
-      void vscode.window.showInformationMessage(`Streaming Runtime: applied ${outcome.applied.map((a) => a.resource).join(', ')}`);
-    }
+    const problems = [...outcome.failed.map((f) => `${f.resource}: ${f.error}`), ...describeConflicts(outcome.conflicts).map((line) => `not applied, conflicts: ${line}`)];
+    if (problems.length > 0) void vscode.window.showErrorMessage(`Streaming Runtime: ${problems.join('; ')}`);
+    else void vscode.window.showInformationMessage(`Streaming Runtime: applied ${outcome.applied.map((a) => a.resource).join(', ')}`);
     return outcome;
-  });
+  };
+  const conflictChoiceOf = (options: unknown): unknown => (typeof options === 'object' && options !== null ? (options as { conflictChoice?: unknown }).conflictChoice : undefined);
+
+  register('streamingRuntime.apply', async (options: unknown) => applyFile(false, conflictChoiceOf(options)));
+  register('streamingRuntime.applyForce', async () => applyFile(true, 'force'));
 
   register('streamingRuntime.applyDryRun', async () => {
     const file = currentYaml();
@@ -153,9 +198,8 @@ export function registerCommands(context: vscode.ExtensionContext, state: Cluste
     live.diffContents.set(left.path, before.join('---\n'));
     live.diffContents.set(right.path, after.join('---\n'));
     await vscode.commands.executeCommand('vscode.diff', left, right, 'Live ↔ Server dry run');
-    if (outcome.failed.length > 0) {
-      void vscode.window.showWarningMessage(`Streaming Runtime: the server would reject ${outcome.failed.map((f) => `${f.resource}: ${f.error}`).join('; ')}`);
-    }
+    const refused = [...outcome.failed.map((f) => `${f.resource}: ${f.error}`), ...describeConflicts(outcome.conflicts).map((line) => `conflicts: ${line}`)];
+    if (refused.length > 0) void vscode.window.showWarningMessage(`Streaming Runtime: the server would reject ${refused.join('; ')}`);
     return { outcome, before: before.join('---\n'), after: after.join('---\n') };
   });
 

@@ -75,7 +75,9 @@ export class ResourceTree implements vscode.TreeDataProvider<TreeNode> {
     switch (node.type) {
       case 'group': {
         const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Expanded);
-        item.description = String(this.state.list(node.kind).length);
+        const limit = this.state.limits.get(node.kind);
+        item.description = `${this.state.list(node.kind).length}${limit ? ` · ${limit.startsWith('forbidden') ? 'forbidden' : limit}` : ''}`;
+        if (limit) item.tooltip = limit;
         item.contextValue = 'group';
         return item;
       }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { edgeCounters, fetchMetrics, METRICS_URL_ANNOTATION, parsePrometheusText, RateTracker } from '../cluster/metrics';
+import { edgeCounters, parsePrometheusText, RateTracker, readProcessorMetrics } from '../cluster/metrics';
 import { buildTopology, layoutTopology, nodeId } from '../model/topology';
 import { topologyHtml, TopologyMessage } from '../webview/topology-html';
 import { ClusterState } from './cluster-state';
@@ -106,19 +106,16 @@ export class TopologyPanel implements vscode.Disposable {
     await this.panel?.webview.postMessage(message);
   }
 
-  /** Reads the metrics of processors that advertise them (annotation) and redraws with edge throughput. */
+  /** Reads the processors' metrics (through the API server, see cluster/metrics.ts) and redraws with edge throughput. */
   private async scrape(): Promise<void> {
     if (!this.panel || !this.live()) return;
-    const processors = this.state.list('Processor');
+    const api = this.state.api();
     let found = false;
-    await Promise.all(processors.map(async (processor) => {
-      const annotations = (processor.metadata?.annotations ?? {}) as Record<string, unknown>;
-      const urls = annotations[METRICS_URL_ANNOTATION];
+    await Promise.all(this.state.list('Processor').map(async (processor) => {
       const name = processor.metadata?.name;
-      if (typeof urls !== 'string' || !name) return;
-      // One URL per instance: their counters add up to the processor's throughput.
-      const texts = await Promise.all(urls.split(',').map((url) => url.trim()).filter(Boolean).map(fetchMetrics));
-      const samples = texts.flatMap((text) => (text === undefined ? [] : parsePrometheusText(text)));
+      if (!name) return;
+      const texts = await readProcessorMetrics(api, processor);
+      const samples = texts.flatMap((text) => parsePrometheusText(text));
       if (samples.length === 0) return;
       found = true;
       const id = nodeId('Processor', processor.metadata?.namespace ?? 'default', name);

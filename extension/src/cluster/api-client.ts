@@ -1,5 +1,5 @@
 // A small Kubernetes API client for our three kinds over plain HTTP(S): get, list, create, update, server-side apply
-// (with dry run), delete and watch. Authenticates with what the kubeconfig gives (CA, bearer token, client cert).
+// (with dry run), delete and watch. Authenticates per request with what the kubeconfig's loader gives (kubeconfig.ts).
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { definitionFor } from '../../../crds/loader';
@@ -56,25 +56,42 @@ export function resourcePath(kind: KindName, namespace?: string, name?: string):
   return `${scoped}/${pluralOf(kind)}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
+/** One field another manager owns with a different value: what a server-side apply without force refuses. */
+export interface FieldConflict {
+  manager: string;
+  /** The field path as the server names it, e.g. `.spec.partitionCount`. */
+  field: string;
+}
+
+/** A 409 from server-side apply: the fields and the managers that own them; applying again with force takes them. */
+export class ApplyConflictError extends ApiError {
+  constructor(message: string, body: unknown, readonly conflicts: FieldConflict[]) {
+    super(409, message, body);
+  }
+}
+
+/** The FieldManagerConflict causes of a 409 Status (kube: `conflict with "<manager>" using <apiVersion>`). */
+export function applyConflicts(body: unknown): FieldConflict[] {
+  const causes = (body as { details?: { causes?: unknown } } | undefined)?.details?.causes;
+  if (!Array.isArray(causes)) return [];
+  const conflicts: FieldConflict[] = [];
+  for (const cause of causes as { reason?: unknown; message?: unknown; field?: unknown }[]) {
+    if (cause?.reason !== 'FieldManagerConflict') continue;
+    const manager = /conflict with "([^"]*)"/.exec(typeof cause.message === 'string' ? cause.message : '')?.[1] ?? '?';
+    conflicts.push({ manager, field: typeof cause.field === 'string' ? cause.field : '' });
+  }
+  return conflicts;
+}
+
 export class ApiClient {
-  private readonly agent: http.Agent;
   private readonly base: URL;
 
   constructor(readonly connection: ClusterConnection) {
     this.base = new URL(connection.server);
-    this.agent =
-      this.base.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            ...(connection.ca ? { ca: connection.ca } : {}),
-            ...(connection.cert && connection.key ? { cert: connection.cert, key: connection.key } : {}),
-            rejectUnauthorized: !connection.insecureSkipTlsVerify,
-          })
-        : new http.Agent({ keepAlive: true });
   }
 
   dispose(): void {
-    this.agent.destroy();
+    this.connection.dispose();
   }
 
   async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
@@ -103,6 +120,24 @@ export class ApiClient {
     return response;
   }
 
+  /** A GET whose body may not exceed `limitBytes` (rejects beyond) nor take longer than `timeoutMs`. */
+  async getText(path: string, limitBytes: number, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const transport = this.base.protocol === 'https:' ? https : http;
+    const options = await this.options('GET', path);
+    options.headers = { ...options.headers, Accept: 'text/plain, */*' };
+    return new Promise((resolveGet, rejectGet) => {
+      const request = transport.request(options, (response) => {
+        readLimited(response, limitBytes).then((text) => resolveGet({ status: response.statusCode ?? 0, text }), (error: Error) => {
+          request.destroy();
+          rejectGet(error);
+        });
+      });
+      request.setTimeout(timeoutMs, () => request.destroy(new Error(`GET ${path}: timed out after ${timeoutMs} ms`)));
+      request.on('error', rejectGet);
+      request.end();
+    });
+  }
+
   async get(kind: KindName, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const response = await this.request('GET', resourcePath(kind, namespace, name));
     if (response.status === 404) return undefined;
@@ -122,28 +157,32 @@ export class ApiClient {
   }
 
   /**
-   * Applies one object: server-side apply when the server supports it (PATCH application/apply-patch+yaml with
-   * force), else create-or-update (POST, or PUT with the live resourceVersion). With dryRun nothing persists and
-   * the object the server would store is returned.
+   * Applies one object: server-side apply when the server supports it (PATCH application/apply-patch+yaml), else
+   * create-or-update (POST, or PUT with the live resourceVersion). Never forces unless asked: fields another manager
+   * owns with other values reject the apply with an ApplyConflictError naming them, and taking them is the user's
+   * choice (`force`). Unknown fields are errors (fieldValidation=Strict, kubectl's default). With dryRun nothing
+   * persists and the object the server would store is returned.
    */
-  async apply(object: KubeObject, options: { fieldManager: string; dryRun: boolean }): Promise<{ result: KubeObject; live?: KubeObject; method: 'apply' | 'create' | 'update'; warnings: string[] }> {
+  async apply(object: KubeObject, options: { fieldManager: string; dryRun: boolean; force?: boolean }): Promise<{ result: KubeObject; live?: KubeObject; method: 'apply' | 'create' | 'update'; warnings: string[] }> {
     const kind = object.kind as KindName;
     const name = object.metadata?.name ?? '';
     const namespace = isNamespaced(kind) ? object.metadata?.namespace ?? this.connection.namespace : undefined;
     const body: KubeObject = JSON.parse(JSON.stringify(object)) as KubeObject;
     if (namespace && body.metadata) body.metadata.namespace = namespace;
-    const query = new URLSearchParams({ fieldManager: options.fieldManager });
+    const query = new URLSearchParams({ fieldManager: options.fieldManager, fieldValidation: 'Strict' });
     if (options.dryRun) query.set('dryRun', 'All');
     const live = await this.get(kind, namespace, name);
     const ssa = await this.request(
       'PATCH',
-      `${resourcePath(kind, namespace, name)}?${query.toString()}&force=true`,
+      `${resourcePath(kind, namespace, name)}?${query.toString()}${options.force ? '&force=true' : ''}`,
       JSON.stringify(body),
       'application/apply-patch+yaml',
     );
     if (ssa.status >= 200 && ssa.status < 300) {
       return { result: ssa.body as KubeObject, ...(live ? { live } : {}), method: 'apply', warnings: ssa.warnings };
     }
+    const conflicts = ssa.status === 409 ? applyConflicts(ssa.body) : [];
+    if (conflicts.length > 0) throw new ApplyConflictError(ssa.message, ssa.body, conflicts);
     // Unsupported media type / method: fall back to create-or-update. Real validation errors are reported as such.
     if (![404, 405, 415, 501].includes(ssa.status) || (ssa.status === 404 && live)) {
       throw new ApiError(ssa.status, ssa.message, ssa.body);
@@ -160,25 +199,50 @@ export class ApiClient {
 
   /**
    * Lists then watches a kind across namespaces, calling `onEvent` for every change (the initial list arrives as
-   * ADDED events). Reconnects from the last seen resourceVersion; relists after 410 Gone. Returns a stop function.
+   * ADDED events after a BOOKMARK that marks the (re)list). Reconnects from the last seen resourceVersion; relists
+   * after 410 Gone. A user who may not list a namespaced kind across namespaces (403) is followed in
+   * `scope.fallbackNamespace` instead (`scope.onNarrowed`); a cluster-scoped kind the user may not list is reported
+   * once (`scope.onForbidden`) as an empty list, not retried. Returns a stop function.
    */
-  watch(kind: KindName, onEvent: (event: WatchEvent) => void, onError: (error: Error) => void = () => undefined): () => void {
+  watch(
+    kind: KindName,
+    onEvent: (event: WatchEvent) => void,
+    onError: (error: Error) => void = () => undefined,
+    scope: { fallbackNamespace?: string; onNarrowed?: (namespace: string) => void; onForbidden?: (error: ApiError) => void } = {},
+  ): () => void {
     let stopped = false;
     let current: http.ClientRequest | undefined;
     let resourceVersion = '';
+    let namespace: string | undefined;
     const loop = async (): Promise<void> => {
       let backoff = 200;
       while (!stopped) {
         try {
           if (resourceVersion === '') {
-            const listed = await this.list(kind);
+            let listed: { items: KubeObject[]; resourceVersion: string };
+            try {
+              listed = await this.list(kind, namespace);
+            } catch (error) {
+              if (!(error instanceof ApiError) || error.status !== 403 || namespace !== undefined) throw error;
+              if (!isNamespaced(kind)) {
+                onEvent({ type: 'BOOKMARK', object: { kind, metadata: { resourceVersion: '' } } });
+                scope.onForbidden?.(error);
+                return;
+              }
+              if (!scope.fallbackNamespace) throw error;
+              namespace = scope.fallbackNamespace;
+              scope.onNarrowed?.(namespace);
+              continue;
+            }
             resourceVersion = listed.resourceVersion;
             onEvent({ type: 'BOOKMARK', object: { kind, metadata: { resourceVersion } } });
             for (const item of listed.items) onEvent({ type: 'ADDED', object: item });
           }
-          const path = `${resourcePath(kind)}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`;
+          const path = `${resourcePath(kind, namespace)}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`;
+          const options = await this.options('GET', path);
+          if (stopped) return;
           await new Promise<void>((resolveWatch, rejectWatch) => {
-            current = this.stream(path, (line) => {
+            current = this.stream(options, path, (line) => {
               let event: WatchEvent;
               try {
                 event = JSON.parse(line) as WatchEvent;
@@ -214,18 +278,12 @@ export class ApiClient {
     };
   }
 
-  private headers(contentType?: string, length?: number): http.OutgoingHttpHeaders {
-    const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': 'sr-vscode/0.1.0' };
+  /** Request options with fresh credentials (an exec plugin's token may have expired since the last request). */
+  private async options(method: string, path: string, contentType?: string, length?: number): Promise<https.RequestOptions> {
+    const credentials = await this.connection.credentials();
+    const headers: http.OutgoingHttpHeaders = { ...credentials.headers, Accept: 'application/json', 'User-Agent': 'sr-vscode/0.1.0' };
     if (contentType) headers['Content-Type'] = contentType;
     if (length !== undefined) headers['Content-Length'] = length;
-    if (this.connection.token) headers.Authorization = `Bearer ${this.connection.token}`;
-    else if (this.connection.username !== undefined && this.connection.password !== undefined) {
-      headers.Authorization = `Basic ${Buffer.from(`${this.connection.username}:${this.connection.password}`).toString('base64')}`;
-    }
-    return headers;
-  }
-
-  private options(method: string, path: string, headers: http.OutgoingHttpHeaders): https.RequestOptions {
     const basePath = this.base.pathname.replace(/\/+$/, '');
     return {
       method,
@@ -233,15 +291,15 @@ export class ApiClient {
       port: this.base.port || (this.base.protocol === 'https:' ? 443 : 80),
       path: `${basePath}${path}`,
       headers,
-      agent: this.agent,
+      agent: credentials.agent,
     };
   }
 
-  private send(method: string, path: string, payload: string | undefined, contentType: string): Promise<{ status: number; text: string; warnings: string[] }> {
+  private async send(method: string, path: string, payload: string | undefined, contentType: string): Promise<{ status: number; text: string; warnings: string[] }> {
     const transport = this.base.protocol === 'https:' ? https : http;
-    const headers = this.headers(payload === undefined ? undefined : contentType, payload === undefined ? undefined : Buffer.byteLength(payload));
+    const options = await this.options(method, path, payload === undefined ? undefined : contentType, payload === undefined ? undefined : Buffer.byteLength(payload));
     return new Promise((resolveSend, rejectSend) => {
-      const request = transport.request(this.options(method, path, headers), (response) => {
+      const request = transport.request(options, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () =>
@@ -256,9 +314,9 @@ export class ApiClient {
     });
   }
 
-  private stream(path: string, onLine: (line: string) => void, onEnd: () => void, onFail: (error: Error) => void): http.ClientRequest {
+  private stream(options: https.RequestOptions, path: string, onLine: (line: string) => void, onEnd: () => void, onFail: (error: Error) => void): http.ClientRequest {
     const transport = this.base.protocol === 'https:' ? https : http;
-    const request = transport.request(this.options('GET', path, this.headers()), (response) => {
+    const request = transport.request(options, (response) => {
       if ((response.statusCode ?? 0) !== 200) {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -290,8 +348,37 @@ export class ApiClient {
   }
 }
 
-function warningsOf(headers: http.IncomingHttpHeaders): string[] {
+/** A response body as text, rejected as soon as it grows past `limitBytes` (the caller destroys the request). */
+export function readLimited(response: http.IncomingMessage, limitBytes: number): Promise<string> {
+  return new Promise((resolveRead, rejectRead) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        response.destroy();
+        rejectRead(new Error(`response larger than ${limitBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () => resolveRead(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', rejectRead);
+    response.on('aborted', () => rejectRead(new Error('response aborted')));
+  });
+}
+
+/**
+ * The texts of RFC 7234 `Warning: 299 - "text"` headers, quotes and backslashes unescaped. Node joins repeated
+ * headers with ", ", so the values are read as a sequence, not split on commas.
+ */
+export function warningsOf(headers: http.IncomingHttpHeaders): string[] {
   const raw = headers.warning;
   if (!raw) return [];
-  return (Array.isArray(raw) ? raw : [raw]).map((w) => w.replace(/^\d{3}\s+\S+\s+"?|"$/g, ''));
+  const warnings: string[] = [];
+  const pattern = /\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?/g;
+  for (const value of Array.isArray(raw) ? raw : [raw]) {
+    for (let match = pattern.exec(value); match; match = pattern.exec(value)) warnings.push((match[1] ?? '').replace(/\\(.)/g, '$1'));
+  }
+  return warnings;
 }

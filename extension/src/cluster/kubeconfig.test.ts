@@ -1,15 +1,19 @@
+// The kubeconfig through @kubernetes/client-node's loader: the shapes `sr up` and kubectl users write, contexts,
+// exec credential plugins (run by the loader, cached until their expiry), and clear errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { EXEC_PLUGIN, execKubeconfig } from '../test/integration/cluster';
 import { kubeconfigPath, loadKubeconfig, parseKubeconfig } from './kubeconfig';
 
 describe('kubeconfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sr-kubeconfig-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ext-kubeconfig-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads the CA + bearer token shape `sr up` writes, with files relative to the kubeconfig', () => {
+  it('reads the CA + token file shape `sr up` writes, with files relative to the kubeconfig', async () => {
     writeFileSync(join(dir, 'ca.crt'), 'CA-PEM');
     writeFileSync(join(dir, 'token'), 'secret-token\n');
     writeFileSync(join(dir, 'kubeconfig'), [
@@ -19,13 +23,18 @@ describe('kubeconfig', () => {
       'users:', '- name: admin', '  user:', '    tokenFile: token',
     ].join('\n'));
     const connection = loadKubeconfig(join(dir, 'kubeconfig'));
-    assert.equal(connection.server, 'https://127.0.0.1:6443');
-    assert.equal(connection.ca?.toString(), 'CA-PEM');
-    assert.equal(connection.token, 'secret-token');
-    assert.equal(connection.namespace, 'team-a');
+    try {
+      assert.equal(connection.server, 'https://127.0.0.1:6443');
+      assert.equal(connection.namespace, 'team-a');
+      const credentials = await connection.credentials();
+      assert.equal(credentials.headers.Authorization, 'Bearer secret-token');
+      assert.equal(String((credentials.agent as Agent).options.ca), 'CA-PEM');
+    } finally {
+      connection.dispose();
+    }
   });
 
-  it('reads inline data, client certificates and a chosen context', () => {
+  it('reads inline data, client certificates and a chosen context', async () => {
     const b64 = (s: string): string => Buffer.from(s).toString('base64');
     const text = [
       'current-context: one',
@@ -36,25 +45,57 @@ describe('kubeconfig', () => {
       '- name: tok', '  user: {token: abc}',
     ].join('\n');
     const one = parseKubeconfig(text, dir);
-    assert.equal(one.cert?.toString(), 'CERT');
-    assert.equal(one.key?.toString(), 'KEY');
-    assert.equal(one.ca?.toString(), 'CA');
+    const options = ((await one.credentials()).agent as Agent).options;
+    assert.equal(String(options.cert), 'CERT');
+    assert.equal(String(options.key), 'KEY');
+    assert.equal(String(options.ca), 'CA');
     assert.equal(one.namespace, 'default');
     const two = parseKubeconfig(text, dir, 'two');
     assert.equal(two.server, 'http://b:2');
-    assert.equal(two.token, 'abc');
-    assert.equal(two.insecureSkipTlsVerify, true);
+    assert.equal((await two.credentials()).headers.Authorization, 'Bearer abc');
+    one.dispose();
+    two.dispose();
+  });
+
+  it('runs exec credential plugins, caches their token until it expires, and reports their failure', async () => {
+    const plugin = join(dir, 'plugin.js');
+    writeFileSync(plugin, EXEC_PLUGIN);
+    const count = join(dir, 'runs');
+    writeFileSync(count, '');
+    const connection = parseKubeconfig(execKubeconfig('https://127.0.0.1:1', join(dir, 'ca.crt'), plugin, { SR_EXEC_TOKEN: 'from-plugin', SR_EXEC_COUNT: count }), dir);
+    assert.equal((await connection.credentials()).headers.Authorization, 'Bearer from-plugin');
+    assert.equal((await connection.credentials()).headers.Authorization, 'Bearer from-plugin');
+    assert.equal(readFileSync(count, 'utf8'), 'x', 'the plugin runs once while its token is valid');
+    connection.dispose();
+
+    const failing = parseKubeconfig(execKubeconfig('https://127.0.0.1:1', join(dir, 'ca.crt'), plugin, { SR_EXEC_FAIL: 'not logged in' }), dir);
+    await assert.rejects(failing.credentials(), /credentials for context "exec": plugin: not logged in/);
   });
 
   it('explains what is wrong instead of crashing', () => {
-    assert.throws(() => parseKubeconfig('[]', dir), /not a YAML mapping/);
     assert.throws(() => parseKubeconfig('current-context: x\ncontexts: []', dir), /context "x" not found/);
-    assert.throws(() => loadKubeconfig(join(dir, 'missing')), /cannot read kubeconfig/);
+    assert.throws(() => parseKubeconfig('clusters: []\ncontexts: [{name: a, context: {cluster: a, user: u}}]', dir, 'b'), /context "b" not found/);
+    assert.throws(() => loadKubeconfig(join(dir, 'missing')), /cannot read kubeconfig .*missing/);
   });
 
-  it('defaults to $KUBECONFIG, then ~/.kube/config', () => {
-    assert.equal(kubeconfigPath('', { KUBECONFIG: '/x/a:/x/b' }), '/x/a');
-    assert.equal(kubeconfigPath(undefined, {}), join(homedir(), '.kube', 'config'));
-    assert.equal(kubeconfigPath('/etc/kc', { KUBECONFIG: '/x/a' }), '/etc/kc');
+  it('merges the files of $KUBECONFIG as kubectl does (the first file\'s current-context wins)', async () => {
+    writeFileSync(join(dir, 'first'), JSON.stringify({ 'current-context': 'one', contexts: [{ name: 'one', context: { cluster: 'a', user: 'u', namespace: 'ns-one' } }] }));
+    writeFileSync(join(dir, 'second'), JSON.stringify({
+      'current-context': 'two',
+      clusters: [{ name: 'a', cluster: { server: 'https://a:1' } }],
+      contexts: [{ name: 'two', context: { cluster: 'a', user: 'u' } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+    }));
+    const merged = loadKubeconfig(undefined, undefined, { KUBECONFIG: `${join(dir, 'first')}:${join(dir, 'second')}` });
+    assert.equal(merged.contextName, 'one');
+    assert.equal(merged.namespace, 'ns-one');
+    assert.equal((await merged.credentials()).headers.Authorization, 'Bearer t');
+    assert.equal(loadKubeconfig(undefined, 'two', { KUBECONFIG: `${join(dir, 'first')}:${join(dir, 'second')}` }).contextName, 'two');
+  });
+
+  it('takes the setting as a path; empty leaves the default chain ($KUBECONFIG, ~/.kube/config) to the loader', () => {
+    assert.equal(kubeconfigPath(''), undefined);
+    assert.equal(kubeconfigPath(undefined), undefined);
+    assert.equal(kubeconfigPath('/etc/kc'), '/etc/kc');
   });
 });

@@ -1,99 +1,158 @@
-// Reads a kubeconfig into what an HTTPS request needs: server URL, CA, bearer token or client certificate.
-// Covers what `sr up` writes (CA + token) and the usual kubectl shapes (inline *-data or file paths, contexts).
-import { readFileSync } from 'node:fs';
+// The kubeconfig, read by @kubernetes/client-node's loader rather than our own parser, so every way kubectl
+// authenticates works here too: exec credential plugins (EKS `aws eks get-token`, GKE `gke-gcloud-auth-plugin`, AKS
+// `kubelogin`), auth providers (OIDC), token files, client certificates, merged $KUBECONFIG lists, proxy-url.
+// Credentials are asked for per request, because exec plugins and OIDC hand out tokens that expire.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+
+/** What one request needs besides its path: headers (Authorization) and the agent carrying TLS material or a proxy. */
+export interface RequestCredentials {
+  headers: Record<string, string>;
+  agent: http.Agent;
+}
 
 export interface ClusterConnection {
   server: string;
+  /** The context's namespace ("default" when it names none): where a user limited to one namespace may list. */
   namespace: string;
   contextName: string;
-  ca?: Buffer;
-  insecureSkipTlsVerify: boolean;
-  token?: string;
-  cert?: Buffer;
-  key?: Buffer;
-  username?: string;
-  password?: string;
+  /** Runs the exec plugin / refreshes the token when needed; rejects with the plugin's error. */
+  credentials(): Promise<RequestCredentials>;
+  dispose(): void;
 }
 
-/** The kubeconfig path to use: the setting, else the first entry of $KUBECONFIG, else ~/.kube/config. */
-export function kubeconfigPath(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const expand = (p: string): string => (p.startsWith('~') ? join(homedir(), p.slice(1)) : p);
-  if (setting && setting.trim() !== '') return resolve(expand(setting.trim()));
-  const fromEnv = env.KUBECONFIG?.split(':').find((p) => p !== '');
-  if (fromEnv) return resolve(expand(fromEnv));
-  return join(homedir(), '.kube', 'config');
+/** The kubeconfig path the setting names, or undefined for the loader's default ($KUBECONFIG list, ~/.kube/config). */
+export function kubeconfigPath(setting: string | undefined): string | undefined {
+  if (!setting || setting.trim() === '') return undefined;
+  const path = setting.trim();
+  return resolve(path.startsWith('~') ? join(homedir(), path.slice(1)) : path);
 }
 
-type Named<T> = { name?: unknown } & Record<string, T>;
-
-export function loadKubeconfig(path: string, contextOverride?: string): ClusterConnection {
-  let text: string;
+/** Loads a kubeconfig file (or the default chain when `path` is undefined) and picks the context. */
+export function loadKubeconfig(path: string | undefined, contextOverride?: string, env: NodeJS.ProcessEnv = process.env): ClusterConnection {
+  const config = newKubeConfig();
+  // The default chain as kubectl walks it: every file of $KUBECONFIG (the first one's current-context wins), else
+  // ~/.kube/config, else the loader's own default (in-cluster service account).
+  const files = path ? [path] : (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
+  if (!path && files.length === 0 && existsSync(join(homedir(), '.kube', 'config'))) files.push(join(homedir(), '.kube', 'config'));
   try {
-    text = readFileSync(path, 'utf8');
+    if (files.length === 0) config.loadFromDefault();
+    files.forEach((file, i) => {
+      const one = i === 0 ? config : newKubeConfig();
+      one.loadFromString(withTokenFilesRead(readFileSync(file, 'utf8'), dirname(file)));
+      one.makePathsAbsolute(dirname(file));
+      if (i > 0) config.mergeConfig(one, true);
+    });
   } catch (error) {
-    throw new Error(`cannot read kubeconfig ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot read kubeconfig ${files.join(delimiter) || '(default)'}: ${messageOf(error)}`);
   }
-  return parseKubeconfig(text, dirname(path), contextOverride);
+  return connectionFor(config, contextOverride);
 }
 
+/** Same from kubeconfig text (tests; files it names are resolved against `baseDirectory`). */
 export function parseKubeconfig(text: string, baseDirectory: string, contextOverride?: string): ClusterConnection {
-  const config = asRecord(parse(text), 'kubeconfig is not a YAML mapping');
-  const contextName = contextOverride || String(config['current-context'] ?? '');
-  const contexts = asList(config.contexts);
-  const context = contexts.find((c) => c.name === contextName) ?? (contextName === '' ? contexts[0] : undefined);
+  const config = newKubeConfig();
+  try {
+    config.loadFromString(withTokenFilesRead(text, baseDirectory));
+  } catch (error) {
+    throw new Error(`kubeconfig: ${messageOf(error)}`);
+  }
+  config.makePathsAbsolute(baseDirectory);
+  return connectionFor(config, contextOverride);
+}
+
+/**
+ * kubectl's `tokenFile` (relative to the kubeconfig, trailing newline trimmed) as an inline token: the loader knows
+ * only `token-file`, resolves it against the working directory and keeps the newline, which no header may carry.
+ * Read when connecting; *Refresh Resources* reconnects after a rotation.
+ */
+function withTokenFilesRead(text: string, baseDirectory: string): string {
+  const config: unknown = parse(text);
+  const users = (config as { users?: unknown } | null)?.users;
+  if (!Array.isArray(users)) return text;
+  let changed = false;
+  for (const entry of users as { user?: Record<string, unknown> }[]) {
+    const user = entry?.user;
+    const file = user?.tokenFile ?? user?.['token-file'];
+    if (!user || typeof file !== 'string' || file === '' || (typeof user.token === 'string' && user.token !== '')) continue;
+    user.token = readFileSync(isAbsolute(file) ? file : join(baseDirectory, file), 'utf8').trim();
+    delete user.tokenFile;
+    delete user['token-file'];
+    changed = true;
+  }
+  return changed ? JSON.stringify(config) : text;
+}
+
+function connectionFor(config: KubeConfig, contextOverride: string | undefined): ClusterConnection {
+  if (contextOverride) {
+    if (!config.getContextObject(contextOverride)) throw new Error(`kubeconfig: context "${contextOverride}" not found`);
+    config.setCurrentContext(contextOverride);
+  }
+  const contextName = config.getCurrentContext();
+  const context = config.getContextObject(contextName);
   if (!context) throw new Error(`kubeconfig: context "${contextName}" not found`);
-  const contextBody = asRecord(context.context, `kubeconfig: context "${String(context.name)}" has no body`);
-  const clusterName = String(contextBody.cluster ?? '');
-  const userName = String(contextBody.user ?? '');
-  const cluster = asList(config.clusters).find((c) => c.name === clusterName);
-  if (!cluster) throw new Error(`kubeconfig: cluster "${clusterName}" not found`);
-  const clusterBody = asRecord(cluster.cluster, `kubeconfig: cluster "${clusterName}" has no body`);
-  const userEntry = asList(config.users).find((u) => u.name === userName);
-  const user = userEntry ? asRecord(userEntry.user ?? {}, `kubeconfig: user "${userName}" has no body`) : {};
-  const server = String(clusterBody.server ?? '');
-  if (!server) throw new Error(`kubeconfig: cluster "${clusterName}" has no server`);
-
-  const fileOrData = (dataKey: string, fileKey: string, from: Record<string, unknown>): Buffer | undefined => {
-    const data = from[dataKey];
-    if (typeof data === 'string' && data !== '') return Buffer.from(data, 'base64');
-    const file = from[fileKey];
-    if (typeof file === 'string' && file !== '') return readFileSync(isAbsolute(file) ? file : join(baseDirectory, file));
-    return undefined;
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error(`kubeconfig: cluster "${context.cluster}" of context "${contextName}" not found`);
+  if (!cluster.server) throw new Error(`kubeconfig: cluster "${cluster.name}" has no server`);
+  const server = cluster.server.replace(/\/+$/, '');
+  // One keep-alive agent per distinct TLS material: an exec plugin may hand out a new client certificate.
+  const agents = new Map<string, http.Agent>();
+  return {
+    server,
+    namespace: context.namespace || 'default',
+    contextName,
+    async credentials() {
+      const options: https.RequestOptions = {};
+      try {
+        await config.applyToHTTPSOptions(options);
+      } catch (error) {
+        // The loader refuses plain-http servers unless insecure-skip-tls-verify; kubectl accepts them. The
+        // credentials were applied before the agent step that throws, so they are complete.
+        if (!server.startsWith('http:') || options.headers === undefined) throw new Error(`credentials for context "${contextName}": ${messageOf(error)}`);
+      }
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(options.headers ?? {})) {
+        if (typeof value === 'string' || typeof value === 'number') headers[key] = String(value);
+      }
+      if (typeof options.auth === 'string' && headers.Authorization === undefined) {
+        headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
+      }
+      if (cluster.proxyUrl && options.agent instanceof http.Agent) return { headers, agent: options.agent };
+      const tls = {
+        ...(options.ca ? { ca: options.ca } : {}),
+        ...(options.cert ? { cert: options.cert } : {}),
+        ...(options.key ? { key: options.key } : {}),
+        rejectUnauthorized: !cluster.skipTLSVerify,
+        ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+      };
+      const key = createHash('sha256').update(JSON.stringify([String(tls.ca ?? ''), String(tls.cert ?? ''), String(tls.key ?? ''), tls.rejectUnauthorized, tls.servername])).digest('hex');
+      let agent = agents.get(key);
+      if (!agent) {
+        agent = server.startsWith('https:') ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+        agents.set(key, agent);
+      }
+      return { headers, agent };
+    },
+    dispose() {
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
+    },
   };
-  let token = typeof user.token === 'string' && user.token !== '' ? user.token : undefined;
-  if (!token && typeof user.tokenFile === 'string') {
-    token = readFileSync(isAbsolute(user.tokenFile) ? user.tokenFile : join(baseDirectory, user.tokenFile), 'utf8').trim();
-  }
-  const connection: ClusterConnection = {
-    server: server.replace(/\/+$/, ''),
-    namespace: typeof contextBody.namespace === 'string' && contextBody.namespace !== '' ? contextBody.namespace : 'default',
-    contextName: String(context.name ?? ''),
-    insecureSkipTlsVerify: clusterBody['insecure-skip-tls-verify'] === true,
-  };
-  const ca = fileOrData('certificate-authority-data', 'certificate-authority', clusterBody);
-  if (ca) connection.ca = ca;
-  if (token) connection.token = token;
-  const cert = fileOrData('client-certificate-data', 'client-certificate', user);
-  const key = fileOrData('client-key-data', 'client-key', user);
-  if (cert && key) {
-    connection.cert = cert;
-    connection.key = key;
-  }
-  if (typeof user.username === 'string' && typeof user.password === 'string') {
-    connection.username = user.username;
-    connection.password = user.password;
-  }
-  return connection;
 }
 
-function asRecord(value: unknown, error: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(error);
-  return value as Record<string, unknown>;
+/** @kubernetes/client-node is ESM and large: loaded on first use (Node >= 20.19 requires ES modules). */
+function newKubeConfig(): KubeConfig {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KubeConfig: Loader } = require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+  return new Loader();
 }
 
-function asList(value: unknown): Named<unknown>[] {
-  return Array.isArray(value) ? (value as unknown[]).filter((v): v is Named<unknown> => typeof v === 'object' && v !== null) : [];
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,12 +1,27 @@
 // Throughput for the topology's edges from the processors' Prometheus metrics
 // (`sr_processor_messages_in_total{input}` and `sr_processor_messages_out_total{output}`, see processor/metrics.ts).
-// A Processor advertises where its instances' metrics are with the annotation METRICS_URL_ANNOTATION (comma-separated
-// URLs, set by the controllers' local runtime); counters of all instances are summed; rates are the
-// difference of two scrapes over their interval.
+// Counters of all instances are summed; rates are the difference of two scrapes over their interval.
+//
+// Where the metrics are read (never from an arbitrary URL: whoever may annotate a Processor must not be able to make
+// every editor watching it send requests to hosts of their choosing):
+// - in a Kubernetes cluster, through the API server: the processor's pods (label PROCESSOR_LABEL) and kube-apiserver's
+//   pod proxy on the port named `http` (the pod template of controllers/runtime/kubernetes), with the user's own
+//   credentials and RBAC (`pods` list, `pods/proxy` get);
+// - under `sr up` (the local runtime, whose API server serves no pods), the METRICS_URL_ANNOTATION URLs, but only
+//   `http://<loopback>:<port>/metrics` and only when the API server itself is on this machine's loopback, which is
+//   where the local runtime runs the processors.
+// Every answer is capped at METRICS_LIMIT_BYTES and METRICS_TIMEOUT_MS.
 import * as http from 'node:http';
-import * as https from 'node:https';
+import { METRICS_URL_ANNOTATION, PROCESSOR_LABEL } from '../../../crds/types';
+import { ApiClient, KubeObject, readLimited } from './api-client';
 
-export { METRICS_URL_ANNOTATION } from '../../../crds/types';
+export { METRICS_URL_ANNOTATION };
+
+export const METRICS_LIMIT_BYTES = 1024 * 1024;
+export const METRICS_TIMEOUT_MS = 2000;
+/** The container port name of the processor's debug/metrics endpoint in the generated pod template. */
+const METRICS_PORT_NAME = 'http';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export interface CounterSample {
   name: string;
@@ -68,27 +83,69 @@ export class RateTracker {
   }
 }
 
-/** GETs a metrics URL (2 s timeout); undefined when unreachable: throughput is best effort. */
-export function fetchMetrics(url: string): Promise<string | undefined> {
+/**
+ * The metrics texts of a processor's instances (empty when none can be read: throughput is best effort). Pods through
+ * the API server first; the loopback annotation only where the server has no pods API (404) and is local.
+ */
+export async function readProcessorMetrics(api: ApiClient, processor: KubeObject): Promise<string[]> {
+  const name = processor.metadata?.name;
+  const namespace = processor.metadata?.namespace ?? 'default';
+  if (!name) return [];
+  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+  const pods = await api.request('GET', `${base}?labelSelector=${encodeURIComponent(`${PROCESSOR_LABEL}=${name}`)}`).catch(() => undefined);
+  if (pods?.status === 200) {
+    const items = ((pods.body as { items?: unknown } | undefined)?.items ?? []) as { metadata?: { name?: unknown }; status?: { phase?: unknown } }[];
+    const running = items.filter((pod) => pod?.status?.phase === 'Running' && typeof pod.metadata?.name === 'string');
+    const texts = await Promise.all(running.map(async (pod) => {
+      const path = `${base}/${encodeURIComponent(`${String(pod.metadata?.name)}:${METRICS_PORT_NAME}`)}/proxy/metrics`;
+      const answer = await api.getText(path, METRICS_LIMIT_BYTES, METRICS_TIMEOUT_MS).catch(() => undefined);
+      return answer?.status === 200 ? answer.text : undefined;
+    }));
+    return texts.filter((text): text is string => text !== undefined);
+  }
+  if (pods?.status !== 404 || !isLoopbackUrl(api.connection.server)) return [];
+  const annotation = (processor.metadata?.annotations as Record<string, unknown> | undefined)?.[METRICS_URL_ANNOTATION];
+  if (typeof annotation !== 'string') return [];
+  // One URL per instance: their counters add up to the processor's throughput.
+  const urls = annotation.split(',').map((url) => url.trim()).filter(isLocalMetricsUrl);
+  const texts = await Promise.all(urls.map((url) => fetchLocalMetrics(url)));
+  return texts.filter((text): text is string => text !== undefined);
+}
+
+function isLoopbackUrl(text: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(text).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** `http://<loopback>:<port>/metrics` and nothing else (no credentials, query or other path). */
+export function isLocalMetricsUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' && url.pathname === '/metrics'
+    && url.search === '' && url.username === '' && url.password === '';
+}
+
+/** GETs a local metrics URL with the size and time limits; undefined when unreachable, refused or too large. */
+export function fetchLocalMetrics(url: string, limitBytes = METRICS_LIMIT_BYTES): Promise<string | undefined> {
+  if (!isLocalMetricsUrl(url)) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    const transport = target.protocol === 'https:' ? https : http;
-    const request = transport.get(target, { timeout: 2000 }, (response) => {
+    const request = http.get(url, { timeout: METRICS_TIMEOUT_MS }, (response) => {
       if (response.statusCode !== 200) {
         response.resume();
         resolve(undefined);
         return;
       }
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      response.on('error', () => resolve(undefined));
+      readLimited(response, limitBytes).then(resolve, () => {
+        request.destroy();
+        resolve(undefined);
+      });
     });
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(undefined));

@@ -141,6 +141,19 @@ export async function run(): Promise<void> {
         const processor = await cluster.get('Processor', 'default', 'enrich');
         assert(processor && (processor.spec as { replicas?: number }).replicas === 1, `live processor: ${JSON.stringify(processor)}`);
 
+        // Another manager takes spec.replicas: our apply does not force; the conflict names the field and manager,
+        // declining leaves their value, choosing to force takes the field back.
+        await cluster.call('PATCH', '/apis/streaming.tanzu.vmware.com/v1alpha1/namespaces/default/processors/enrich?fieldManager=other-team&force=true',
+          JSON.stringify({ apiVersion: 'streaming.tanzu.vmware.com/v1alpha1', kind: 'Processor', metadata: { name: 'enrich' }, spec: { replicas: 2 } }),
+          'application/apply-patch+yaml');
+        const declined = await vscode.commands.executeCommand<ApplyOutcome>('streamingRuntime.apply', { conflictChoice: 'cancel' });
+        const conflict = declined?.conflicts.find((c) => c.object.metadata?.name === 'enrich');
+        assert(conflict?.conflicts.some((f) => f.manager === 'other-team' && f.field === '.spec.replicas'), `conflicts: ${JSON.stringify(declined?.conflicts)}`);
+        assert(((await cluster.get('Processor', 'default', 'enrich'))?.spec as { replicas?: number }).replicas === 2, 'declining must keep the other manager\'s value');
+        const forced = await vscode.commands.executeCommand<ApplyOutcome>('streamingRuntime.apply', { conflictChoice: 'force' });
+        assert(forced && forced.conflicts.length === 0 && forced.applied.some((a) => a.resource === 'Processor enrich' && /forced/.test(a.method)), `forced: ${JSON.stringify(forced)}`);
+        assert(((await cluster.get('Processor', 'default', 'enrich'))?.spec as { replicas?: number }).replicas === 1, 'forcing must take spec.replicas');
+
         const editor = await open('pipeline.yaml');
         const replicas = positionOf(editor.document, 'replicas: 1');
         await editor.edit((edit) => edit.replace(new vscode.Range(replicas, replicas.translate(0, 'replicas: 1'.length)), 'replicas: 3'));
