@@ -9,7 +9,7 @@ import { protocolOf, publicAddress, redactCredentials } from '../brokers';
 import { servedLocallyNote } from '../in-cluster';
 import { errorText, setCondition } from '../conditions';
 import { CLUSTER_STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
-import { claimNamespace, streamClusterStreamName } from './stream';
+import { claimNamespace, isAutoProvisioned, providesDestination, streamClusterStreamName } from './stream';
 import { consumerGroupOf, desiredReplicas, isPartitionedInput, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
 import type { ConsumerGroup } from '../provisioners/types';
 import type { ReconcileOutcome } from '../queue';
@@ -106,8 +106,18 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
  *  namespace naming it is refused, and must add neither partitions nor consumer-group queues). */
 export function claimsOf(ctx: ControllerContext, cs: ClusterStream): Stream[] {
   const owner = claimNamespace(cs);
-  return ctx.streams.list().filter((s) => !s.metadata.deletionTimestamp && streamClusterStreamName(s) === cs.metadata.name
+  return ctx.streams.list().filter((s) => !s.metadata.deletionTimestamp
+    && (streamClusterStreamName(s) === cs.metadata.name || madeFor(cs, s))
     && (owner === undefined || (s.metadata.namespace ?? 'default') === owner));
+}
+
+/** An auto-provisioned ClusterStream is reconciled as soon as it is created, before the Stream it was made for has
+ *  recorded its name (`status.clusterStreamName`; until then the Stream names the original's `<name>-cluster-stream`,
+ *  not a per-namespace form). That Stream counts already, else the topic is created with one partition and a cluster
+ *  that cannot grow topics (the dev Kafka) keeps it so. */
+function madeFor(cs: ClusterStream, s: Stream): boolean {
+  return isAutoProvisioned(cs) && !s.status?.clusterStreamName && !s.spec.storage?.clusterStream && providesDestination(cs, s)
+    && claimNamespace(cs) === (s.metadata.namespace ?? 'default');
 }
 
 /** Enough partitions for the claiming Streams' partitionCount and for every replica of the Processors reading them. */

@@ -34,7 +34,7 @@ function namespaceOf(s: Stream): string {
   return s.metadata.namespace ?? 'default';
 }
 
-function isAutoProvisioned(cs: ClusterStream): boolean {
+export function isAutoProvisioned(cs: ClusterStream): boolean {
   return cs.metadata.labels?.[AUTO_PROVISIONED_LABEL] === 'true';
 }
 
@@ -51,7 +51,7 @@ export function namespacedDestination(namespace: string, name: string): string {
 
 /** Does this ClusterStream provide the Stream's destination: its spec.name, or (auto-provisioned for the Stream's
  *  namespace) the per-namespace form of it? */
-function providesDestination(cs: ClusterStream, s: Stream): boolean {
+export function providesDestination(cs: ClusterStream, s: Stream): boolean {
   return cs.spec.name === s.spec.name || (isAutoProvisioned(cs) && cs.spec.name === namespacedDestination(namespaceOf(s), s.spec.name));
 }
 

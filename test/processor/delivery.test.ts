@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as amqp from 'amqplib';
 import type { ProcessorConfig } from '../../processor/config';
-import { rabbitUrl, uniqueName } from '../support/rabbitmq';
+import { drainQueue, rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import {
   countPayloads,
@@ -28,24 +28,6 @@ const resources = useProcessorTestResources();
 const { processes, closers, exchanges, queues } = resources;
 const id = uniqueName('dlv');
 const rabbit = { url: rabbitUrl() };
-
-/** Reads every message waiting in a queue (basic.get), acknowledging them. */
-async function drainQueue(queue: string): Promise<Array<{ payload: string; headers: Record<string, string> }>> {
-  const connection = await amqp.connect(rabbitUrl());
-  try {
-    const channel = await connection.createChannel();
-    const out: Array<{ payload: string; headers: Record<string, string> }> = [];
-    for (;;) {
-      const msg = await channel.get(queue, { noAck: true });
-      if (!msg) return out;
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries((msg.properties.headers ?? {}) as Record<string, unknown>)) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
-      out.push({ payload: msg.content.toString(), headers });
-    }
-  } finally {
-    await connection.close();
-  }
-}
 
 async function metricsText(debugUrl: string): Promise<string> {
   return (await fetch(`${debugUrl}/metrics`)).text();

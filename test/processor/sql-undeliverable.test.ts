@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as amqp from 'amqplib';
 import type { BindingConfig, ProcessorConfig } from '../../processor/config';
 import { loadSample } from '../../processor/sql/test-support';
-import { rabbitUrl, uniqueName } from '../support/rabbitmq';
+import { drainQueue, rabbitUrl, uniqueName, type QueuedMessage } from '../support/rabbitmq';
 import { waitFor } from '../support/ports';
 import { KafkaCollector, RabbitCollector, rabbitPublish, useProcessorTestResources, type ProcessorProcess } from '../support/processor-harness';
 
@@ -22,25 +22,7 @@ const rabbit = { url: rabbitUrl() };
 const sample = loadSample('iot-monitoring__streaming-pipeline.yaml');
 const MINUTE = 60_000;
 
-interface Letter { payload: string; headers: Record<string, string> }
-
-/** Reads every message waiting in a queue (basic.get), acknowledging them. */
-async function drainQueue(queue: string): Promise<Letter[]> {
-  const connection = await amqp.connect(rabbitUrl());
-  try {
-    const channel = await connection.createChannel();
-    const out: Letter[] = [];
-    for (;;) {
-      const msg = await channel.get(queue, { noAck: true });
-      if (!msg) return out;
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries((msg.properties.headers ?? {}) as Record<string, unknown>)) headers[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
-      out.push({ payload: msg.content.toString(), headers });
-    }
-  } finally {
-    await connection.close();
-  }
-}
+type Letter = QueuedMessage;
 
 async function queueDepth(queue: string): Promise<number> {
   const connection = await amqp.connect(rabbitUrl());

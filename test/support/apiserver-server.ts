@@ -77,17 +77,21 @@ export function apiRequest(url: string, caPem: string, token: string | undefined
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (token && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    // A server may answer before it has read the whole body (413 for a body over the limit) and close the connection;
+    // like Go's client (kubectl), keep its answer when writing the rest then fails (EPIPE, ECONNRESET).
+    let answered: (() => void) | undefined;
     const req = httpsRequest(target, { method, headers, ca: caPem, timeout: options.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
+      answered = () => {
         const body = Buffer.concat(chunks).toString('utf8');
         resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T>() => JSON.parse(body) as T });
-      });
-      res.on('error', reject);
+      };
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', answered);
+      res.on('error', (err) => (res.statusCode ? answered?.() : reject(err)));
     });
     req.on('timeout', () => req.destroy(new Error(`request ${method} ${path} timed out`)));
-    req.on('error', reject);
+    req.on('error', (err) => (answered ? answered() : reject(err)));
     if (options.body !== undefined) req.write(options.body);
     req.end();
   });
