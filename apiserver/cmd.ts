@@ -25,13 +25,14 @@ Serving:
   --bind-address ip                      address to listen on (default 0.0.0.0)
   --cert-dir string                      where the self-signed serving pair is kept when no --tls-cert-file is given
                                          (apiserver.crt/.key, ca.crt; default .sr/apiserver-certs)
-  --tls-cert-file string                 serving certificate (PEM)
+  --tls-cert-file string                 serving certificate (PEM); reloaded when the file changes (new
+                                         connections get the new pair; a broken pair is refused and logged)
   --tls-private-key-file string          its private key (PEM)
   --workers int                          server processes sharing the port, one core each (default 1); set it to
                                          the cores the server may use (kube-apiserver uses every core by itself)
 Security:
   --token-auth-file string               static tokens CSV: token,user,uid,"group1,group2"
-  --client-ca-file string                CA for client certificates (CN = user, O = groups)
+  --client-ca-file string                CA for client certificates (CN = user, O = groups); reloaded on change
   --authentication-kubeconfig string     delegated bearer-token authentication (TokenReview)
   --requestheader-client-ca-file string  front-proxy client CA
   --requestheader-allowed-names strings  front-proxy client certificate CNs (empty = any)
@@ -43,6 +44,9 @@ Security:
   --authorization-policy-file string     RBAC objects (YAML) for --authorization-mode=RBAC
   --authorization-kubeconfig string      SubjectAccessReview webhook
   --audit-log-path string                audit events (JSON lines), "-" for stdout
+  --audit-policy-file string             audit.k8s.io/v1 Policy: levels None, Metadata, Request, RequestResponse
+                                         per user, group, verb, resource, namespace, path; with it the log holds
+                                         audit.k8s.io/v1 Events (without it, one flat line per request, Metadata)
   --max-requests-inflight int            read-only requests admitted at once, queued or served (default 400)
   --max-mutating-requests-inflight int   mutating requests admitted at once, queued or served (default 200)
 Overload and slow clients:
@@ -109,6 +113,7 @@ export async function main(argv: string[]): Promise<void> {
       'authorization-policy-file': { type: 'string' },
       'authorization-kubeconfig': { type: 'string' },
       'audit-log-path': { type: 'string' },
+      'audit-policy-file': { type: 'string' },
       'max-requests-inflight': { type: 'string' },
       'max-mutating-requests-inflight': { type: 'string' },
       'fair-queue-seats': { type: 'string' },
@@ -163,6 +168,7 @@ export async function main(argv: string[]): Promise<void> {
     authorizationPolicyFile: values['authorization-policy-file'],
     authorizationKubeconfig: values['authorization-kubeconfig'],
     auditLogPath: values['audit-log-path'],
+    auditPolicyFile: values['audit-policy-file'],
     maxRequestsInflight: integer(values['max-requests-inflight'], 'max-requests-inflight'),
     maxMutatingRequestsInflight: integer(values['max-mutating-requests-inflight'], 'max-mutating-requests-inflight'),
     fairQueueSeats: integer(values['fair-queue-seats'], 'fair-queue-seats'),

@@ -3,6 +3,7 @@
 // including fastify's own (body too large, bad media type, unknown route or method).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import { createHash } from 'node:crypto';
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,7 +17,10 @@ import {
 } from './errors';
 import { ApiMetrics } from './metrics';
 import { loadOrCreateServingCertificate } from './pki';
+import { watchServingCertificate } from './pki/serving-reload';
+import { redactCredentials } from '../crds/addresses';
 import { ResourceStore } from './registry/store';
+import { GarbageCollector } from './gc/collector';
 import { EtcdStorage } from './storage/etcd';
 import { StorageUnavailableError } from './storage/interface';
 import { WatchCache } from './storage/watch-cache';
@@ -66,6 +70,8 @@ export interface ApiServerOptions {
   maxWatchersPerUser?: number;
   /** `--max-watch-buffer-bytes`: a watcher with more waiting to be sent is cut off (default 16 MiB). */
   maxWatchBufferBytes?: number;
+  /** How often the serving certificate files are checked for a rotation (default 3 s). */
+  tlsReloadIntervalMs?: number;
   /**
    * Given this server's metrics registry, what /metrics serves instead of the registry alone (under `--workers N`:
    * the sum over all workers).
@@ -144,18 +150,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     watchersPerUser: new WatchersPerUser(options.maxWatchersPerUser ?? DEFAULT_MAX_WATCHERS_PER_USER),
   });
 
-  // TLS: given files, or a self-signed pair in --cert-dir (like kube-apiserver).
+  // TLS: given files, or a self-signed pair in --cert-dir (like kube-apiserver); either is reloaded when its files
+  // change (below, once the server exists).
   let cert: string;
   let key: string;
+  let servingFiles: { certFile: string; keyFile: string };
   if (options.tlsCertFile && options.tlsPrivateKeyFile) {
     cert = readFileSync(options.tlsCertFile, 'utf8');
     key = readFileSync(options.tlsPrivateKeyFile, 'utf8');
+    servingFiles = { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile };
   } else {
     const pair = loadOrCreateServingCertificate(options.certDir, servingCertificateHosts(options.bindAddress));
     cert = pair.certPem;
     key = pair.keyPem;
+    servingFiles = { certFile: pair.certFile, keyFile: pair.keyFile };
   }
-  const security: SecurityLayer = await buildSecurity(options.security, { logger });
+  const security: SecurityLayer = await buildSecurity(options.security, { logger, redactAuditText: redactCredentials });
 
   // HTTP/2 with HTTP/1.1 fallback (ALPN), like kube-apiserver: kubectl and client-go multiplex their requests and
   // watches over one connection. The handlers use only what HTTP/1.1 and HTTP/2 requests and responses have in
@@ -196,8 +206,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   }, sendStatus);
 
   const started = new WeakMap<FastifyRequest, bigint>();
-  app.addHook('onRequest', async (request) => { started.set(request, process.hrtime.bigint()); });
-  app.addHook('onResponse', async (request, reply) => {
+  const recordResponse = (request: FastifyRequest, reply: FastifyReply): void => {
     const info = request.requestInfo ?? parseRequestInfo(request.method, request.url);
     const t0 = started.get(request);
     const labels = {
@@ -208,8 +217,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     if (labels.verb === 'WATCH') return;
     metrics.requests.inc({ ...labels, code: String(reply.statusCode) });
     if (t0 !== undefined) metrics.latency.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
-    logger.debug({ method: request.method, url: request.url, code: reply.statusCode, user: request.user?.name }, 'request');
-  });
+    if (logger.isLevelEnabled('debug')) logger.debug({ method: request.method, url: request.url, code: reply.statusCode, user: request.user?.name }, 'request');
+  };
+  // Callback-style hooks: an async one costs a promise and a microtask turn on every request.
+  app.addHook('onRequest', (request, _reply, done) => { started.set(request, process.hrtime.bigint()); done(); });
+  app.addHook('onResponse', (request, reply, done) => { recordResponse(request, reply); done(); });
 
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof ApiError) return sendStatus(reply, err.status);
@@ -230,8 +242,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const readyz = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const etcdOk = await storage.healthy();
     const cacheOk = cache.ready;
-    if (etcdOk && cacheOk) return reply.code(200).type('text/plain; charset=utf-8').send('ok');
-    const lines = [`[${etcdOk ? '+' : '-'}]etcd ${etcdOk ? 'ok' : 'failed: reason withheld'}`, `[${cacheOk ? '+' : '-'}]watch-cache ${cacheOk ? 'ok' : 'failed: not synced'}`];
+    // The security layer's checks (e.g. extension-apiserver-authentication); like kube, reasons go to the log only.
+    const securityFailures = security.readinessChecks.map((check) => ({ name: check.name, failure: check.failure() }));
+    if (etcdOk && cacheOk && securityFailures.every((c) => c.failure === undefined)) return reply.code(200).type('text/plain; charset=utf-8').send('ok');
+    const lines = [
+      `[${etcdOk ? '+' : '-'}]etcd ${etcdOk ? 'ok' : 'failed: reason withheld'}`,
+      `[${cacheOk ? '+' : '-'}]watch-cache ${cacheOk ? 'ok' : 'failed: not synced'}`,
+      ...securityFailures.map((c) => `[${c.failure === undefined ? '+' : '-'}]${c.name} ${c.failure === undefined ? 'ok' : 'failed: reason withheld'}`),
+    ];
+    for (const c of securityFailures) if (c.failure !== undefined) logger.info({ check: c.name, reason: c.failure }, 'readyz check failed');
     return reply.code(500).type('text/plain; charset=utf-8').send(`${lines.join('\n')}\nreadyz check failed\n`);
   };
   app.get('/readyz', readyz);
@@ -318,6 +337,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
 
   // ---------------------------------------------------------------- start
   void cache.start();
+  const garbageCollector = new GarbageCollector({ cache, stores: [...resources.values()].map((r) => r.store), logger });
+  garbageCollector.start();
   let compactTimer: NodeJS.Timeout | undefined;
   if (options.compactionIntervalMs > 0) {
     // Like kube-apiserver: every interval, compact to the revision seen one interval earlier.
@@ -344,6 +365,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     compactTimer.unref();
   }
 
+  // New connections get the current serving pair and client-CA list; open connections keep what they negotiated.
+  const secureServer = app.server as unknown as TlsServer;
+  let servedCas = security.tlsOptions.ca;
+  let servingCertificate = { cert, key };
+  const renewTlsContext = (): void => {
+    secureServer.setSecureContext({ ...servingCertificate, ...(servedCas ? { ca: servedCas } : {}) });
+  };
+  const servingWatch = watchServingCertificate(servingFiles, servingCertificate, (pair) => { servingCertificate = pair; renewTlsContext(); }, logger, options.tlsReloadIntervalMs);
+  security.onCaChange((ca) => {
+    servedCas = ca;
+    renewTlsContext();
+    logger.info({ cas: ca?.length ?? 0 }, 'client CAs changed; new connections use them');
+  });
+
   await app.listen({ port: options.securePort, host: options.bindAddress || '0.0.0.0' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.securePort;
@@ -357,6 +392,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     port,
     close: async () => {
       if (compactTimer) clearInterval(compactTimer);
+      servingWatch.stop();
+      garbageCollector.stop();
       cache.stop();
       await app.close();
       await security.close();

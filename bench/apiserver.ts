@@ -1,12 +1,14 @@
 // API server benchmarks (issue 2 "Performance"), each against the raw component measured in the same run:
 //   1. creates/s through the API vs raw etcd3 compare-and-swap creates of the same objects, both at 32 concurrent
-//      (target ratio >= 0.5; one write per etcd revision, the default), and the same server with write coalescing
-//      on (--etcd-max-writes-per-txn 64, opt-in), to show what coalescing would be worth;
+//      (target ratio >= 0.5; one write per etcd revision, the default), over HTTP/2 (32 streams of one connection,
+//      as client-go and kubectl talk to us) and over HTTP/1.1 (a keep-alive pool of 32 connections), and the same
+//      server with write coalescing on (--etcd-max-writes-per-txn 64, opt-in), to show what coalescing would be worth;
 //   2. 20 watchers: every event delivered, p99 from request start to event arrival (target <= 50 ms), with the
 //      creates paced at 100/s;
 //   3. list of 3,000 objects: median (target <= 250 ms).
 // Runs the real `sr apiserver` (dist/cli/sr.js) on a real etcd.
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { CompareResult, CompareTarget, Etcd3 } from 'etcd3';
 import { startEtcd } from '../test/support/etcd';
 import { startApiServer, type ApiServerHandle } from '../test/support/apiserver-server';
@@ -51,6 +53,29 @@ function post(api: ApiServerHandle, agent: Agent, path: string, body: string, me
   });
 }
 
+/** One HTTP/2 connection to a server, its requests multiplexed as streams (client-go's transport). */
+function http2Session(server: ApiServerHandle): ClientHttp2Session {
+  const session = http2Connect(server.url, { ca: server.caPem });
+  // A connection-level error also fails every open stream, which is where it is reported.
+  session.on('error', () => undefined);
+  return session;
+}
+
+function post2(server: ApiServerHandle, session: ClientHttp2Session, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'POST', ':path': path,
+      authorization: `Bearer ${server.token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)),
+    });
+    let status = 0;
+    stream.on('response', (headers) => { status = Number(headers[':status']); });
+    stream.on('error', reject);
+    stream.on('end', () => resolve(status));
+    stream.resume();
+    stream.end(body);
+  });
+}
+
 /** Mean of a Prometheus histogram (sum / count) in a /metrics text. */
 function histogramMean(metrics: string, name: string): number {
   const value = (suffix: string): number => Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
@@ -67,6 +92,8 @@ async function main(): Promise<void> {
   const apiAlone = await startApiServer({ etcdEndpoint: etcd.endpoint, logLevel: 'error', extraArgs: ['--workers', String(workers), '--etcd-max-writes-per-txn', '64'] });
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: api.caPem });
   const agentAlone = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: apiAlone.caPem });
+  const session = http2Session(api);
+  const sessionAlone = http2Session(apiAlone);
   const client = new Etcd3({ hosts: etcd.endpoint });
   try {
     // 1. Creates: raw etcd CAS creates of the same JSON (without server fields) vs through the API, alternating in
@@ -82,14 +109,16 @@ async function main(): Promise<void> {
       });
       if (!res.succeeded) throw new Error('raw create failed');
     };
-    const apiCreate = (server: ApiServerHandle, serverAgent: Agent) => async (namespace: string, i: number): Promise<void> => {
-      const code = await post(server, serverAgent, `/apis/${G}/v1alpha1/namespaces/${namespace}/streams`, JSON.stringify(streamObject(`s-${i}`)));
+    // Each API path creates in its own namespace: the HTTP/1.1 and HTTP/2 paths write to the same server.
+    const apiCreate = (send: (path: string, body: string) => Promise<number>, prefix: string) => async (namespace: string, i: number): Promise<void> => {
+      const code = await send(`/apis/${G}/v1alpha1/namespaces/${namespace}${prefix}/streams`, JSON.stringify(streamObject(`s-${i}`)));
       if (code !== 201) throw new Error(`API create: ${code}`);
     };
     const paths = [
       { name: 'raw', create: rawCreate, seconds: 0, failed: 0 },
-      { name: 'api', create: apiCreate(api, agent), seconds: 0, failed: 0 },
-      { name: 'alone', create: apiCreate(apiAlone, agentAlone), seconds: 0, failed: 0 },
+      { name: 'api-http2', create: apiCreate((p, b) => post2(api, session, p, b), ''), seconds: 0, failed: 0 },
+      { name: 'api-http1', create: apiCreate((p, b) => post(api, agent, p, b), '-http1'), seconds: 0, failed: 0 },
+      { name: 'coalescing-http2', create: apiCreate((p, b) => post2(apiAlone, sessionAlone, p, b), ''), seconds: 0, failed: 0 },
     ];
     for (const path of paths) await pool(WARMUP_CREATES, CONCURRENCY, (i) => path.create('warmup', i));
     const ROUNDS = 3;
@@ -105,11 +134,13 @@ async function main(): Promise<void> {
         path.seconds += Number(process.hrtime.bigint() - started) / 1e9;
       }
     }
-    const [rawRate, apiRate, aloneRate] = paths.map((p) => CREATES / p.seconds);
+    const [rawRate, http2Rate, http1Rate, aloneRate] = paths.map((p) => CREATES / p.seconds);
     const failed = paths.reduce((n, p) => n + p.failed, 0);
     const writesPerTxn = histogramMean((await apiAlone.request('GET', '/metrics')).body, 'etcd_writes_per_transaction');
-    console.log(`creates @${CONCURRENCY} (apiserver --workers ${workers}, one write per revision, after ${WARMUP_CREATES} warm-up creates per path): raw etcd3 CAS ${rawRate.toFixed(0)}/s, API ${apiRate.toFixed(0)}/s, ratio ${(apiRate / rawRate).toFixed(2)} (target >= 0.5)${failed ? `, ${failed} FAILED` : ''}`);
-    console.log(`  the same API server with write coalescing on (--etcd-max-writes-per-txn 64, opt-in): ${aloneRate.toFixed(0)}/s, ratio ${(aloneRate / rawRate).toFixed(2)} (${writesPerTxn.toFixed(1)} writes per etcd transaction on average)`);
+    console.log(`creates @${CONCURRENCY} (apiserver --workers ${workers}, one write per revision, after ${WARMUP_CREATES} warm-up creates per path): raw etcd3 CAS ${rawRate.toFixed(0)}/s; API over HTTP/2 (one connection, ${CONCURRENCY} streams, as client-go) ${http2Rate.toFixed(0)}/s, ratio ${(http2Rate / rawRate).toFixed(2)} (target >= 0.5); over HTTP/1.1 (${CONCURRENCY} keep-alive connections) ${http1Rate.toFixed(0)}/s, ratio ${(http1Rate / rawRate).toFixed(2)}${failed ? `; ${failed} FAILED` : ''}`);
+    console.log(`  the same API server with write coalescing on (--etcd-max-writes-per-txn 64, opt-in), HTTP/2: ${aloneRate.toFixed(0)}/s, ratio ${(aloneRate / rawRate).toFixed(2)} (${writesPerTxn.toFixed(1)} writes per etcd transaction on average)`);
+    if (process.env.SR_BENCH_CREATES_ONLY) return;
+    sessionAlone.close();
     await apiAlone.stop();
     agentAlone.destroy();
 
@@ -181,6 +212,8 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     agentAlone.destroy();
+    session.close();
+    sessionAlone.close();
     client.close();
     await apiAlone.stop();
     await api.stop();

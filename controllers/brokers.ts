@@ -86,7 +86,7 @@ export class BrokerDirectory {
   }
 }
 
-function sameKafkaCluster(a: string, b: string): boolean {
+export function sameKafkaCluster(a: string, b: string): boolean {
   const set = new Set(kafkaBrokers(b));
   return kafkaBrokers(a).some((x) => set.has(x));
 }

@@ -10,8 +10,8 @@ import { LocalRuntime } from './runtime/local/local-runtime';
 import { ensureDefaultImageMap, ImageMap } from './runtime/local/images';
 import type { Runtime } from './runtime/types';
 
-/** The processor's variable naming the dev Kafka's brokers (processor/binders/kafka.ts; the control plane imports
- *  nothing from processor/ but config.ts, so the name is repeated here). */
+/** The processor's variable naming the dev Kafka's brokers (processor/binders/kafka-group-timing.ts; the control
+ *  plane imports nothing from processor/ but config.ts, so the name is repeated here). */
 const KAFKA_MOCK_BROKERS_ENV = 'SR_KAFKA_MOCK_BROKERS';
 
 const USAGE = `Usage: sr controllers [flags]
@@ -85,7 +85,7 @@ export async function main(argv: string[]): Promise<void> {
 
   let runtime: Runtime;
   if (runtimeName === 'local') {
-    // Consumer groups on the dev Kafka (librdkafka's mock) need their own timing: see processor/binders/kafka.ts.
+    // Consumer groups on the dev Kafka (librdkafka's mock) need their own timing: processor/binders/kafka-group-timing.ts.
     const devKafka: Record<string, string> = {};
     if (values['kafka-mock-control'] && values['kafka-brokers']) devKafka[KAFKA_MOCK_BROKERS_ENV] = values['kafka-brokers'];
     // Image map: every --images file, then DIR/images.yaml (created from the shipped default on first run).

@@ -1,19 +1,24 @@
-// Wires informers -> work queues -> reconcilers, with cross-kind triggers and a periodic resync:
-//   ClusterStream change -> its Streams;  Stream change -> its ClusterStream (claims, partitions) and the
-//   Processors that use it;  Processor change -> the ClusterStreams of its inputs (partitions for replicas).
+// Wires informers -> work queues -> reconcilers (one `Reconciler` per kind), with cross-kind triggers and a periodic
+// resync:
+//   ClusterStream change -> its Streams (readiness), and the other ClusterStreams naming the same destination when
+//   it appears, goes, or changes server or claim (which one holds the destination: claims.ts destinationHeldBy);
+//   Stream change -> its ClusterStream (claims, partitions) and the Processors that use it;
+//   Processor change -> the ClusterStreams of its inputs (partitions for replicas, consumer group queues) and the
+//   Processors writing those inputs (their RabbitMQ `requiredGroups`).
 // A runtime status change (a process died) requeues its Processor. After the first sync, workloads whose
 // Processor no longer exists are removed (they were deleted while the controllers were down).
 import type { Logger } from 'pino';
 import type { ClusterStream, KindName, Processor, Stream } from '../crds/types';
 import { BrokerDirectory, type BrokerDefaults } from './brokers';
-import type { ControllerContext, ControllerOptions } from './context';
+import { claimNamespace, clusterStreamProtocol, streamClusterStreamName } from './claims';
+import { errorText } from './conditions';
+import type { ControllerContext, ControllerOptions, Reconciler } from './context';
 import { StreamingClient } from './kube/client';
 import { Informer } from './kube/informer';
 import { WorkQueue } from './queue';
 import { reconcileClusterStream } from './reconcilers/clusterstream';
-import { errorText } from './conditions';
 import { reconcileProcessor } from './reconcilers/processor';
-import { reconcileStream, streamClusterStreamName } from './reconcilers/stream';
+import { reconcileStream } from './reconcilers/stream';
 import type { Runtime } from './runtime/types';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -26,21 +31,33 @@ export interface ManagerOptions extends ControllerOptions {
   log: Logger;
 }
 
+const RECONCILERS: Record<KindName, Reconciler> = {
+  ClusterStream: reconcileClusterStream,
+  Stream: reconcileStream,
+  Processor: reconcileProcessor,
+};
+
 export class ControllerManager {
   readonly ctx: ControllerContext;
+  private readonly informers: { clusterStreams: Informer<ClusterStream>; streams: Informer<Stream>; processors: Informer<Processor> };
+  private readonly brokers: BrokerDirectory;
   private readonly queues: Record<KindName, WorkQueue>;
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ManagerOptions) {
     const client = new StreamingClient(opts.kubeConfig);
     const log = opts.log;
-    const queues = {} as Record<KindName, WorkQueue>;
-    this.ctx = {
-      client,
+    const informers = this.informers = {
       clusterStreams: new Informer<ClusterStream>(client, 'ClusterStream', log),
       streams: new Informer<Stream>(client, 'Stream', log),
       processors: new Informer<Processor>(client, 'Processor', log),
-      brokers: new BrokerDirectory(opts.brokers),
+    };
+    this.brokers = new BrokerDirectory(opts.brokers);
+    const queues = {} as Record<KindName, WorkQueue>;
+    this.ctx = {
+      client,
+      ...informers,
+      brokers: this.brokers,
       runtime: opts.runtime,
       options: {
         autoProvisionClusterStreams: opts.autoProvisionClusterStreams, autoProvisionStreams: opts.autoProvisionStreams, retryDelayMs: opts.retryDelayMs,
@@ -49,17 +66,23 @@ export class ControllerManager {
       enqueue: (kind, key) => queues[kind].add(key),
     };
     const ctx = this.ctx;
-    const onError = (kind: KindName) => (key: string, err: unknown): void => log.warn({ kind, key, err: errorText(err) }, 'reconcile failed; retrying with backoff');
-    queues.ClusterStream = new WorkQueue((k) => reconcileClusterStream(ctx, k), { workers: opts.workers }, onError('ClusterStream'));
-    queues.Stream = new WorkQueue((k) => reconcileStream(ctx, k), { workers: opts.workers }, onError('Stream'));
-    queues.Processor = new WorkQueue((k) => reconcileProcessor(ctx, k), { workers: opts.workers }, onError('Processor'));
+    for (const kind of Object.keys(RECONCILERS) as KindName[]) {
+      const onError = (key: string, err: unknown): void => log.warn({ kind, key, err: errorText(err) }, 'reconcile failed; retrying with backoff');
+      queues[kind] = new WorkQueue((key) => RECONCILERS[kind](ctx, key), { workers: opts.workers }, onError);
+    }
     this.queues = queues;
 
-    ctx.clusterStreams.onChange((key, cur, prev, origin) => {
+    informers.clusterStreams.onChange((key, cur, prev, origin) => {
       if (origin === 'watch') queues.ClusterStream.add(key);
-      if (!sameReadiness(cur, prev)) for (const s of ctx.streams.list()) if (streamClusterStreamName(s) === key) queues.Stream.add(streamKey(s));
+      if (!sameReadiness(cur, prev)) for (const s of informers.streams.list()) if (streamClusterStreamName(s) === key) queues.Stream.add(streamKey(s));
+      // Which ClusterStream holds a destination depends on the others naming it: one created, deleted (the later one
+      // then takes the destination over), moved to another server or claimed changes the answer for the rest.
+      if (holderIdentity(cur) !== holderIdentity(prev)) {
+        const names = new Set([cur?.spec.name, prev?.spec.name]);
+        for (const other of informers.clusterStreams.list()) if (other.metadata.name !== key && names.has(other.spec.name)) queues.ClusterStream.add(other.metadata.name ?? '');
+      }
     });
-    ctx.streams.onChange((key, cur, prev, origin) => {
+    informers.streams.onChange((key, cur, prev, origin) => {
       if (origin === 'watch') queues.Stream.add(key);
       const s = cur ?? prev;
       if (!s) return;
@@ -67,10 +90,10 @@ export class ControllerManager {
         queues.ClusterStream.add(streamClusterStreamName(s));
       }
       if (!sameReadiness(cur, prev) || cur?.metadata.generation !== prev?.metadata.generation) {
-        for (const p of ctx.processors.list()) if (usesStream(p, s)) queues.Processor.add(streamKey(p));
+        for (const p of informers.processors.list()) if (usesStream(p, s)) queues.Processor.add(streamKey(p));
       }
     });
-    ctx.processors.onChange((key, cur, prev, origin) => {
+    informers.processors.onChange((key, cur, prev, origin) => {
       if (origin === 'watch') queues.Processor.add(key);
       const p = cur ?? prev;
       // Replicas decide partition counts; inputs (and partitioning) decide the consumer group queues a RabbitMQ
@@ -78,14 +101,14 @@ export class ControllerManager {
       const reads = (x: Processor | undefined): string => JSON.stringify([x?.spec.inputs, x?.spec.attributes?.partitionedInput, !!x?.metadata.deletionTimestamp]);
       if (!p || (cur?.spec.replicas === prev?.spec.replicas && reads(cur) === reads(prev))) return;
       for (const input of p.spec.inputs ?? []) {
-        const s = ctx.streams.get(`${p.metadata.namespace}/${input.name}`);
+        const s = informers.streams.get(`${p.metadata.namespace}/${input.name}`);
         if (s) queues.ClusterStream.add(streamClusterStreamName(s));
       }
       if (reads(cur) === reads(prev)) return;
       // The Processors writing those Streams carry their readers as RabbitMQ `requiredGroups` (workload.ts): they
       // learn about a new or departed reader now, not at some later reconcile.
       const inputs = new Set((p.spec.inputs ?? []).map((i) => i.name));
-      for (const writer of ctx.processors.list()) {
+      for (const writer of informers.processors.list()) {
         if (writer.metadata.namespace === p.metadata.namespace && (writer.spec.outputs ?? []).some((o) => inputs.has(o.name))) queues.Processor.add(streamKey(writer));
       }
     });
@@ -93,7 +116,7 @@ export class ControllerManager {
   }
 
   async start(): Promise<void> {
-    const { clusterStreams, streams, processors } = this.ctx;
+    const { clusterStreams, streams, processors } = this.informers;
     clusterStreams.start();
     streams.start();
     processors.start();
@@ -111,24 +134,30 @@ export class ControllerManager {
 
   /** Level-triggered safety net: look at everything again. */
   resync(): void {
-    for (const k of this.ctx.clusterStreams.keys()) this.queues.ClusterStream.add(k);
-    for (const k of this.ctx.streams.keys()) this.queues.Stream.add(k);
-    for (const k of this.ctx.processors.keys()) this.queues.Processor.add(k);
+    for (const k of this.informers.clusterStreams.keys()) this.queues.ClusterStream.add(k);
+    for (const k of this.informers.streams.keys()) this.queues.Stream.add(k);
+    for (const k of this.informers.processors.keys()) this.queues.Processor.add(k);
   }
 
   async stop(opts: { stopWorkloads: boolean }): Promise<void> {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const q of Object.values(this.queues)) q.stop();
-    this.ctx.clusterStreams.stop();
-    this.ctx.streams.stop();
-    this.ctx.processors.stop();
+    this.informers.clusterStreams.stop();
+    this.informers.streams.stop();
+    this.informers.processors.stop();
     await this.ctx.runtime.close(opts);
-    await this.ctx.brokers.close();
+    await this.brokers.close();
   }
 }
 
 function streamKey(o: { metadata: { namespace?: string; name?: string } }): string {
   return `${o.metadata.namespace ?? 'default'}/${o.metadata.name ?? ''}`;
+}
+
+/** What decides whether a ClusterStream holds its destination against the others naming it (claims.ts). */
+function holderIdentity(cs: ClusterStream | undefined): string {
+  if (!cs) return '';
+  return JSON.stringify([cs.spec.name, clusterStreamProtocol(cs), cs.spec.storage?.server?.url, claimNamespace(cs), cs.metadata.creationTimestamp]);
 }
 
 function usesStream(p: Processor, s: Stream): boolean {

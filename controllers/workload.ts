@@ -10,10 +10,10 @@ import type { ProcessorWorkload, SecretEnv } from './runtime/types';
 export interface ResolvedStream {
   stream: Stream;
   endpoint: BrokerEndpoint;
-  /** The topic/exchange: the bound ClusterStream's spec.name (reconcilers/stream.ts streamDestination), which is the
+  /** The topic/exchange: the bound ClusterStream's spec.name (claims.ts streamDestination), which is the
    *  Stream's spec.name except for a second namespace's per-namespace claim. Default: the Stream's spec.name. */
   destination?: string;
-  /** The Processors reading this Stream (reconcilers/clusterstream.ts consumerGroupsOf): on RabbitMQ an output
+  /** The Processors reading this Stream (claims.ts consumerGroupsOf): on RabbitMQ an output
    *  declares their queues before publishing (`requiredGroups`), so nothing is published into an exchange with
    *  no queue bound. */
   consumerGroups?: ConsumerGroup[];

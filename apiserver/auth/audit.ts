@@ -1,6 +1,7 @@
-// The audit log (`--audit-log-path`): one JSON line per request once its response is complete (or the client went
-// away): who, what, on which object, the outcome and how long it took. Never bodies, never credentials: only the
-// fields below are written, and the request URI has credential-like query parameters masked.
+// The audit log (`--audit-log-path`) without a policy file: one flat JSON line per request once its response is
+// complete (or the client went away): who, what, on which object, the outcome and how long it took. Never bodies,
+// never credentials: only the fields below are written, and the request URI has credential-like query parameters
+// masked. With `--audit-policy-file`, audit.k8s.io/v1 Events are written instead (audit-log.ts, audit-event.ts).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { RequestInfo, UserInfo } from './types';
@@ -89,8 +90,13 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-/** Appends JSON lines to `path` (`-` means standard output, like kube-apiserver). */
-export function fileAuditSink(path: string, onError?: (err: Error) => void): AuditSink {
+/** JSON lines appended to a file, or standard output for `-` (like kube-apiserver's `--audit-log-path`). */
+export interface JsonLineWriter {
+  write(value: unknown): void;
+  close(): Promise<void>;
+}
+
+export function jsonLineWriter(path: string, onError?: (err: Error) => void): JsonLineWriter {
   const file: WriteStream | undefined = path === '-' ? undefined : createWriteStream(path, { flags: 'a', mode: 0o600 });
   let failed = false;
   // An unwritable audit log must not take the server down: after an error, events are dropped (and reported once).
@@ -99,9 +105,9 @@ export function fileAuditSink(path: string, onError?: (err: Error) => void): Aud
     failed = true;
   });
   return {
-    write(record) {
+    write(value) {
       if (failed) return;
-      const line = `${JSON.stringify(auditEvent(record))}\n`;
+      const line = `${JSON.stringify(value)}\n`;
       if (file) file.write(line);
       else process.stdout.write(line);
     },
@@ -110,5 +116,14 @@ export function fileAuditSink(path: string, onError?: (err: Error) => void): Aud
         if (!file || failed || file.closed) return resolve();
         file.end(() => resolve());
       }),
+  };
+}
+
+/** The flat lines written without `--audit-policy-file` (every request, Metadata-like: no bodies). */
+export function fileAuditSink(path: string, onError?: (err: Error) => void): AuditSink {
+  const writer = jsonLineWriter(path, onError);
+  return {
+    write: (record) => writer.write(auditEvent(record)),
+    close: () => writer.close(),
   };
 }

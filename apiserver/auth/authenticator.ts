@@ -66,11 +66,19 @@ export function identityHeaderNames(config: Pick<RequestHeaderConfig, 'usernameH
   return Object.keys(headers).filter((name) => exact.includes(name) || prefixes.some((prefix) => name.startsWith(prefix)));
 }
 
+/** The settings in force now: fixed, or read per request from a source that reloads them (auth/trust.ts). */
+export type Current<T> = T | (() => T | undefined);
+
+function currentOf<T>(value: Current<T>): T | undefined {
+  return typeof value === 'function' ? (value as () => T | undefined)() : value;
+}
+
 /** `--requestheader-*`: identity from headers, trusted only behind a verified, allowed front-proxy certificate. */
-export function requestHeaderAuthenticator(config: RequestHeaderConfig): Authenticator {
+export function requestHeaderAuthenticator(current: Current<RequestHeaderConfig>): Authenticator {
   return {
     async authenticate(source) {
-      if (source.peerCertificates.length === 0) return null;
+      const config = currentOf(current);
+      if (!config || source.peerCertificates.length === 0) return null;
       const verdict = verifyClientChainCached(source.peerCertificates, config.caCertificates);
       if (!verdict.ok) return { error: `front proxy: ${verdict.error}` };
       const { commonName } = subjectIdentity(source.peerCertificates[0]);
@@ -98,10 +106,11 @@ export function requestHeaderAuthenticator(config: RequestHeaderConfig): Authent
 }
 
 /** `--client-ca-file`: CN is the user, each O a group. */
-export function clientCertificateAuthenticator(caCertificates: X509Certificate[]): Authenticator {
+export function clientCertificateAuthenticator(current: Current<X509Certificate[]>): Authenticator {
   return {
     async authenticate(source) {
-      if (source.peerCertificates.length === 0) return null;
+      const caCertificates = currentOf(current);
+      if (!caCertificates || source.peerCertificates.length === 0) return null;
       const verdict = verifyClientChainCached(source.peerCertificates, caCertificates);
       if (!verdict.ok) return { error: `client certificate: ${verdict.error}` };
       const { commonName, organizations } = subjectIdentity(source.peerCertificates[0]);

@@ -157,12 +157,21 @@ function jsonStringList(text: string | undefined): string[] | undefined {
 
 /**
  * Reads ConfigMap kube-system/extension-apiserver-authentication (what the `extension-apiserver-authentication-reader`
- * Role allows), where kube-apiserver publishes its front-proxy CA, allowed names and header names.
+ * Role allows), where kube-apiserver publishes its front-proxy CA, allowed names and header names. Throws when
+ * kube-apiserver cannot answer (the caller retries: published-authentication.ts); a missing ConfigMap is empty.
  */
 export async function readPublishedAuthentication(config: KubeConfig): Promise<PublishedAuthentication> {
   const k8s = await import('@kubernetes/client-node');
   const core: CoreV1Api = config.makeApiClient(k8s.CoreV1Api);
-  const map = await core.readNamespacedConfigMap({ name: 'extension-apiserver-authentication', namespace: 'kube-system' });
+  let map;
+  try {
+    map = await core.readNamespacedConfigMap({ name: 'extension-apiserver-authentication', namespace: 'kube-system' });
+  } catch (err) {
+    // Like kube's delegating authentication: a cluster that publishes nothing is an answer (no front proxy, no
+    // client CA from it), not a failure to retry.
+    if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 404) return {};
+    throw err;
+  }
   const data = map.data ?? {};
   const published: PublishedAuthentication = {};
   if (data['client-ca-file']) published.clientCa = data['client-ca-file'];

@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
-import { fileAuditSink, type AuditSink } from './audit';
+import { auditTrail, type AuditEntry, type AuditTrail } from './audit-log';
+import { loadAuditPolicyFile } from './audit-policy';
 import {
   authenticateRequest,
   bearerTokenAuthenticator,
@@ -31,10 +32,12 @@ import {
   unionAuthorizer,
   type Authorizer,
 } from './authorizer';
-import { loadKubeConfig, readPublishedAuthentication, TokenReviewAuthenticator, WebhookAuthorizer, type PublishedAuthentication } from './delegation';
+import { loadKubeConfig, readPublishedAuthentication, TokenReviewAuthenticator, WebhookAuthorizer } from './delegation';
 import { impersonate, impersonationHeaderNames } from './impersonation';
 import { DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT, DEFAULT_MAX_REQUESTS_INFLIGHT, inflightLimiter } from './inflight';
 import { FairQueue } from './fair-queue';
+import { DEFAULT_PUBLISHED_AUTHENTICATION_TIMING, PUBLISHED_AUTHENTICATION_CHECK, PublishedAuthenticationWatch } from './published-authentication';
+import { AuthenticationTrust } from './trust';
 
 const DEFAULT_FAIR_QUEUE_SEATS = 32;
 const DEFAULT_FAIR_QUEUE_LENGTH_PER_USER = 50;
@@ -43,10 +46,12 @@ import { bootstrapPolicy, loadPolicyFile, mergePolicies, RbacAuthorizer } from '
 import { isLongRunning, parseRequestInfo, READ_ONLY_VERBS } from './request-info';
 import { forbiddenStatus, internalErrorStatus, tooManyRequestsStatus, unauthorizedStatus, type FailureStatus } from './status';
 import { loadTokenFile } from './token-file';
-import type { BuildSecurity, ClientCertTlsOptions, RequestInfo, SecurityLayer, SecurityOptions, UserInfo } from './types';
-import { loadCaBundle, parsePemBundle, peerCertificateChain } from './x509';
+import type { BuildSecurity, ClientCertTlsOptions, ReadinessCheck, RequestInfo, SecurityLayer, SecurityOptions, UserInfo } from './types';
+import { peerCertificateChain } from './x509';
 
-export type { BuildSecurity, SecurityLayer, SecurityOptions, UserInfo, RequestInfo } from './types';
+export type { BuildSecurity, ReadinessCheck, SecurityLayer, SecurityOptions, UserInfo, RequestInfo } from './types';
+export { watchFiles, type FileWatch } from './file-watch';
+export { PUBLISHED_AUTHENTICATION_CHECK } from './published-authentication';
 export { parseRequestInfo, isLongRunning } from './request-info';
 
 /** Health endpoints answer everyone (kubelet probes carry no credentials), like kube's always-allow paths. */
@@ -71,14 +76,12 @@ function send(reply: FastifyReply, status: FailureStatus): FastifyReply {
 
 interface AuthenticationSetup {
   authenticators: Authenticator[];
-  /** Present when a front proxy is trusted (its header names are stripped from every request). */
-  requestHeader?: RequestHeaderConfig;
-  /** PEM CAs the TLS server advertises when asking for client certificates. */
-  tlsCas: string[];
-}
-
-function pemsOf(certificates: X509Certificate[]): string[] {
-  return certificates.map((cert) => cert.toString());
+  /** The CAs and front-proxy settings in force (reloaded from files and the published ConfigMap). */
+  trust: AuthenticationTrust;
+  /** Present when settings come from kube-system/extension-apiserver-authentication. */
+  published?: PublishedAuthenticationWatch;
+  /** Whether the TLS server asks for client certificates (decided once: it is a server option, not a context's). */
+  requestCert: boolean;
 }
 
 function authorizationModes(opts: SecurityOptions): string[] {
@@ -87,50 +90,28 @@ function authorizationModes(opts: SecurityOptions): string[] {
 }
 
 async function buildAuthentication(opts: SecurityOptions, logger: Logger): Promise<AuthenticationSetup> {
-  const authenticators: Authenticator[] = [];
-  const tlsCas: string[] = [];
-
-  let clientCas = opts.clientCaFile ? loadCaBundle(opts.clientCaFile, '--client-ca-file').certificates : undefined;
-  let requestHeaderCas = opts.requestheaderClientCaFile
-    ? loadCaBundle(opts.requestheaderClientCaFile, '--requestheader-client-ca-file').certificates
-    : undefined;
+  const trust = new AuthenticationTrust(opts, logger, opts.fileReloadIntervalMs);
 
   // Like kube's delegating authentication: what the flags leave out is looked up in the ConfigMap kube-apiserver
-  // publishes for aggregated servers, when there is a cluster to ask.
+  // publishes for aggregated servers, when there is a cluster to ask; it is retried until it loads and re-read
+  // every minute (published-authentication.ts).
   const delegated = authorizationModes(opts).includes('Webhook');
   const kubeConfig = await loadKubeConfig(opts.authenticationKubeconfig, delegated);
-  let published: PublishedAuthentication = {};
-  if (kubeConfig && (!clientCas || !requestHeaderCas)) {
-    try {
-      published = await readPublishedAuthentication(kubeConfig);
-    } catch (err) {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read kube-system/extension-apiserver-authentication; using flags only');
-    }
-    if (!clientCas && published.clientCa) clientCas = parsePemBundle(published.clientCa, 'extension-apiserver-authentication client-ca-file');
-    if (!requestHeaderCas && published.requestheaderClientCa) {
-      requestHeaderCas = parsePemBundle(published.requestheaderClientCa, 'extension-apiserver-authentication requestheader-client-ca-file');
-    }
+  let published: PublishedAuthenticationWatch | undefined;
+  if (kubeConfig && !trust.complete) {
+    published = new PublishedAuthenticationWatch(
+      () => readPublishedAuthentication(kubeConfig),
+      (settings) => trust.applyPublished(settings),
+      logger,
+      { ...DEFAULT_PUBLISHED_AUTHENTICATION_TIMING, ...opts.publishedAuthenticationTiming },
+    );
+    await published.start();
   }
 
-  let requestHeader: RequestHeaderConfig | undefined;
-  if (requestHeaderCas) {
-    const nonEmpty = (list: string[] | undefined): string[] | undefined => (list && list.filter((item) => item !== '').length > 0 ? list.filter((item) => item !== '') : undefined);
-    requestHeader = {
-      caCertificates: requestHeaderCas,
-      allowedNames: nonEmpty(opts.requestheaderAllowedNames) ?? nonEmpty(published.requestheaderAllowedNames) ?? [],
-      usernameHeaders: nonEmpty(opts.requestheaderUsernameHeaders) ?? nonEmpty(published.requestheaderUsernameHeaders) ?? DEFAULT_USERNAME_HEADERS,
-      uidHeaders: DEFAULT_UID_HEADERS,
-      groupHeaders: nonEmpty(opts.requestheaderGroupHeaders) ?? nonEmpty(published.requestheaderGroupHeaders) ?? DEFAULT_GROUP_HEADERS,
-      extraHeaderPrefixes: nonEmpty(opts.requestheaderExtraHeadersPrefix) ?? nonEmpty(published.requestheaderExtraHeadersPrefix) ?? DEFAULT_EXTRA_HEADER_PREFIXES,
-    };
-    authenticators.push(requestHeaderAuthenticator(requestHeader));
-    tlsCas.push(...pemsOf(requestHeaderCas));
-  }
-  if (clientCas) {
-    authenticators.push(clientCertificateAuthenticator(clientCas));
-    tlsCas.push(...pemsOf(clientCas));
-  }
-
+  const authenticators: Authenticator[] = [
+    requestHeaderAuthenticator(() => trust.current().requestHeader),
+    clientCertificateAuthenticator(() => trust.current().clientCas),
+  ];
   let staticTokens;
   if (opts.tokenAuthFile) {
     const loaded = loadTokenFile(opts.tokenAuthFile);
@@ -140,7 +121,8 @@ async function buildAuthentication(opts: SecurityOptions, logger: Logger): Promi
   const tokenReview = kubeConfig ? await TokenReviewAuthenticator.create(kubeConfig) : undefined;
   if (staticTokens || tokenReview) authenticators.push(bearerTokenAuthenticator(staticTokens, tokenReview));
 
-  return { authenticators, requestHeader, tlsCas };
+  const requestCert = Boolean(published || opts.clientCaFile || opts.requestheaderClientCaFile);
+  return { authenticators, trust, published, requestCert };
 }
 
 async function buildAuthorization(opts: SecurityOptions, logger: Logger): Promise<Authorizer> {
@@ -232,12 +214,21 @@ function stripCredentials(request: FastifyRequest, requestHeader: RequestHeaderC
 
 export const buildSecurity: BuildSecurity = async (opts, deps) => {
   const logger = deps.logger;
+  // Read first (even without a log path), so a bad policy fails startup before anything starts polling.
+  const auditPolicy = opts.auditPolicyFile ? loadAuditPolicyFile(opts.auditPolicyFile) : undefined;
   const authentication = await buildAuthentication(opts, logger);
   const authorizer = await buildAuthorization(opts, logger);
   const anonymousAllowed = opts.anonymousAuth === true;
-  const audit: AuditSink | undefined = opts.auditLogPath
-    ? fileAuditSink(opts.auditLogPath, (err) => logger.error({ err: err.message }, 'audit log unwritable; audit events are dropped'))
+  if (auditPolicy && !opts.auditLogPath) logger.warn('--audit-policy-file without --audit-log-path: nothing is audited');
+  const audit: AuditTrail | undefined = opts.auditLogPath
+    ? auditTrail({
+      path: opts.auditLogPath,
+      policy: auditPolicy,
+      redact: deps.redactAuditText ?? ((text) => text),
+      onError: (err) => logger.error({ err: err.message }, 'audit log unwritable; audit events are dropped'),
+    })
     : undefined;
+  const auditEntries = new WeakMap<FastifyRequest, AuditEntry>();
   const limiter = inflightLimiter(
     opts.maxRequestsInflight ?? DEFAULT_MAX_REQUESTS_INFLIGHT,
     opts.maxMutatingRequestsInflight ?? DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT,
@@ -248,15 +239,25 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     maxWaitMs: opts.fairQueueMaxWaitMs ?? DEFAULT_FAIR_QUEUE_MAX_WAIT_MS,
   });
 
-  const tlsOptions: ClientCertTlsOptions = { requestCert: authentication.tlsCas.length > 0, rejectUnauthorized: false };
-  if (authentication.tlsCas.length > 0) tlsOptions.ca = authentication.tlsCas;
+  const { trust, published } = authentication;
+  const tlsOptions: ClientCertTlsOptions = { requestCert: authentication.requestCert, rejectUnauthorized: false };
+  const initialCas = trust.tlsCas();
+  if (initialCas.length > 0) tlsOptions.ca = initialCas;
+  const readinessChecks: ReadinessCheck[] = published ? [{ name: PUBLISHED_AUTHENTICATION_CHECK, failure: () => published.failure() }] : [];
 
   const onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const started = process.hrtime.bigint();
     const info = parseRequestInfo(request.method, request.url);
     request.requestInfo = info;
     let release: (() => void) | undefined;
-    let impersonatedBy: string | undefined;
+    const auditEntry = audit?.begin({
+      info,
+      method: request.method,
+      requestUri: request.url,
+      sourceIP: request.ip,
+      userAgent: String(request.headers['user-agent'] ?? ''),
+    });
+    if (auditEntry) auditEntries.set(request, auditEntry);
     let closed = false;
     let onGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => { onGone = resolve; });
@@ -264,16 +265,11 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
       closed = true;
       onGone();
       release?.();
-      audit?.write({
-        user: request.user,
-        impersonatedBy,
-        info,
-        method: request.method,
-        requestUri: request.url,
+      const body: unknown = request.body;
+      auditEntry?.complete({
         code: reply.raw.statusCode,
         latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-        sourceIP: request.ip,
-        userAgent: String(request.headers['user-agent'] ?? ''),
+        requestBody: Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : undefined,
       });
     });
 
@@ -286,7 +282,7 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'authentication failed unexpectedly');
       verdict = { kind: 'failed' as const, reasons: ['internal error'] };
     }
-    stripCredentials(request, authentication.requestHeader, verdict.kind === 'user');
+    stripCredentials(request, trust.current().requestHeader, verdict.kind === 'user');
     if (verdict.kind === 'user') {
       user = verdict.user;
     } else if (health) {
@@ -298,7 +294,11 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
       return send(reply, unauthorizedStatus());
     }
     request.user = user;
-    if (health) return undefined;
+    auditEntry?.identify(user);
+    if (health) {
+      auditEntry?.received();
+      return undefined;
+    }
 
     // Impersonation (kubectl --as): authorized against the real user, then the request continues as the target.
     const impersonation = await impersonate(user, headersDistinct(request), authorizer);
@@ -315,13 +315,14 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
         logger.error({ err: impersonation.message }, 'impersonation authorization failed');
         return send(reply, internalErrorStatus(impersonation.message));
       case 'impersonated':
-        impersonatedBy = user.name;
+        auditEntry?.identify(user, impersonation.user);
         user = impersonation.user;
         request.user = user;
         break;
       case 'none':
         break;
     }
+    auditEntry?.received();
 
     if (!isLongRunning(info) && !user.groups.includes(PRIVILEGED_GROUP)) {
       release = limiter.tryAcquire(!READ_ONLY_VERBS.has(info.verb));
@@ -361,8 +362,25 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
       if (!app.hasRequestDecorator('user')) app.decorateRequest('user', undefined);
       if (!app.hasRequestDecorator('requestInfo')) app.decorateRequest('requestInfo', undefined);
       app.addHook('onRequest', onRequest);
+      if (audit) {
+        // The response body, for RequestResponse levels and error Statuses (not streams: watches are not recorded).
+        app.addHook('onSend', async (request, reply, payload) => {
+          const entry = auditEntries.get(request);
+          if (entry && (typeof payload === 'string' || Buffer.isBuffer(payload)) && entry.wantsResponseBody(reply.statusCode)) entry.response(payload);
+          return payload;
+        });
+      }
     },
+    onCaChange(listener) {
+      trust.onChange(() => {
+        const cas = trust.tlsCas();
+        listener(cas.length > 0 ? cas : undefined);
+      });
+    },
+    readinessChecks,
     async close() {
+      published?.stop();
+      trust.stop();
       await audit?.close();
     },
   };
@@ -370,8 +388,9 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     {
       authenticators: authentication.authenticators.length,
       anonymous: anonymousAllowed,
-      frontProxy: Boolean(authentication.requestHeader),
-      audit: Boolean(audit),
+      frontProxy: Boolean(trust.current().requestHeader),
+      publishedAuthentication: published ? (published.failure() ?? 'loaded') : 'not used',
+      audit: audit ? (auditPolicy ? 'policy' : 'flat') : 'off',
     },
     'security layer ready',
   );

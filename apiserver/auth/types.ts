@@ -47,6 +47,17 @@ export interface SecurityOptions {
   authorizationPolicyFile?: string;
   authorizationKubeconfig?: string;
   auditLogPath?: string;
+  /** audit.k8s.io/v1 Policy: with it the log holds audit Events at the levels it picks; without, flat lines. */
+  auditPolicyFile?: string;
+  /** How often CA files are checked for changes (default 3 s). */
+  fileReloadIntervalMs?: number;
+  /** Timing of the extension-apiserver-authentication ConfigMap reads (defaults: kube's one-minute refresh). */
+  publishedAuthenticationTiming?: {
+    refreshMs?: number;
+    initialBackoffMs?: number;
+    maxBackoffMs?: number;
+    firstReadWaitMs?: number;
+  };
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
   /** Requests served at once, shared fairly between users (fair-queue.ts); 0 = unlimited. Default 32. */
@@ -64,14 +75,35 @@ export interface ClientCertTlsOptions {
   ca?: string[];
 }
 
+/** A named condition of `/readyz` (`[-]<name> failed: ...`). */
+export interface ReadinessCheck {
+  name: string;
+  /** Undefined when ready; else why not (logged, not shown to clients). */
+  failure(): string | undefined;
+}
+
 export interface SecurityLayer {
+  /** The options at startup; `ca` changes later as CA files and the published ConfigMap change (`onCaChange`). */
   tlsOptions: ClientCertTlsOptions;
+  /** Called with the CAs to advertise for client certificates whenever they change (new TLS connections use them). */
+  onCaChange(listener: (ca: string[] | undefined) => void): void;
+  /** Conditions `/readyz` must include (e.g. the published authentication ConfigMap, once delegation is configured). */
+  readinessChecks: ReadinessCheck[];
   /** Adds the onRequest hooks (authn, request info, authz, in-flight limits) and the audit onResponse hook. */
   register(app: FastifyInstance): void;
   close(): Promise<void>;
 }
 
-export type BuildSecurity = (opts: SecurityOptions, deps: { logger: Logger }) => Promise<SecurityLayer>;
+export interface SecurityDeps {
+  logger: Logger;
+  /**
+   * Removes credentials from text written to the audit log (user info of broker URLs in request and response
+   * objects). Given by the core, which knows the API's addresses; defaults to the identity.
+   */
+  redactAuditText?: (text: string) => string;
+}
+
+export type BuildSecurity = (opts: SecurityOptions, deps: SecurityDeps) => Promise<SecurityLayer>;
 
 declare module 'fastify' {
   interface FastifyRequest {

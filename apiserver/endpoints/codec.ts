@@ -67,14 +67,25 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/**
+ * metadata.managedFields[].fieldsV1 mirrors the object's own fields five levels further down (metadata,
+ * managedFields, the entry, fieldsV1, and an empty object for each leaf), so it is given those five levels on top:
+ * an object as deep as allowed can be sent back as it was read (GET, then PUT).
+ */
+const MANAGED_FIELDS_HEADROOM = 5;
+
 /** Throws 400 when a value nests deeper than MAX_BODY_DEPTH (checked without recursion). */
 export function assertDepth(value: unknown): void {
+  const metadata = value !== null && typeof value === 'object' ? (value as { metadata?: unknown }).metadata : undefined;
+  const managedFields = metadata !== null && typeof metadata === 'object' ? (metadata as { managedFields?: unknown }).managedFields : undefined;
   const stack: { v: unknown; d: number }[] = [{ v: value, d: 1 }];
   while (stack.length > 0) {
     const { v, d } = stack.pop() as { v: unknown; d: number };
     if (v === null || typeof v !== 'object') continue;
     if (d > MAX_BODY_DEPTH) throw badRequest(`the request body is nested too deeply (more than ${MAX_BODY_DEPTH} levels)`);
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push({ v: child, d: d + 1 });
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push({ v: child, d: child === managedFields ? d + 1 - MANAGED_FIELDS_HEADROOM : d + 1 });
+    }
   }
 }
 

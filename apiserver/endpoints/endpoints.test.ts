@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../selectors';
 import { compileJsonPath, evaluateJsonPath } from './jsonpath';
 import { humanDuration } from './table';
 import { negotiate, assertDepth, findDuplicateFields } from './codec';

@@ -130,9 +130,10 @@ function metaSchemas(style: RefStyle): Record<string, Schema> {
       properties: {
         apiVersion: str('meta.k8s.io/v1 or v1.'), kind: str('DeleteOptions.'),
         dryRun: { type: 'array', items: { type: 'string', default: '' }, description: 'If ["All"], nothing is persisted.' },
-        gracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Accepted for compatibility.' },
+        gracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Must be non-negative; these kinds have no graceful deletion, so it changes nothing.' },
+        orphanDependents: { type: 'boolean', description: 'Deprecated: true is propagationPolicy Orphan. Either this or propagationPolicy.' },
         preconditions: refWith(style, `${META}.Preconditions`, 'Must hold for the deletion to proceed.'),
-        propagationPolicy: str('Orphan, Background or Foreground. Accepted for compatibility.'),
+        propagationPolicy: str('Whether and how dependents are garbage collected: Orphan, Background (the default) or Foreground.'),
       },
     },
     [`${META}.Patch`]: { type: 'object', description: 'A patch: JSON patch (RFC 6902), JSON merge patch (RFC 7386) or an apply configuration (server-side apply).' },

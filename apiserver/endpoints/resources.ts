@@ -2,15 +2,19 @@
 // response (JSON, YAML, Table, PartialObjectMetadata), decodes bodies and query options, and streams watches.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as toYaml } from 'yaml';
-import type { ResourceStore, WriteOptions, ListOptions, ListResult, FieldValidation } from '../registry/store';
+import type { ResourceStore } from '../registry/store';
+import type { FieldValidation, WriteOptions } from '../registry/options';
+import type { ListOptions, ListResult } from '../registry/list';
+import { applyJsonPatch, applyMergePatch } from '../registry/patch';
+import { validateDeleteOptions, type DeleteOptions, type PropagationPolicy } from '../registry/deletion';
 import type { WatchCache } from '../storage/watch-cache';
 import type { JsonObject } from '../storage/interface';
 import {
-  ApiError, badRequest, invalid, methodNotAllowed, notFoundPath, successStatus, tooManyRequests,
+  badRequest, invalid, methodNotAllowed, notFoundPath, successStatus, tooManyRequests,
 } from '../errors';
 import { invalid as invalidIssue, notSupported } from '../../crds/validation/field-issue';
 import { bodyKind, decodeBody, findDuplicateFields, mediaType, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
-import { parseFieldSelector, parseLabelSelector } from './selectors';
+import { parseFieldSelector, parseLabelSelector } from '../selectors';
 import { TableConvertor, partialObjectMetadata, type IncludeObject } from './table';
 import { prepareWatch, serveWatch, type WatchLimits } from './watch';
 import type { WatchersPerUser } from './watchers-per-user';
@@ -59,7 +63,21 @@ function parseInteger(value: string | undefined, name: string): number | undefin
   return Number(value);
 }
 
+const DELETE_OPTIONS_KIND = { group: 'meta.k8s.io', kind: 'DeleteOptions' };
+
+/** A DeleteOptions body field of the JSON type Go's decoder expects (null is absent); else its 400. */
+function bodyField(body: Record<string, unknown>, field: string, type: 'string' | 'boolean' | 'number', goType: string): unknown {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) {
+    const jsonType = Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value === 'boolean' ? 'bool' : typeof value;
+    throw badRequest(`json: cannot unmarshal ${jsonType} into Go struct field DeleteOptions.${field} of type ${goType}`);
+  }
+  return value;
+}
+
 function decodeSegment(s: string): string {
+  if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
@@ -85,8 +103,35 @@ export function parseResourcePath(urlPath: string): ResourcePath | undefined {
   return { group, version, namespace, resource, name, subresource, watchPrefix };
 }
 
+/**
+ * The quoted text of a Warning header. Header values carry bytes: the text goes as UTF-8, as kube-apiserver's does,
+ * each byte one latin1 character for Node (which refuses characters above U+00FF in headers, a 500 otherwise), and
+ * control characters, which no header may carry, as spaces.
+ */
 function escapeWarning(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\r\n]+/g, ' ');
+  const quoted = text.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  const printable = Array.from(quoted, (c) => ((c < ' ' && c !== '\t') || c === '\u007f' ? ' ' : c)).join('');
+  return Buffer.from(printable, 'utf8').toString('latin1');
+}
+
+/** kube's warning recorder limits: all warnings while they total at most this many characters... */
+const WARNINGS_TOTAL_CHARACTERS = 4 * 1024;
+/** ...and beyond, each cut to this many, and no more once the total is reached. */
+const WARNING_CHARACTERS_WHEN_TRUNCATING = 256;
+
+/** The Warning header values of a response, deduplicated and truncated as kube-apiserver's (its filters/warning.go). */
+function warningHeaders(warnings: string[]): string[] {
+  const unique = Array.from(new Set(warnings.filter((w) => w !== '')), (w) => Array.from(w));
+  const truncating = unique.reduce((total, w) => total + w.length, 0) > WARNINGS_TOTAL_CHARACTERS;
+  const headers: string[] = [];
+  let written = 0;
+  for (const characters of unique) {
+    if (truncating && written >= WARNINGS_TOTAL_CHARACTERS) break;
+    const kept = truncating ? characters.slice(0, WARNING_CHARACTERS_WHEN_TRUNCATING) : characters;
+    written += kept.length;
+    headers.push(`299 - "${escapeWarning(kept.join(''))}"`);
+  }
+  return headers;
 }
 
 export interface ResourceHandlerDeps {
@@ -106,9 +151,11 @@ export class ResourceHandler {
   }
 
   private send(reply: FastifyReply, code: number, body: unknown, negotiated: Negotiated, warnings: string[] = []): FastifyReply {
-    if (warnings.length > 0) reply.header('warning', Array.from(new Set(warnings)).slice(0, 50).map((w) => `299 - "${escapeWarning(w)}"`));
-    if (negotiated.format === 'yaml') return reply.code(code).type('application/yaml').send(toYaml(body));
-    return reply.code(code).type('application/json').send(JSON.stringify(body));
+    if (warnings.length > 0) reply.header('warning', warningHeaders(warnings));
+    const text = negotiated.format === 'yaml' ? toYaml(body) : JSON.stringify(body);
+    // Node writes an HTTP/1.1 response's headers in the encoding of a string body (UTF-8), but as latin1 with a Buffer
+    // body, as HTTP/2 always does: a Buffer keeps the warnings' UTF-8 bytes as they are on both protocols.
+    return reply.code(code).type(negotiated.format === 'yaml' ? 'application/yaml' : 'application/json').send(warnings.length > 0 ? Buffer.from(text) : text);
   }
 
   private writeOptions(request: FastifyRequest, query: Query, kind: string): WriteOptions {
@@ -245,9 +292,13 @@ export class ResourceHandler {
       const user = request.user?.name ?? '';
       const release = this.deps.watchersPerUser.tryAcquire(user);
       if (!release) throw tooManyRequests(`too many watches open by user ${JSON.stringify(user)}, please close some and try again later`, 1);
+      // A client that leaves while its watch waits (cache sync, a resourceVersion not reached yet) gives its slot
+      // back at once, not when the wait ends; a watch whose client is already gone is not started.
+      reply.raw.once('close', release);
       try {
         await prepareWatch(this.deps.cache, watchRequest);
         reply.hijack();
+        if (reply.raw.destroyed) return;
         await serveWatch(reply.raw, this.deps.cache, store, watchRequest);
       } finally {
         release();
@@ -306,20 +357,20 @@ export class ResourceHandler {
           throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'fieldManager', type: 'FieldValueRequired', message: 'Required value: is required for apply patch' }]);
         }
         const patchType = kind === 'json-patch' ? 'json' : kind === 'merge-patch' ? 'merge' : 'apply';
-        let existed = true;
-        if (patchType === 'apply') {
-          try { await store.get(path.namespace, path.name); } catch (err) { if (err instanceof ApiError && err.code === 404) existed = false; else throw err; }
-        }
-        const patched = await store.patch(path.namespace, path.name, patchType, value, subresource, options, force);
-        return this.send(reply, existed ? 200 : 201, this.renderObject(served, patched, negotiated, query), negotiated, options.warnings);
+        const outcome = { created: false };
+        const patched = await store.patch(path.namespace, path.name, patchType, value, subresource, options, force, outcome);
+        return this.send(reply, outcome.created ? 201 : 200, this.renderObject(served, patched, negotiated, query), negotiated, options.warnings);
       }
       case 'DELETE': {
         if (subresource) throw methodNotAllowed(method, describe);
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
-        const deleted = await store.delete(path.namespace, path.name, this.deleteOptions(request, query));
+        const deleteOptions = this.deleteOptions(request, query);
+        const deleted = await store.delete(path.namespace, path.name, deleteOptions);
         const meta = deleted.metadata as { uid?: string; deletionTimestamp?: string; finalizers?: string[] };
         if (meta.deletionTimestamp && (meta.finalizers ?? []).length > 0) {
-          return this.send(reply, 200, this.renderObject(served, deleted, negotiated, query), negotiated);
+          // kube answers 202 for a deferred delete only when the client asked for cascading with orphanDependents=false.
+          const code = deleteOptions.orphanDependents === false ? 202 : 200;
+          return this.send(reply, code, this.renderObject(served, deleted, negotiated, query), negotiated);
         }
         if (negotiated.shape === 'Object') return this.send(reply, 200, deleted, negotiated);
         return this.send(reply, 200, successStatus({ name: path.name, group: def.group, kind: def.plural, uid: meta.uid }), negotiated);
@@ -329,12 +380,17 @@ export class ResourceHandler {
     }
   }
 
-  private deleteOptions(request: FastifyRequest, query: Query): { dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } } {
+  /**
+   * DeleteOptions from the body, or — without a body — from the query (kube's rule); dryRun from both. Wrong types
+   * are 400s as kube's decoder gives them, wrong values 422s with the field (ValidateDeleteOptions).
+   */
+  private deleteOptions(request: FastifyRequest, query: Query): DeleteOptions {
     const dryRunQuery = all(query, 'dryRun');
-    for (const v of dryRunQuery) if (v !== 'All') throw invalid({ group: '', kind: 'DeleteOptions' }, '', [notSupported('dryRun', v, ['All'])]);
+    for (const v of dryRunQuery) if (v !== 'All') throw invalid(DELETE_OPTIONS_KIND, '', [notSupported('dryRun', v, ['All'])]);
     const raw = request.body as Buffer | undefined;
     let dryRun = dryRunQuery.length > 0;
     let preconditions: { uid?: string; resourceVersion?: string } | undefined;
+    let decoded: { propagationPolicy?: unknown; orphanDependents?: unknown; gracePeriodSeconds?: unknown };
     if (raw && raw.length > 0 && raw.toString('utf8').trim() !== '') {
       const ct = request.headers['content-type'] ?? 'application/json';
       bodyKind(ct, false);
@@ -342,7 +398,7 @@ export class ResourceHandler {
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('DeleteOptions must be an object');
       const opts = body as Record<string, unknown>;
       if (opts.dryRun !== undefined) {
-        if (!Array.isArray(opts.dryRun) || opts.dryRun.some((v) => v !== 'All')) throw invalid({ group: '', kind: 'DeleteOptions' }, '', [notSupported('dryRun', opts.dryRun, ['All'])]);
+        if (!Array.isArray(opts.dryRun) || opts.dryRun.some((v) => v !== 'All')) throw invalid(DELETE_OPTIONS_KIND, '', [notSupported('dryRun', opts.dryRun, ['All'])]);
         dryRun = dryRun || opts.dryRun.length > 0;
       }
       const pre = opts.preconditions;
@@ -354,8 +410,30 @@ export class ResourceHandler {
           ...(typeof p.resourceVersion === 'string' ? { resourceVersion: p.resourceVersion } : {}),
         };
       }
+      decoded = {
+        propagationPolicy: bodyField(opts, 'propagationPolicy', 'string', 'DeletionPropagation'),
+        orphanDependents: bodyField(opts, 'orphanDependents', 'boolean', 'bool'),
+        gracePeriodSeconds: bodyField(opts, 'gracePeriodSeconds', 'number', 'int64'),
+      };
+      if (typeof decoded.gracePeriodSeconds === 'number' && !Number.isInteger(decoded.gracePeriodSeconds)) {
+        throw badRequest(`json: cannot unmarshal number ${decoded.gracePeriodSeconds} into Go struct field DeleteOptions.gracePeriodSeconds of type int64`);
+      }
+    } else {
+      decoded = {
+        propagationPolicy: first(query, 'propagationPolicy') || undefined,
+        orphanDependents: parseBool(first(query, 'orphanDependents') || undefined, 'orphanDependents'),
+        gracePeriodSeconds: parseInteger(first(query, 'gracePeriodSeconds'), 'gracePeriodSeconds'),
+      };
     }
-    return { dryRun, ...(preconditions ? { preconditions } : {}) };
+    const issues = validateDeleteOptions(decoded);
+    if (issues.length > 0) throw invalid(DELETE_OPTIONS_KIND, '', issues);
+    return {
+      dryRun,
+      ...(preconditions ? { preconditions } : {}),
+      ...(decoded.propagationPolicy !== undefined ? { propagationPolicy: decoded.propagationPolicy as PropagationPolicy } : {}),
+      ...(decoded.orphanDependents !== undefined ? { orphanDependents: decoded.orphanDependents as boolean } : {}),
+      ...(decoded.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: decoded.gracePeriodSeconds as number } : {}),
+    };
   }
 
   private async handleScale(request: FastifyRequest, reply: FastifyReply, path: ResourcePath, served: ServedResource, query: Query): Promise<FastifyReply> {
@@ -363,18 +441,17 @@ export class ResourceHandler {
     const method = request.method.toUpperCase();
     const negotiated = negotiate(request.headers.accept, ['Object']);
     if (path.name === '') throw methodNotAllowed(method, `${path.resource}/scale`);
-    if (method === 'GET' || method === 'HEAD') return this.send(reply, 200, await store.getScale(path.namespace, path.name), negotiated);
+    if (method === 'GET' || method === 'HEAD') return this.send(reply, 200, await store.scale.get(path.namespace, path.name), negotiated);
     if (method === 'PUT') {
       const options = this.writeOptions(request, query, 'Scale');
       const wanted = this.objectBody(request);
-      const scale = await store.updateScale(path.namespace, path.name, () => wanted, options);
+      const scale = await store.scale.update(path.namespace, path.name, () => wanted, options);
       return this.send(reply, 200, scale, negotiated, options.warnings);
     }
     if (method === 'PATCH') {
       const options = this.writeOptions(request, query, 'Scale');
       const { kind, value } = this.body(request, true);
-      const { applyJsonPatch, applyMergePatch } = await import('../registry/store');
-      const scale = await store.updateScale(path.namespace, path.name, (current) => {
+      const scale = await store.scale.update(path.namespace, path.name, (current) => {
         if (kind === 'json-patch') return applyJsonPatch(current, value);
         if (kind === 'merge-patch') return applyMergePatch(current, value);
         // An apply configuration of a Scale: its spec.replicas wins.

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { StorageEvent, JsonObject } from '../storage/interface';
 import { CacheNotReadyError, TooOldRevisionError, type WatchCache } from '../storage/watch-cache';
 import type { ResourceStore } from '../registry/store';
-import type { FieldRequirement, LabelRequirement } from './selectors';
+import type { FieldRequirement, LabelRequirement } from '../selectors';
 import { ApiError, expired, invalid, resourceVersionTooLarge, serviceUnavailable, type Status } from '../errors';
 import { invalid as invalidIssue, forbidden as forbiddenIssue } from '../../crds/validation/field-issue';
 
@@ -51,6 +51,8 @@ export interface WatchLimits {
 }
 
 const BOOKMARK_INTERVAL_MS = 60_000;
+/** How long before a watch's deadline its last bookmark goes out (kube's cacheWatcher.nextBookmarkTime). */
+const PRE_TIMEOUT_BOOKMARK_MS = 2000;
 const TOO_LARGE_WAIT_MS = 3000;
 /** How long a watch waits for the cache to (re)list before answering 503. */
 const CACHE_READY_WAIT_MS = 3000;
@@ -217,18 +219,26 @@ export async function serveWatch(res: ServerResponse, cache: WatchCache, store: 
     return done;
   }
 
-  if (req.allowWatchBookmarks) {
-    const tick = (): void => {
-      if (closed) return;
-      if (cache.revision > lastSentRevision) bookmark(cache.revision);
-      timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
-    };
-    timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
-  }
   const minTimeoutMs = req.limits.minRequestTimeoutSeconds * 1000;
   const timeoutMs = req.timeoutSeconds !== undefined && req.timeoutSeconds > 0
     ? Math.min(req.timeoutSeconds * 1000, 2 * minTimeoutMs)
     : minTimeoutMs * (1 + Math.random());
+  const deadline = Date.now() + timeoutMs;
+  if (req.allowWatchBookmarks) {
+    // As kube's cacheWatcher: a bookmark every minute and one 2 s before the deadline, so a client that resumes
+    // after the timeout starts from as recent a resourceVersion as possible instead of replaying (or a 410).
+    const scheduleBookmark = (): void => {
+      const now = Date.now();
+      const at = Math.min(now + BOOKMARK_INTERVAL_MS, deadline - PRE_TIMEOUT_BOOKMARK_MS);
+      if (at <= now) return;
+      timers.push(setTimeout(() => {
+        if (closed) return;
+        if (cache.revision > lastSentRevision) bookmark(cache.revision);
+        scheduleBookmark();
+      }, at - now));
+    };
+    scheduleBookmark();
+  }
   timers.push(setTimeout(() => finish(), timeoutMs));
   return done;
 }

@@ -47,8 +47,10 @@ interface Subscriber {
 export class WatchCache {
   private readonly objects = new Map<string, StoredObject>();
   private sortedKeys: string[] | undefined;
+  /** The recent events are `window[windowHead..]`; the ones before windowHead have left the window. */
   private window: StorageEvent[] = [];
-  /** Events with revision > windowStart are all in `window`. */
+  private windowHead = 0;
+  /** Events with revision > windowStart are all in the window. */
   private windowStart = 0;
   private currentRevision = 0;
   private readonly subscribers = new Set<Subscriber>();
@@ -102,6 +104,7 @@ export class WatchCache {
     for (const item of items) this.objects.set(item.key, item);
     this.sortedKeys = undefined;
     this.window = [];
+    this.windowHead = 0;
     this.windowStart = revision;
     this.currentRevision = revision;
     this.readyFlag = true;
@@ -142,10 +145,15 @@ export class WatchCache {
     // A watch response with no events for us still proves we have seen everything up to its header revision
     // only when it carries no events at all (progress); with events, the last event revision is what we know.
     if (events.length === 0 && headerRevision > this.currentRevision) this.currentRevision = headerRevision;
-    if (this.window.length > this.windowSize) {
-      const drop = this.window.length - this.windowSize;
-      this.windowStart = this.window[drop - 1].revision;
-      this.window = this.window.slice(drop);
+    if (this.window.length - this.windowHead > this.windowSize) {
+      this.windowHead = this.window.length - this.windowSize;
+      this.windowStart = this.window[this.windowHead - 1].revision;
+      // Copied out in chunks of a quarter window, not on every write: once the window was full, a copy per write
+      // (20,000 entries, 160 KB of garbage) cost more than the rest of the watch cache's work per write.
+      if (this.windowHead >= this.windowSize / 4) {
+        this.window = this.window.slice(this.windowHead);
+        this.windowHead = 0;
+      }
     }
     if (events.length > 0) {
       for (const sub of this.subscribers) {
@@ -212,7 +220,7 @@ export class WatchCache {
     if (afterRevision < this.windowStart) throw new TooOldRevisionError(afterRevision, this.windowStart);
     const backlog = afterRevision >= this.currentRevision
       ? []
-      : this.window.filter((e) => e.revision > afterRevision && e.key.startsWith(prefix));
+      : this.window.slice(this.windowHead).filter((e) => e.revision > afterRevision && e.key.startsWith(prefix));
     const sub: Subscriber = { prefix, listener };
     this.subscribers.add(sub);
     return { backlog, unsubscribe: () => { this.subscribers.delete(sub); } };
@@ -225,7 +233,8 @@ export class WatchCache {
   /** etcd history up to `revision` was compacted: watches can no longer resume from before it. */
   compacted(revision: number): void {
     if (revision <= this.windowStart) return;
-    this.window = this.window.filter((e) => e.revision > revision);
+    this.window = this.window.slice(this.windowHead).filter((e) => e.revision > revision);
+    this.windowHead = 0;
     this.windowStart = Math.min(revision, this.currentRevision);
   }
 

@@ -3,61 +3,68 @@
 // the address without credentials; finalizer so `reclaimPolicy: Delete` removes the destination. On RabbitMQ it also
 // declares the durable queue of every consumer group reading a claiming Stream (Spring's `requiredGroups`), so what
 // is published before a reading Processor runs (replicas 0, still starting, restarting) is kept, not dropped by an
-// exchange with no queue bound.
-import type { ClusterStream, ClusterStreamStatus, Processor, Stream } from '../../crds/types';
-import { protocolOf, publicAddress, redactCredentials } from '../brokers';
+// exchange with no queue bound. A destination another ClusterStream holds on the same broker (claims.ts
+// destinationHeldBy) is not provisioned: two namespaces would share its data (`DestinationInUse`).
+import type { ClusterStream, ClusterStreamStatus, Stream } from '../../crds/types';
+import { publicAddress } from '../brokers';
+import { claimNamespace, claimsOf, clusterStreamProtocol, consumerGroupsOf, destinationHeldBy, destinationUsedByOthers, readersOf } from '../claims';
+import { errorText } from '../conditions';
+import { CLUSTER_STREAM_FINALIZER, DONE, reportFailure, setFinalizer, writeReady, type ControllerContext, type Reconciler, type StatusFields } from '../context';
 import { servedLocallyNote } from '../in-cluster';
-import { errorText, setCondition } from '../conditions';
-import { CLUSTER_STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
-import { claimNamespace, isAutoProvisioned, providesDestination, streamClusterStreamName } from './stream';
-import { consumerGroupOf, desiredReplicas, isPartitionedInput, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
 import type { ConsumerGroup } from '../provisioners/types';
-import type { ReconcileOutcome } from '../queue';
+import { desiredReplicas, isPartitionedStream, DEFAULT_PARTITION_COUNT } from '../workload';
 
-export async function reconcileClusterStream(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
+export const reconcileClusterStream: Reconciler = async (ctx, key) => {
   let cs = ctx.clusterStreams.get(key);
-  if (!cs) return;
-  const generation = cs.metadata.generation;
+  if (!cs) return DONE;
   const storage = cs.spec.storage ?? {};
-  const protocol = protocolOf(storage.server?.protocol, storage.attributes?.protocolAdapterName);
+  const protocol = clusterStreamProtocol(cs);
   const endpoint = protocol ? ctx.brokers.endpoint(protocol, storage.server?.url) : undefined;
+  const what = protocol === 'kafka' ? 'topic' : 'exchange';
 
   if (cs.metadata.deletionTimestamp) {
-    if (!cs.metadata.finalizers?.includes(CLUSTER_STREAM_FINALIZER)) return;
+    if (!cs.metadata.finalizers?.includes(CLUSTER_STREAM_FINALIZER)) return DONE;
     if (storage.reclaimPolicy === 'Delete' && protocol && endpoint) {
-      try {
-        const removed = await ctx.brokers.provisioner(protocol, endpoint).remove(endpoint, cs.spec.name);
-        // The object goes away either way (a finalizer that never clears would block the delete forever), but not
-        // silently: the log says the destination was kept, and the status said so while the object lived.
-        if (removed?.outcome === 'kept') ctx.log.warn({ clusterStream: cs.metadata.name, destination: cs.spec.name }, `reclaimPolicy Delete: ${removed.reason}`);
-      } catch (err) {
-        await fail(ctx, cs, 'ReclaimFailed', `could not delete ${cs.spec.name} on ${endpoint.url}: ${errorText(err)}`);
-        throw err;
+      if (destinationUsedByOthers(ctx, cs)) {
+        // Another ClusterStream's data (it holds the destination, or shares it within its namespace): not ours to delete.
+        ctx.log.warn({ clusterStream: cs.metadata.name, destination: cs.spec.name }, 'reclaimPolicy Delete: kept, another ClusterStream uses this destination');
+      } else {
+        try {
+          const removed = await ctx.brokers.provisioner(protocol, endpoint).remove(endpoint, cs.spec.name);
+          // The object goes away either way (a finalizer that never clears would block the delete forever), but not
+          // silently: the log says the destination was kept, and the status said so while the object lived.
+          if (removed?.outcome === 'kept') ctx.log.warn({ clusterStream: cs.metadata.name, destination: cs.spec.name }, `reclaimPolicy Delete: ${removed.reason}`);
+        } catch (err) {
+          return reportFailure(ctx, ctx.clusterStreams, cs, { reason: 'ReclaimFailed', message: `could not delete ${cs.spec.name} on ${endpoint.url}: ${errorText(err)}` }, keptFields(cs), err);
+        }
       }
     }
     await setFinalizer(ctx, ctx.clusterStreams, cs, CLUSTER_STREAM_FINALIZER, false);
-    return;
+    return DONE;
   }
 
   cs = await setFinalizer(ctx, ctx.clusterStreams, cs, CLUSTER_STREAM_FINALIZER, true);
   const claims = claimsOf(ctx, cs);
-  const base: ClusterStreamStatus = {
+  const base: StatusFields<ClusterStream> = {
     ...(storage.server?.binding ? { binding: { name: storage.server.binding } } : {}),
     claimRefs: claims.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort(),
   };
   if (!protocol) {
-    await writeStatus(ctx, ctx.clusterStreams, cs, {
-      ...base, observedGeneration: generation,
-      conditions: setCondition(cs.status?.conditions, { status: 'False', reason: 'UnsupportedProtocol', message: `protocol "${storage.server?.protocol ?? ''}" is not supported; use kafka or rabbitmq`, observedGeneration: generation }),
-    });
-    return;
+    await writeReady(ctx, ctx.clusterStreams, cs, { status: 'False', reason: 'UnsupportedProtocol', message: `protocol "${storage.server?.protocol ?? ''}" is not supported; use kafka or rabbitmq` }, base);
+    return DONE;
   }
   if (!endpoint) {
-    await writeStatus(ctx, ctx.clusterStreams, cs, {
-      ...base, observedGeneration: generation,
-      conditions: setCondition(cs.status?.conditions, { status: 'False', reason: 'NoServer', message: `spec.storage.server.url is empty and no default ${protocol} server is configured (--${protocol === 'kafka' ? 'kafka-brokers' : 'rabbitmq-url'})`, observedGeneration: generation }),
-    });
-    return;
+    await writeReady(ctx, ctx.clusterStreams, cs, { status: 'False', reason: 'NoServer', message: `spec.storage.server.url is empty and no default ${protocol} server is configured (--${protocol === 'kafka' ? 'kafka-brokers' : 'rabbitmq-url'})` }, base);
+    return DONE;
+  }
+  const holder = destinationHeldBy(ctx, cs);
+  if (holder) {
+    const claim = claimNamespace(holder);
+    await writeReady(ctx, ctx.clusterStreams, cs, {
+      status: 'False', reason: 'DestinationInUse',
+      message: `${what} "${cs.spec.name}" on ${endpoint.url} is ClusterStream "${holder.metadata.name ?? ''}"'s (created first${claim ? `, claimed by namespace "${claim}"` : ''}): two ClusterStreams providing one destination would let two namespaces share its data; give this one another spec.name, or delete the other`,
+    }, base);
+    return DONE;
   }
   const partitions = partitionsNeeded(ctx, claims);
   const provisioner = ctx.brokers.provisioner(protocol, endpoint);
@@ -65,19 +72,16 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
   try {
     real = (await provisioner.ensure(endpoint, cs.spec.name, partitions))?.partitions;
   } catch (err) {
-    await fail(ctx, cs, 'ProvisioningFailed', `could not create ${protocol === 'kafka' ? 'topic' : 'exchange'} "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}`);
-    throw err;
+    return reportFailure(ctx, ctx.clusterStreams, cs, { reason: 'ProvisioningFailed', message: `could not create ${what} "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}` }, keptFields(cs), err);
   }
   const groups = uniqueGroups(claims.flatMap((s) => consumerGroupsOf(ctx, s)));
   if (provisioner.ensureConsumerGroups && groups.length > 0) {
     try {
       await provisioner.ensureConsumerGroups(endpoint, cs.spec.name, groups);
     } catch (err) {
-      await fail(ctx, cs, 'ProvisioningFailed', `could not declare the consumer group queues of "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}`);
-      throw err;
+      return reportFailure(ctx, ctx.clusterStreams, cs, { reason: 'ProvisioningFailed', message: `could not declare the consumer group queues of "${cs.spec.name}" on ${endpoint.url}: ${errorText(err)}` }, keptFields(cs), err);
     }
   }
-  const address = publicAddress(protocol, endpoint.url);
   // The partitions the topic really has: a cluster that cannot grow topics (the dev Kafka) may have fewer.
   const has = real ?? partitions;
   const plural = (n: number): string => `${n} partition${n === 1 ? '' : 's'}`;
@@ -90,34 +94,17 @@ export async function reconcileClusterStream(ctx: ControllerContext, key: string
     ? `; reclaimPolicy Delete will keep it: ${provisioner.cannotDelete}`
     : '';
   const ready = !(protocol === 'kafka' && has < written);
-  await writeStatus(ctx, ctx.clusterStreams, cs, {
-    ...base,
-    observedGeneration: generation,
-    storageAddress: { server: { production: address } },
-    conditions: setCondition(cs.status?.conditions, {
-      status: ready ? 'True' : 'False', reason: ready ? 'ProtocolDeployed' : 'InsufficientPartitions',
-      message: redactCredentials(`${protocol === 'kafka' ? `topic "${cs.spec.name}" (${plural(has)})` : `exchange "${cs.spec.name}"`} ${ready ? 'ready' : 'too small'} on ${endpoint.url}${endpoint.inCluster ? ` (${servedLocallyNote(protocol, endpoint.inCluster, endpoint.url)})` : ''}${shortfall}${reclaim}`),
-      observedGeneration: generation,
-    }),
-  });
-}
+  await writeReady(ctx, ctx.clusterStreams, cs, {
+    status: ready ? 'True' : 'False', reason: ready ? 'ProtocolDeployed' : 'InsufficientPartitions',
+    message: `${protocol === 'kafka' ? `topic "${cs.spec.name}" (${plural(has)})` : `exchange "${cs.spec.name}"`} ${ready ? 'ready' : 'too small'} on ${endpoint.url}${endpoint.inCluster ? ` (${servedLocallyNote(protocol, endpoint.inCluster, endpoint.url)})` : ''}${shortfall}${reclaim}`,
+  }, { ...base, storageAddress: { server: { production: publicAddress(protocol, endpoint.url) } } });
+  return DONE;
+};
 
-/** Streams bound to (or about to bind to) this ClusterStream: of its claim's namespace only (a Stream of another
- *  namespace naming it is refused, and must add neither partitions nor consumer-group queues). */
-export function claimsOf(ctx: ControllerContext, cs: ClusterStream): Stream[] {
-  const owner = claimNamespace(cs);
-  return ctx.streams.list().filter((s) => !s.metadata.deletionTimestamp
-    && (streamClusterStreamName(s) === cs.metadata.name || madeFor(cs, s))
-    && (owner === undefined || (s.metadata.namespace ?? 'default') === owner));
-}
-
-/** An auto-provisioned ClusterStream is reconciled as soon as it is created, before the Stream it was made for has
- *  recorded its name (`status.clusterStreamName`; until then the Stream names the original's `<name>-cluster-stream`,
- *  not a per-namespace form). That Stream counts already, else the topic is created with one partition and a cluster
- *  that cannot grow topics (the dev Kafka) keeps it so. */
-function madeFor(cs: ClusterStream, s: Stream): boolean {
-  return isAutoProvisioned(cs) && !s.status?.clusterStreamName && !s.spec.storage?.clusterStream && providesDestination(cs, s)
-    && claimNamespace(cs) === (s.metadata.namespace ?? 'default');
+/** A failure keeps what status said besides Ready (the address, claims) until a reconcile succeeds again. */
+function keptFields(cs: ClusterStream): StatusFields<ClusterStream> {
+  const { conditions: _conditions, observedGeneration: _generation, ...fields }: ClusterStreamStatus = cs.status ?? {};
+  return fields;
 }
 
 /** Enough partitions for the claiming Streams' partitionCount and for every replica of the Processors reading them. */
@@ -130,36 +117,8 @@ function partitionsNeeded(ctx: ControllerContext, claims: Stream[]): number {
   return needed;
 }
 
-/** The consumer groups reading a Stream: one per Processor of its namespace that lists it as an input (group =
- *  workload.ts consumerGroupOf), with the Stream's partition count when that Processor's input is partitioned. */
-export function consumerGroupsOf(ctx: ControllerContext, s: Stream): ConsumerGroup[] {
-  return readersOf(ctx, s).filter((p) => !p.metadata.deletionTimestamp).map((p) => {
-    const inputs = (p.spec.inputs ?? []).flatMap((i) => {
-      const stream = ctx.streams.get(`${p.metadata.namespace ?? 'default'}/${i.name}`);
-      return stream ? [stream] : [];
-    });
-    const group: ConsumerGroup = { group: consumerGroupOf(p.metadata.namespace ?? 'default', p.metadata.name ?? '') };
-    if (isPartitionedInput(p, inputs)) group.partitions = s.spec.partitionCount ?? DEFAULT_PARTITION_COUNT;
-    return group;
-  });
-}
-
 function uniqueGroups(groups: ConsumerGroup[]): ConsumerGroup[] {
   const byKey = new Map<string, ConsumerGroup>();
   for (const g of groups) byKey.set(`${g.group}/${g.partitions ?? ''}`, g);
   return [...byKey.values()];
 }
-
-function readersOf(ctx: ControllerContext, s: Stream): Processor[] {
-  return ctx.processors.list().filter((p) => p.metadata.namespace === s.metadata.namespace && (p.spec.inputs ?? []).some((i) => i.name === s.metadata.name));
-}
-
-async function fail(ctx: ControllerContext, cs: ClusterStream, reason: string, message: string): Promise<void> {
-  await writeStatus(ctx, ctx.clusterStreams, cs, {
-    ...(cs.status ?? {}),
-    observedGeneration: cs.metadata.generation,
-    conditions: setCondition(cs.status?.conditions, { status: 'False', reason, message: redactCredentials(message), observedGeneration: cs.metadata.generation }),
-  }).catch((err: unknown) => ctx.log.warn({ err: errorText(err) }, 'could not write status'));
-}
-
-/** An error as status, events and logs show it: credentials a broker client may echo (a URL's user info) removed. */

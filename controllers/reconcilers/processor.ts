@@ -1,46 +1,39 @@
 // Processor: resolve every input and output in the Processor's own namespace (auto-provisioning missing Streams
 // when allowed), build the configuration, deploy through the runtime, and report Ready, replicas, readyReplicas,
 // selector and observedGeneration. A deleted Processor is stopped by the runtime (its cache entry is gone).
-import type { Processor, ProcessorStatus, Stream } from '../../crds/types';
+import type { Processor, Stream } from '../../crds/types';
 import { API_VERSION, METRICS_URL_ANNOTATION, PROCESSOR_LABEL } from '../../crds/types';
-import { errorText, isReady, setCondition } from '../conditions';
-import { writeStatus, type ControllerContext } from '../context';
+import { AUTO_PROVISIONED_LABEL, consumerGroupsOf, namespaceOf, streamDestination } from '../claims';
+import { errorText, isReady } from '../conditions';
+import { DONE, reportFailure, requeueAfter, writeReady, type ControllerContext, type ReadyReport, type Reconciler, type StatusFields } from '../context';
 import { isApiError } from '../kube/client';
-import type { ReconcileOutcome } from '../queue';
-import { buildWorkload, credentialsToEnvironment, desiredReplicas, type ResolvedStream } from '../workload';
-import { redactCredentials } from '../brokers';
-import { consumerGroupsOf } from './clusterstream';
-import { streamDestination } from './stream';
 import { attachSql, checkPlan, describeDiagnostics, sqlStreams, sqlTables, SqlTableError } from '../sql-workload';
+import { buildWorkload, credentialsToEnvironment, desiredReplicas, type ResolvedStream } from '../workload';
 
 /** How long a namespace must have seen no new Stream or Processor before missing Streams are auto-provisioned. */
 export const AUTO_PROVISION_GRACE_MS = 5000;
 
-
-export async function reconcileProcessor(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
+export const reconcileProcessor: Reconciler = async (ctx, key) => {
   const processor = ctx.processors.get(key);
   if (!processor || processor.metadata.deletionTimestamp) {
     await ctx.runtime.remove(key);
-    return;
+    return DONE;
   }
-  const ns = processor.metadata.namespace ?? 'default';
-  const generation = processor.metadata.generation;
+  const ns = namespaceOf(processor);
   const desired = desiredReplicas(processor);
-  const set = async (status: 'True' | 'False' | 'Unknown', reason: string, message: string, replicas = 0, readyReplicas = 0): Promise<void> => {
-    const next: ProcessorStatus = {
-      observedGeneration: generation,
-      replicas, readyReplicas,
-      selector: `${PROCESSOR_LABEL}=${processor.metadata.name ?? ''}`,
-      // Messages quote errors and the processors' /readyz lines: never with a URL's credentials.
-      conditions: setCondition(processor.status?.conditions, { status, reason, message: redactCredentials(message), observedGeneration: generation }),
-    };
-    await writeStatus(ctx, ctx.processors, processor, next);
+  // Messages quote errors and the processors' /readyz lines: writeReady removes a URL's credentials from them.
+  const fields = (replicas = 0, readyReplicas = 0): StatusFields<Processor> => ({
+    replicas, readyReplicas, selector: `${PROCESSOR_LABEL}=${processor.metadata.name ?? ''}`,
+  });
+  const report = async (ready: ReadyReport, replicas = 0, readyReplicas = 0): Promise<void> => {
+    await writeReady(ctx, ctx.processors, processor, ready, fields(replicas, readyReplicas));
   };
+  const notReady = (reason: string, message: string): Promise<void> => report({ status: 'False', reason, message });
 
   const attributes = processor.spec.attributes ?? {};
   if (!Array.isArray(processor.spec.inputs ?? []) || !Array.isArray(processor.spec.outputs ?? [])) {
-    await set('False', 'InvalidSpec', 'spec.inputs and spec.outputs must be lists of {name}');
-    return;
+    await notReady('InvalidSpec', 'spec.inputs and spec.outputs must be lists of {name}');
+    return DONE;
   }
   const names = {
     inputs: (processor.spec.inputs ?? []).map((i) => i.name),
@@ -52,24 +45,24 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
   const sql = processor.spec.type === 'FSQL' ? sqlStreams(processor) : undefined;
   if (sql) {
     if (sql.diagnostics.length) {
-      await set('False', 'InvalidQuery', describeDiagnostics(sql.diagnostics));
+      await notReady('InvalidQuery', describeDiagnostics(sql.diagnostics));
       await ctx.runtime.remove(key);
-      return;
+      return DONE;
     }
     for (const name of sql.inputs) if (!names.inputs.includes(name)) names.inputs.push(name);
     for (const name of sql.outputs) if (!names.outputs.includes(name)) names.outputs.push(name);
   }
   const all = [...new Set([...names.inputs, ...names.outputs, ...(names.late ? [names.late] : []), ...(names.deadLetter ? [names.deadLetter] : [])])];
   const missing: string[] = [];
-  const notReady: string[] = [];
+  const unready: string[] = [];
   const resolved = new Map<string, ResolvedStream>();
   for (const name of all) {
     const stream = ctx.streams.get(`${ns}/${name}`);
     if (!stream) { missing.push(name); continue; }
-    if (!isReady(stream.status?.conditions)) { notReady.push(name); continue; }
+    if (!isReady(stream.status?.conditions)) { unready.push(name); continue; }
     const address = Object.values(stream.status?.storageAddress?.server ?? {})[0];
     const endpoint = ctx.brokers.endpoint(stream.spec.protocol, address?.url);
-    if (!endpoint) { notReady.push(name); continue; }
+    if (!endpoint) { unready.push(name); continue; }
     resolved.set(name, { stream, endpoint, destination: streamDestination(ctx, stream), consumerGroups: consumerGroupsOf(ctx, stream) });
   }
   if (missing.length && ctx.options.autoProvisionStreams) {
@@ -80,36 +73,35 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
     // applied, however slowly), nothing is provisioned.
     const quietFor = Date.now() - lastCreation(ctx, ns, processor);
     if (quietFor < AUTO_PROVISION_GRACE_MS) {
-      await set('False', 'ProcessorStreamNotReady', `waiting for Stream(s) ${missing.map((m) => `"${m}"`).join(', ')}`);
-      return { requeueAfterMs: AUTO_PROVISION_GRACE_MS - Math.max(0, quietFor) };
+      await notReady('ProcessorStreamNotReady', `waiting for Stream(s) ${missing.map((m) => `"${m}"`).join(', ')}`);
+      return requeueAfter(AUTO_PROVISION_GRACE_MS - Math.max(0, quietFor));
     }
   }
   if (missing.length) {
     if (!ctx.options.autoProvisionStreams) {
-      await set('False', 'StreamNotFound', `Stream(s) ${missing.map((m) => `"${m}"`).join(', ')} not found in namespace "${ns}" and auto-provisioning is off`);
+      await notReady('StreamNotFound', `Stream(s) ${missing.map((m) => `"${m}"`).join(', ')} not found in namespace "${ns}" and auto-provisioning is off`);
       await ctx.runtime.remove(key);
-      return;
+      return DONE;
     }
     for (const name of missing) {
       try {
         const created = await ctx.client.create<Stream>({
           apiVersion: API_VERSION, kind: 'Stream',
-          metadata: { name, namespace: ns, labels: { 'streaming.tanzu.vmware.com/auto-provisioned': 'true' } },
+          metadata: { name, namespace: ns, labels: { [AUTO_PROVISIONED_LABEL]: 'true' } },
           spec: { name, protocol: 'kafka' },
         });
         ctx.streams.observe(created);
       } catch (err) {
         if (!isApiError(err, 409)) {
-          await set('False', 'StreamProvisioningFailed', `could not create Stream "${name}": ${errorText(err)}`);
-          throw err;
+          return reportFailure(ctx, ctx.processors, processor, { reason: 'StreamProvisioningFailed', message: `could not create Stream "${name}": ${errorText(err)}` }, fields(), err);
         }
       }
     }
   }
-  if (missing.length || notReady.length) {
-    const waiting = [...missing, ...notReady];
-    await set('False', 'ProcessorStreamNotReady', `waiting for Stream(s) ${waiting.map((m) => `"${m}"`).join(', ')} to be ready`);
-    return;
+  if (missing.length || unready.length) {
+    const waiting = [...missing, ...unready];
+    await notReady('ProcessorStreamNotReady', `waiting for Stream(s) ${waiting.map((m) => `"${m}"`).join(', ')} to be ready`);
+    return DONE;
   }
 
   const { workload, derived } = buildWorkload({
@@ -130,9 +122,9 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
       const tables = await sqlTables(streams, undefined, registryUrl);
       const { plans, diagnostics } = checkPlan(processor, sql.statements, tables);
       if (diagnostics.length) {
-        await set('False', 'InvalidQuery', describeDiagnostics(diagnostics));
+        await notReady('InvalidQuery', describeDiagnostics(diagnostics));
         await ctx.runtime.remove(key);
-        return;
+        return DONE;
       }
       const exchange = attachSql(workload, processor, tables, ctx.brokers.defaultSchemaRegistry(), registryUrl, plans);
       // The exchange destinations beside the inputs, with room for the replicas (see sql-workload.ts).
@@ -142,38 +134,36 @@ export async function reconcileProcessor(ctx: ControllerContext, key: string): P
       }
     } catch (err) {
       if (!(err instanceof SqlTableError)) throw err;
-      await set('False', err.reason, err.message);
+      await notReady(err.reason, err.message);
       // A registry that does not answer yet (it may be starting) is asked again.
-      return err.reason === 'SchemaRegistryUnavailable' ? { requeueAfterMs: 5000 } : undefined;
+      return err.reason === 'SchemaRegistryUnavailable' ? requeueAfter(5000) : DONE;
     }
   }
   credentialsToEnvironment(workload);
   try {
     for (const d of derived) await ctx.brokers.provisioner(d.protocol, d.endpoint).ensure(d.endpoint, d.destination, d.partitions ?? 1);
   } catch (err) {
-    await set('False', 'ProvisioningFailed', `could not create the dead-letter/late destinations: ${errorText(err)}`);
-    throw err;
+    return reportFailure(ctx, ctx.processors, processor, { reason: 'ProvisioningFailed', message: `could not create the dead-letter/late destinations: ${errorText(err)}` }, fields(), err);
   }
   let status;
   try {
     status = await ctx.runtime.apply(workload);
   } catch (err) {
-    await set('False', 'DeploymentFailed', `${ctx.runtime.name} runtime: ${errorText(err)}`);
-    throw err;
+    return reportFailure(ctx, ctx.processors, processor, { reason: 'DeploymentFailed', message: `${ctx.runtime.name} runtime: ${errorText(err)}` }, fields(), err);
   }
   if (status.unsupported) {
-    await set('False', status.unsupported.reason, status.unsupported.message);
-    return;
+    await notReady(status.unsupported.reason, status.unsupported.message);
+    return DONE;
   }
   await advertiseMetrics(ctx, processor, status.metricsUrls);
   if (status.readyReplicas >= desired && status.replicas === desired) {
-    await set('True', 'ProcessorDeployed', `${status.readyReplicas}/${desired} replica(s) running`, status.replicas, status.readyReplicas);
-    return;
+    await report({ status: 'True', reason: 'ProcessorDeployed', message: `${status.readyReplicas}/${desired} replica(s) running` }, status.replicas, status.readyReplicas);
+    return DONE;
   }
-  await set('False', 'ProcessorDeploying', `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}`, status.replicas, status.readyReplicas);
+  await report({ status: 'False', reason: 'ProcessorDeploying', message: `${status.readyReplicas}/${desired} replica(s) running${status.message ? `; ${status.message}` : ''}` }, status.replicas, status.readyReplicas);
   // The runtime notifies on changes; this is a safety net for runtimes that cannot (a cluster without watches).
-  return { requeueAfterMs: 5000 };
-}
+  return requeueAfter(5000);
+};
 
 /** Keeps the metrics-url annotation in step with where the instances serve metrics (the editor draws throughput). */
 async function advertiseMetrics(ctx: ControllerContext, processor: Processor, urls: string[] | undefined): Promise<void> {

@@ -8,71 +8,25 @@
 // `<name>-cluster-stream` unless another namespace holds it (then `<name>-<namespace>-cluster-stream`), and keeps the
 // Stream's spec.name as its topic/exchange unless a ClusterStream of another namespace (or an unclaimed one) already
 // provides that destination on the same server (then `<namespace>.<spec.name>`): the same Stream in two namespaces
-// never shares data. The destination a Processor uses is its Stream's ClusterStream's spec.name (streamDestination).
+// never shares data. The destination a Processor uses is its Stream's ClusterStream's spec.name (claims.ts
+// streamDestination).
 import { createHash } from 'node:crypto';
 import type { ClusterStream, Stream, StreamStatus } from '../../crds/types';
 import { API_VERSION } from '../../crds/types';
-import { protocolOf, redactCredentials } from '../brokers';
-import { errorText, findCondition, isReady, setCondition } from '../conditions';
-import { STREAM_FINALIZER, setFinalizer, writeStatus, type ControllerContext } from '../context';
-import { isApiError } from '../kube/client';
-import type { ReconcileOutcome } from '../queue';
+import {
+  AUTO_PROVISIONED_LABEL, CLAIM_NAMESPACE_LABEL, claimNamespace, clusterStreamProtocol, fits, namespaceOf, namespacedDestination, providesDestination,
+} from '../claims';
+import { errorText, findCondition, isReady } from '../conditions';
+import { DONE, STREAM_FINALIZER, reportFailure, requeueAfter, setFinalizer, writeReady, type ControllerContext, type ReadyReport, type Reconciler } from '../context';
 import { servedLocallyNote } from '../in-cluster';
+import { isApiError } from '../kube/client';
 import { schemaRegistryOf } from '../workload';
-
-/** The ClusterStream a Stream binds: the one it names, else the one it was bound to (status), else the original's
- *  `<name>-cluster-stream` (reconcileStream may pick the per-namespace name instead: autoClusterStreamName). */
-export function streamClusterStreamName(s: Stream): string {
-  return s.spec.storage?.clusterStream || s.status?.clusterStreamName || `${s.metadata.name ?? ''}-cluster-stream`;
-}
-
-export const AUTO_PROVISIONED_LABEL = 'streaming.tanzu.vmware.com/auto-provisioned';
-/** The namespace whose Streams a ClusterStream serves (its claim), written by the first Stream that binds it. */
-export const CLAIM_NAMESPACE_LABEL = 'streaming.tanzu.vmware.com/claim-namespace';
-
-function namespaceOf(s: Stream): string {
-  return s.metadata.namespace ?? 'default';
-}
-
-export function isAutoProvisioned(cs: ClusterStream): boolean {
-  return cs.metadata.labels?.[AUTO_PROVISIONED_LABEL] === 'true';
-}
-
-/** The namespace a ClusterStream is claimed by: its label, else (auto-provisioned before the label existed) the
- *  namespace it was made for; undefined = free. */
-export function claimNamespace(cs: ClusterStream): string | undefined {
-  return cs.metadata.labels?.[CLAIM_NAMESPACE_LABEL] ?? (isAutoProvisioned(cs) ? cs.spec.storage?.attributes?.namespace : undefined);
-}
-
-/** The per-namespace destination of an auto-provisioned claim whose spec.name another namespace already uses. */
-export function namespacedDestination(namespace: string, name: string): string {
-  return `${namespace}.${name}`;
-}
-
-/** Does this ClusterStream provide the Stream's destination: its spec.name, or (auto-provisioned for the Stream's
- *  namespace) the per-namespace form of it? */
-export function providesDestination(cs: ClusterStream, s: Stream): boolean {
-  return cs.spec.name === s.spec.name || (isAutoProvisioned(cs) && cs.spec.name === namespacedDestination(namespaceOf(s), s.spec.name));
-}
-
-/** A ClusterStream this Stream may bind: unclaimed or claimed by its namespace, and providing its destination. */
-function fits(cs: ClusterStream, s: Stream): boolean {
-  const owner = claimNamespace(cs);
-  return (owner === undefined || owner === namespaceOf(s)) && providesDestination(cs, s);
-}
-
-/** The topic/exchange a Stream's Processors read and write: the spec.name of the ClusterStream it is bound to
- *  (the per-namespace `<namespace>.<spec.name>` for a second namespace), else its own spec.name. */
-export function streamDestination(ctx: ControllerContext, s: Stream): string {
-  const bound = s.status?.clusterStreamName ? ctx.clusterStreams.get(s.status.clusterStreamName) : undefined;
-  return bound && fits(bound, s) ? bound.spec.name : s.spec.name;
-}
 
 /** The name of a Stream's auto-provisioned ClusterStream: the original's `<name>-cluster-stream` when it is free or
  *  fits this Stream (claimed by its namespace, or unclaimed, and providing its destination); else
  *  `<name>-<namespace>-cluster-stream`; else (a leftover, Retain, of an earlier Stream of that name with another
  *  destination) the same with a hash of the destination. */
-export function autoClusterStreamName(ctx: ControllerContext, s: Stream): string {
+function autoClusterStreamName(ctx: ControllerContext, s: Stream): string {
   const ns = namespaceOf(s);
   const name = s.metadata.name ?? '';
   const candidates = [
@@ -93,8 +47,7 @@ function destinationTaken(ctx: ControllerContext, protocol: Stream['spec']['prot
   const server = ctx.brokers.endpoint(protocol, undefined)?.url;
   return ctx.clusterStreams.list().some((cs) => {
     if (cs.spec.name !== destination || cs.metadata.deletionTimestamp) return false;
-    const csProtocol = protocolOf(cs.spec.storage?.server?.protocol, cs.spec.storage?.attributes?.protocolAdapterName);
-    if (csProtocol !== protocol || ctx.brokers.endpoint(protocol, cs.spec.storage?.server?.url)?.url !== server) return false;
+    if (clusterStreamProtocol(cs) !== protocol || ctx.brokers.endpoint(protocol, cs.spec.storage?.server?.url)?.url !== server) return false;
     const owner = claimNamespace(cs);
     // An unclaimed one that a Stream of this namespace names is about to be this namespace's: share it, as the
     // user asked, rather than split one namespace's data over two topics depending on which Stream came first.
@@ -112,15 +65,14 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export async function reconcileStream(ctx: ControllerContext, key: string): Promise<ReconcileOutcome | void> {
+export const reconcileStream: Reconciler = async (ctx, key) => {
   let stream = ctx.streams.get(key);
-  if (!stream) return;
+  if (!stream) return DONE;
   if (stream.metadata.deletionTimestamp) {
     await setFinalizer(ctx, ctx.streams, stream, STREAM_FINALIZER, false);
-    return;
+    return DONE;
   }
   stream = await setFinalizer(ctx, ctx.streams, stream, STREAM_FINALIZER, true);
-  const generation = stream.metadata.generation;
   const ns = namespaceOf(stream);
   // Named, else the one it was bound to while that still fits (a name recorded before another namespace's Stream
   // won the same name is chosen again), else a fresh choice.
@@ -130,21 +82,16 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
     return s.spec.storage?.clusterStream || (previous && (!bound || fits(bound, s)) ? previous : autoClusterStreamName(ctx, s));
   };
   let csName = chooseName(stream);
-  const set = async (status: 'True' | 'False' | 'Unknown', reason: string, message: string, extra: Partial<StreamStatus> = {}): Promise<void> => {
-    const s = stream!;
-    await writeStatus(ctx, ctx.streams, s, {
-      observedGeneration: generation,
-      clusterStreamName: csName,
-      ...extra,
-      conditions: setCondition(s.status?.conditions, { status, reason, message: redactCredentials(message), observedGeneration: generation }),
-    });
+  const fields = (extra: Partial<StreamStatus> = {}): Omit<StreamStatus, 'conditions' | 'observedGeneration'> => ({ clusterStreamName: csName, ...extra });
+  const report = async (ready: ReadyReport, extra?: Partial<StreamStatus>): Promise<void> => {
+    await writeReady(ctx, ctx.streams, stream!, ready, fields(extra));
   };
 
   let cs = ctx.clusterStreams.get(csName);
   if (!cs) {
     if (!ctx.options.autoProvisionClusterStreams) {
-      await set('False', 'NoClusterStreamFound', `ClusterStream "${csName}" does not exist and auto-provisioning is off`);
-      return;
+      await report({ status: 'False', reason: 'NoClusterStreamFound', message: `ClusterStream "${csName}" does not exist and auto-provisioning is off` });
+      return DONE;
     }
     const s = stream;
     const outcome = await oneAtATime(async (): Promise<'created' | 'exists' | 'conflict'> => {
@@ -158,17 +105,14 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
         if (isApiError(err, 409)) return 'conflict';
         throw err;
       }
-    }).catch(async (err: unknown) => {
-      await set('False', 'AutoProvisionFailed', `could not create ClusterStream "${csName}": ${errorText(err)}`);
-      throw err;
-    });
+    }).catch((err: unknown) => reportFailure(ctx, ctx.streams, s, { reason: 'AutoProvisionFailed', message: `could not create ClusterStream "${csName}": ${errorText(err)}` }, fields(), err));
     // Created meanwhile by someone else (an administrator, another controller): look again once the informer has
     // it, rather than recording a name that may not be ours.
-    if (outcome === 'conflict') return { requeueAfterMs: 200 };
+    if (outcome === 'conflict') return requeueAfter(200);
     if (outcome === 'created') {
       const made = ctx.clusterStreams.get(csName);
-      await set('False', 'AutoProvisionClusterStream', `created ClusterStream "${csName}" (${made?.spec.name ?? stream.spec.name}); waiting for it to be ready`);
-      return;
+      await report({ status: 'False', reason: 'AutoProvisionClusterStream', message: `created ClusterStream "${csName}" (${made?.spec.name ?? stream.spec.name}); waiting for it to be ready` });
+      return DONE;
     }
     cs = ctx.clusterStreams.get(csName)!;
   }
@@ -176,19 +120,18 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
   // a race between two namespaces end with one 409).
   const owner = claimNamespace(cs);
   if (owner !== undefined && owner !== ns) {
-    await set('False', 'ClusterStreamClaimed', `ClusterStream "${csName}" is claimed by namespace "${owner}" (a ClusterStream serves the Streams of one namespace); name another in spec.storage.clusterStream, or leave it out to get one of this namespace's own`);
-    return;
+    await report({ status: 'False', reason: 'ClusterStreamClaimed', message: `ClusterStream "${csName}" is claimed by namespace "${owner}" (a ClusterStream serves the Streams of one namespace); name another in spec.storage.clusterStream, or leave it out to get one of this namespace's own` });
+    return DONE;
   }
-  const csProtocol = protocolOf(cs.spec.storage?.server?.protocol, cs.spec.storage?.attributes?.protocolAdapterName);
-  if (csProtocol !== stream.spec.protocol) {
-    await set('False', 'ProtocolMismatch', `Stream protocol "${stream.spec.protocol}" does not match ClusterStream "${csName}" protocol "${cs.spec.storage?.server?.protocol ?? ''}"`);
-    return;
+  if (clusterStreamProtocol(cs) !== stream.spec.protocol) {
+    await report({ status: 'False', reason: 'ProtocolMismatch', message: `Stream protocol "${stream.spec.protocol}" does not match ClusterStream "${csName}" protocol "${cs.spec.storage?.server?.protocol ?? ''}"` });
+    return DONE;
   }
   // The Stream's spec.name is the destination its Processors use: bound to a ClusterStream that provides another
   // topic/exchange, they would read and write a destination nobody provisioned.
   if (!providesDestination(cs, stream)) {
-    await set('False', 'DestinationMismatch', `Stream spec.name "${stream.spec.name}" differs from ClusterStream "${csName}" spec.name "${cs.spec.name ?? ''}" (the topic/exchange it provides)`);
-    return;
+    await report({ status: 'False', reason: 'DestinationMismatch', message: `Stream spec.name "${stream.spec.name}" differs from ClusterStream "${csName}" spec.name "${cs.spec.name ?? ''}" (the topic/exchange it provides)` });
+    return DONE;
   }
   if (owner === undefined) {
     try {
@@ -197,22 +140,26 @@ export async function reconcileStream(ctx: ControllerContext, key: string): Prom
       });
       ctx.clusterStreams.observe(cs);
     } catch (err) {
-      if (isApiError(err, 409)) return { requeueAfterMs: 200 }; // changed meanwhile (maybe claimed): look again
+      if (isApiError(err, 409)) return requeueAfter(200); // changed meanwhile (maybe claimed): look again
       throw err;
     }
   }
   if (!isReady(cs.status?.conditions)) {
     const why = findCondition(cs.status?.conditions);
-    await set('False', 'ClusterStreamNotReady', `ClusterStream "${csName}" is not ready${why?.message ? `: ${why.message}` : ''}`);
-    return;
+    await report({ status: 'False', reason: 'ClusterStreamNotReady', message: `ClusterStream "${csName}" is not ready${why?.message ? `: ${why.message}` : ''}` });
+    return DONE;
   }
   // A registry the Stream names at an in-cluster address is served locally (sr up): say so where users look.
   const registry = schemaRegistryOf(stream);
   const served = registry ? ctx.brokers.schemaRegistry(registry) : undefined;
   const note = served?.inCluster ? `; ${servedLocallyNote('schema-registry', served.inCluster, ctx.brokers.defaultSchemaRegistry() ?? served.url)}` : '';
   const renamed = cs.spec.name !== stream.spec.name ? ` (per namespace: "${stream.spec.name}" is another namespace's)` : '';
-  await set('True', 'StreamDeployed', `bound to ClusterStream "${csName}" (${stream.spec.protocol === 'rabbitmq' ? 'exchange' : 'topic'} "${cs.spec.name}"${renamed})${note}`, cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {});
-}
+  await report(
+    { status: 'True', reason: 'StreamDeployed', message: `bound to ClusterStream "${csName}" (${stream.spec.protocol === 'rabbitmq' ? 'exchange' : 'topic'} "${cs.spec.name}"${renamed})${note}` },
+    cs.status?.storageAddress ? { storageAddress: cs.status.storageAddress } : {},
+  );
+  return DONE;
+};
 
 function autoClusterStream(stream: Stream, name: string, destination: string): ClusterStream {
   const attributes: Record<string, string> = { namespace: namespaceOf(stream) };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { AssignerProtocol, type Cluster, type GroupMember } from 'kafkajs';
-import { instancePartitionAssigner } from './kafka';
+import { instancePartitionAssigner } from './kafka-assigner';
 
 function fakeCluster(partitions: number): Cluster {
   return {

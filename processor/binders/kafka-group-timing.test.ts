@@ -1,7 +1,7 @@
 // Which consumer-group timing a Kafka binding gets: the dev mock's only for brokers named in SR_KAFKA_MOCK_BROKERS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { consumerGroupTiming, DEFAULT_GROUP_TIMING, KAFKA_MOCK_BROKERS_ENV, MOCK_GROUP_TIMING } from './kafka';
+import { consumerGroupTiming, DEFAULT_GROUP_TIMING, KAFKA_MOCK_BROKERS_ENV, MOCK_GROUP_TIMING } from './kafka-group-timing';
 
 test('bindings on the dev mock get its timing; every other cluster keeps the defaults', () => {
   const env = { [KAFKA_MOCK_BROKERS_ENV]: '127.0.0.1:40001,127.0.0.1:40002,127.0.0.1:40003' };

@@ -21,6 +21,7 @@ import { decodeRow, rowKey, rowObject } from './row-codec';
 import { sqlEngineSettings, sqlStateBackend } from './settings';
 import { SqlMetrics } from './metrics';
 import { DebugQuery } from './debug-query';
+import { RowPartitioner } from './row-partitioner';
 import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, parseMarker, PendingCopies } from './exchange';
 
 /** Unacknowledged records per SQL input when the binding names none: window aggregations hold every record of an
@@ -28,6 +29,9 @@ import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS,
 export const SQL_DEFAULT_PREFETCH = 200_000;
 /** RabbitMQ's prefetch is a 16-bit number. */
 const RABBITMQ_MAX_PREFETCH = 65_535;
+
+/** Why a result row goes to the dead letters: the binder's UndeliverableError, or a row with no partition key. */
+type RowProblem = Pick<UndeliverableError, 'message' | 'reason'> & { stage: string };
 
 interface SqlInput {
   binding: BindingConfig;
@@ -44,6 +48,8 @@ interface SqlOutput {
   table: SqlTable;
   binder: OutputBinder;
   avro?: AvroRowEncoder;
+  /** A partitioned output Stream: the partition of each row (else the binder's default routing). */
+  partitioner?: RowPartitioner;
   /** The last emission: the next one is sent once it is confirmed (rows keep the engine's order). */
   chain?: Promise<void>;
 }
@@ -121,7 +127,7 @@ export class SqlProcessorRuntime {
     }
     this.outputs = config.outputs.map((binding) => {
       const table = tableOf(binding);
-      const output: SqlOutput = { binding, table, binder: createOutputBinder(binding, config, log) };
+      const output: SqlOutput = { binding, table, binder: createOutputBinder(binding, config, log), partitioner: RowPartitioner.of(binding.partitioning) };
       if (table.valueFormat !== 'json') {
         if (!binding.schemaRegistryUri) throw new Error(`output ${binding.stream}: value.format ${table.valueFormat} needs a schema registry (the Stream's dataSchemaContext.schemaRegistryUri)`);
         output.avro = new AvroRowEncoder(table, binding.schemaRegistryUri, binding.destination);
@@ -359,10 +365,19 @@ export class SqlProcessorRuntime {
     })).then(() => undefined);
   }
 
-  private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, message: Message): Promise<void> {
-    this.tap.offer('out', output.binding.stream, message);
+  private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, unrouted: Message): Promise<void> {
+    let message = unrouted;
+    let partition: number | undefined;
+    if (output.partitioner) {
+      try {
+        ({ message, partition } = output.partitioner.assign(rowObject(output.table, row.values), unrouted));
+      } catch (err) {
+        return this.deadLetterRow(output, unrouted, { message: `no partition for the row: ${errorText(err)}`, stage: 'partition', reason: 'partition-key' });
+      }
+    }
+    this.tap.offer('out', output.binding.stream, message, partition);
     this.debugQuery?.offer(sink, row, this.tap);
-    return output.binder.send(message).then(
+    return output.binder.send(message, partition).then(
       () => { this.metrics.messagesOut.labels(output.binding.stream).inc(); },
       (err: unknown) => {
         if (!(err instanceof UndeliverableError)) throw err;
@@ -375,7 +390,7 @@ export class SqlProcessorRuntime {
    *  goes to the dead-letter destination with the broker's answer, and once that is confirmed it counts as written,
    *  so the engine acknowledges the inputs behind it and the output's later emissions (chained behind this one) go
    *  on in order. Rejects only when the dead letter is not confirmed (stopping): the inputs are then redelivered. */
-  private deadLetterRow(output: SqlOutput, row: Message, err: UndeliverableError): Promise<void> {
+  private deadLetterRow(output: SqlOutput, row: Message, err: RowProblem): Promise<void> {
     const stream = output.binding.stream;
     this.deadLettered++;
     this.metrics.undeliverable.labels(stream, err.reason).inc();

@@ -11,8 +11,9 @@
 // deleted at open. RocksDB's LOCK file refuses a second process on the same directory.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AbstractChainedBatch, AbstractIterator } from 'abstract-leveldown';
+import type { AbstractIterator } from 'abstract-leveldown';
 import rocksdb from 'rocksdb';
+import { OrderedBatchWriter, type WriteBatch } from '../ordered-batch-writer';
 import { type DurableRows, type KeyedState, MemoryKeyedState, type StateBackend } from './state';
 
 type Database = ReturnType<typeof rocksdb>;
@@ -20,8 +21,6 @@ type Database = ReturnType<typeof rocksdb>;
 /** The database directory inside a replica's state directory (beside the SRP windows' `windows.rocksdb`). */
 export const SQL_ROCKSDB_DIR_NAME = 'sql.rocksdb';
 
-/** A pending write batch is written at once past this size (else on the next event-loop turn). */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 const ID_BYTES = 6;
 
 export interface RocksDbSqlStateOptions {
@@ -85,11 +84,7 @@ export class RocksDbSqlState implements StateBackend {
   currentOrigin: string | undefined;
   private db: Database | undefined;
   private readonly stores = new Map<string, RocksRows>();
-  private batch: AbstractChainedBatch<Buffer, Buffer> | undefined;
-  private thens: Array<() => void> = [];
-  private batchBytes = 0;
-  private writeScheduled = false;
-  private writes: Promise<void> = Promise.resolve();
+  private readonly writer = new OrderedBatchWriter(() => this.newBatch(), (err) => this.fail(err));
   private failure: Error | undefined;
   private closed = false;
   private recordsRestored = 0;
@@ -145,13 +140,13 @@ export class RocksDbSqlState implements StateBackend {
       this.recordsRestored += records.length;
       rows.restored(records);
     }
-    await this.flush();
+    await this.writer.flush();
   }
 
   async close(): Promise<void> {
     const db = this.db;
     if (!db) return;
-    await this.flush();
+    await this.writer.flush();
     this.db = undefined;
     this.closed = true;
     await new Promise<void>((resolve, reject) => db.close(callback(resolve, reject)));
@@ -178,45 +173,19 @@ export class RocksDbSqlState implements StateBackend {
   write(key: Buffer, value: Buffer | undefined, then?: () => void): void {
     // Closed (shutdown) or failed: nothing is written, `then` never runs — the row stays unacknowledged.
     if (this.closed || this.failure) return;
-    if (!this.db) throw new Error('the SQL state store is not open');
-    this.batch ??= this.db.batch() as AbstractChainedBatch<Buffer, Buffer>;
     if (value === undefined) {
-      this.batch.del(key);
+      this.writer.del(key, then);
       this.deletes++;
-      this.batchBytes += key.length;
     } else {
-      this.batch.put(key, value);
+      this.writer.put(key, value, then);
       this.puts++;
       this.bytesWritten += value.length;
-      this.batchBytes += key.length + value.length;
-    }
-    if (then) this.thens.push(then);
-    if (this.batchBytes >= WRITE_BATCH_BYTES) {
-      void this.flush();
-    } else if (!this.writeScheduled) {
-      this.writeScheduled = true;
-      setImmediate(() => {
-        this.writeScheduled = false;
-        void this.flush();
-      });
     }
   }
 
-  /** Resolves once every write issued so far is on disk (batches strictly in order). */
-  private flush(): Promise<void> {
-    const batch = this.batch;
-    if (batch) {
-      const thens = this.thens;
-      this.batch = undefined;
-      this.thens = [];
-      this.batchBytes = 0;
-      this.writes = this.writes.then(() => new Promise<void>((resolve) => batch.write((err) => {
-        if (err) this.fail(err);
-        else for (const then of thens) then();
-        resolve();
-      })));
-    }
-    return this.writes;
+  private newBatch(): WriteBatch {
+    if (!this.db) throw new Error('the SQL state store is not open');
+    return this.db.batch() as WriteBatch;
   }
 
   private fail(err: Error): void {

@@ -3,9 +3,10 @@
 // can be set far beyond what fits in memory — the disk holds the state.
 //
 // Writes never block the operator: `push` adds to a pending write batch that is written on the next turn of the event
-// loop (or at once past 4 MiB), batches strictly in order. Reads (at window release) wait for the writes before them
-// and are coalesced: every read asked for in one turn becomes one multi-get. A window's events are deleted once the
-// window is gone and every snapshot of it was read (or discarded) — deletes go in the same ordered batches.
+// loop (or at once past 4 MiB), batches strictly in order (processor/ordered-batch-writer.ts). Reads (at window
+// release) wait for the writes before them and are coalesced: every read asked for in one turn becomes one multi-get.
+// A window's events are deleted once the window is gone and every snapshot of it was read (or discarded) — deletes
+// go in the same ordered batches.
 //
 // On open the database is deleted and created empty: its events were never acknowledged (a window's events are
 // acknowledged only after its results are confirmed), so the brokers deliver them again and the windows are rebuilt
@@ -14,9 +15,9 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AbstractChainedBatch } from 'abstract-leveldown';
 import rocksdb from 'rocksdb';
 import type { TimedEvent } from '../message';
+import { OrderedBatchWriter, type WriteBatch } from '../ordered-batch-writer';
 import { decodeEventBody, encodeEventBody, eventKeys, scratchEventKey } from './event-codec';
 import type { EventBuffer, EventsSnapshot, StateStoreStatus, WindowStateStore } from './types';
 
@@ -29,8 +30,6 @@ type OpenOptions = rocksdb.OpenOptions & { writeBufferSize: number };
 /** The database directory inside a replica's state directory. */
 export const ROCKSDB_DIR_NAME = 'windows.rocksdb';
 
-/** A pending write batch is written at once past this size (else on the next event-loop turn). */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 /** Keys per multi-get call: bounds the size of one native request. */
 const READ_CHUNK = 16_384;
 
@@ -69,11 +68,7 @@ export class RocksDbStateStore implements WindowStateStore {
   readonly type = 'ROCKSDB' as const;
   readonly location: string;
   private db: Database | undefined;
-  private batch: AbstractChainedBatch<Buffer, Buffer> | undefined;
-  private batchBytes = 0;
-  private writeScheduled = false;
-  /** The tail of the ordered chain of batch writes. */
-  private writes: Promise<void> = Promise.resolve();
+  private readonly writer = new OrderedBatchWriter(() => this.newBatch(), (err) => this.fail(err));
   private pendingReads: PendingRead[] = [];
   private readScheduled = false;
   private readsInFlight = new Set<Promise<void>>();
@@ -110,7 +105,7 @@ export class RocksDbStateStore implements WindowStateStore {
   async close(): Promise<void> {
     const db = this.db;
     if (!db) return;
-    await this.flush();
+    await this.writer.flush();
     while (this.readsInFlight.size > 0 || this.pendingReads.length > 0) {
       if (this.pendingReads.length > 0) this.runReads();
       await Promise.all([...this.readsInFlight]);
@@ -137,23 +132,18 @@ export class RocksDbStateStore implements WindowStateStore {
     // After close (shutdown): the event is not kept; it was never acknowledged and will be delivered again.
     if (this.closed) return;
     const body = encodeEventBody(event);
-    this.pendingBatch().put(scratchEventKey(segment, seq), body);
+    this.writer.put(scratchEventKey(segment, seq), body);
     this.stored++;
     this.bytesWritten += body.length;
-    this.batchBytes += body.length;
-    this.scheduleWrite();
   }
 
   /** Deletes every event of the runs. */
   remove(runs: ReadonlyArray<Run>): void {
     if (!this.db) return; // closed: the next open starts empty anyway
-    const batch = this.pendingBatch();
     for (const run of runs) {
-      for (let seq = 0; seq < run.length; seq++) batch.del(scratchEventKey(run.id, seq));
+      for (let seq = 0; seq < run.length; seq++) this.writer.del(scratchEventKey(run.id, seq));
       this.stored -= run.length;
-      this.batchBytes += run.length * 16;
     }
-    this.scheduleWrite();
   }
 
   /** The bodies of the first `count` events of the runs, in order. */
@@ -171,38 +161,9 @@ export class RocksDbStateStore implements WindowStateStore {
     });
   }
 
-  private pendingBatch(): AbstractChainedBatch<Buffer, Buffer> {
+  private newBatch(): WriteBatch {
     if (!this.db) throw new Error('the window state store is not open');
-    this.batch ??= this.db.batch() as AbstractChainedBatch<Buffer, Buffer>;
-    return this.batch;
-  }
-
-  private scheduleWrite(): void {
-    if (this.batchBytes >= WRITE_BATCH_BYTES) {
-      void this.flush();
-    } else if (!this.writeScheduled) {
-      this.writeScheduled = true;
-      setImmediate(() => {
-        this.writeScheduled = false;
-        void this.flush();
-      });
-    }
-  }
-
-  /** Resolves once every write and delete issued so far is in the database. */
-  private flush(): Promise<void> {
-    const batch = this.batch;
-    if (batch) {
-      this.batch = undefined;
-      this.batchBytes = 0;
-      this.writes = this.writes.then(
-        () => new Promise<void>((resolve) => batch.write((err) => {
-          if (err) this.fail(err);
-          resolve();
-        })),
-      );
-    }
-    return this.writes;
+    return this.db.batch() as WriteBatch;
   }
 
   private fail(err: Error): void {
@@ -216,7 +177,8 @@ export class RocksDbStateStore implements WindowStateStore {
     const reads = this.pendingReads;
     this.pendingReads = [];
     if (reads.length === 0) return;
-    const work = this.flush()
+    // A read waits for the writes issued before it.
+    const work = this.writer.flush()
       .then(async () => {
         const db = this.db;
         if (this.failure) throw this.failure;

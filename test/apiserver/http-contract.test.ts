@@ -3,8 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
-import { startEtcd, type EtcdHandle } from '../support/etcd';
-import { startApiServer, apiRequest, type ApiServerHandle, type ApiResponse } from '../support/apiserver-server';
+import type { EtcdHandle } from '../support/etcd';
+import { startApiServer, startEtcdAndApiServer, stopApiServerAndEtcd, apiRequest, type ApiServerHandle, type ApiResponse } from '../support/apiserver-server';
 import { waitFor } from '../support/ports';
 
 let etcd: EtcdHandle;
@@ -87,14 +87,10 @@ function openWatch(path: string, headers: Record<string, string> = {}): { events
 }
 
 before(async () => {
-  etcd = await startEtcd();
-  api = await startApiServer({ etcdEndpoint: etcd.endpoint });
+  ({ etcd, api } = await startEtcdAndApiServer());
 });
 
-after(async () => {
-  await api?.stop();
-  await etcd?.destroy();
-});
+after(() => stopApiServerAndEtcd(api, etcd));
 
 describe('discovery, openapi, health', () => {
   test('aggregated discovery v2 with ETag/304, legacy discovery', async () => {
@@ -401,6 +397,16 @@ describe('watch', () => {
     const w = openWatch(`${NS}/streams?watch=true&labelSelector=w2&timeoutSeconds=1`);
     await w.ended;
     assert.deepEqual(w.events.map((e) => e.type), ['ADDED']);
+    // A write outside the selection moves the revision past what a watch of w2 sends. Bookmarks go out every minute
+    // and 2 s before a watch's deadline (kube's cacheWatcher), so a 3 s watch asking for them gets one after ~1 s.
+    const elsewhere = await create('w2-elsewhere');
+    const b = openWatch(`${NS}/streams?watch=true&labelSelector=w2&timeoutSeconds=3&allowWatchBookmarks=true`);
+    await b.ended;
+    assert.deepEqual(b.events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    const mark = b.events[1].object;
+    assert.equal(mark.kind, 'Stream');
+    assert.deepEqual(Object.keys(mark.metadata), ['resourceVersion'], 'a bookmark carries only a resourceVersion');
+    assert.ok(Number(mark.metadata.resourceVersion) >= Number(elsewhere.metadata.resourceVersion), `bookmark at ${mark.metadata.resourceVersion}, the last write at ${elsewhere.metadata.resourceVersion}`);
     const t = openWatch(`${NS}/streams?watch=true&labelSelector=w2&timeoutSeconds=1`, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
     await t.ended;
     const tableObject = t.events[0].object as unknown as { kind: string; columnDefinitions: unknown[]; rows: unknown[] };

@@ -2,14 +2,14 @@
 // tutorials applied with kubectl, data in the tutorials' generator format, assertions on what comes out.
 // One `sr up` is shared; everything is deleted between tutorials. Fault cases (kill -9 a processor, restart
 // the controllers, restart etcd) run at the end on the same system.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, useSrUp } from '../support/controllers-up';
 import { TEAMS, javaStringHash, rabbitProbe, users, type OutMessage, type User } from '../support/controllers-data';
 import { SAMPLES_DIR } from '../support/controllers-samples';
 import { waitFor } from '../support/ports';
+import { upScenario } from '../support/up-scenario';
 import { METRICS_URL_ANNOTATION } from '../../crds/types';
 
 const sr = useSrUp();
@@ -19,38 +19,8 @@ function fixture(file: string): string {
   return readFileSync(join(FIXTURES, 'tutorials', file), 'utf8').replaceAll('${KAFKA_BOOTSTRAP}', sr.up.kafkaBootstrap).replaceAll('${FIXTURES}', FIXTURES);
 }
 
-/** Deletes every resource and waits until no processor process is left. */
-async function cleanUp(): Promise<void> {
-  await sr.up.kubectl('delete', 'srp,srs', '--all', '--wait=true', '--timeout=60s');
-  await sr.up.kubectl('delete', 'srcs', '--all', '--wait=true', '--timeout=60s');
-  await waitFor('no processor processes', () => sr.up.processorPidsAll().length === 0, 30_000, 100);
-}
-
-/** Every running processor's /debug/state (watermarks, windows, bindings), for failure reports. */
-async function debugStates(): Promise<string> {
-  const logs = join(sr.up.dir, 'logs');
-  const out: string[] = [];
-  for (const f of readdirSync(logs).filter((x) => /^default_.*-\d+\.log$/.test(x))) {
-    const port = /"debugPort":(\d+)/.exec(readFileSync(join(logs, f), 'utf8').split('\n').reverse().join('\n'))?.[1];
-    if (!port) continue;
-    const state = await fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.text()).catch(() => 'unreachable');
-    out.push(`--- ${f}: ${state.replace(/\s+/g, ' ').slice(0, 3000)}`);
-  }
-  return out.join('\n');
-}
-
 /** A tutorial: its resources are deleted afterwards whatever happens. */
-function scenario(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      // What the resources said when it failed, for the report.
-      const state = await sr.up.kubectl('get', 'srcs,srs,srp', '-o', 'wide').catch((e: unknown) => String(e));
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${await debugStates()}`);
-    } finally { await cleanUp(); }
-  });
-}
+const scenario = (name: string, body: () => Promise<void>): void => upScenario(sr, name, body);
 
 const ids = (messages: OutMessage[]): Set<string> => new Set(messages.map((m) => { try { return (JSON.parse(m.value) as User).id; } catch { return ''; } }));
 const hasAll = (sent: User[]) => (messages: OutMessage[]): boolean => { const got = ids(messages); return sent.every((u) => got.has(u.id)); };

@@ -15,6 +15,7 @@ import { useSrUp } from '../support/controllers-up';
 import { javaStringHash, users, type OutMessage } from '../support/controllers-data';
 import { SAMPLES_DIR } from '../support/controllers-samples';
 import { waitFor } from '../support/ports';
+import { upScenario } from '../support/up-scenario';
 
 const sr = useSrUp();
 
@@ -24,12 +25,6 @@ function sample(file: string): string { return readFileSync(join(SAMPLES_DIR, fi
 function processorsOf(yaml: string): string[] {
   return parseAllDocuments(yaml).map((d) => d.toJSON() as { kind?: string; metadata?: { name?: string } } | null)
     .filter((d) => d?.kind === 'Processor').map((d) => d?.metadata?.name ?? '');
-}
-
-async function cleanUp(): Promise<void> {
-  await sr.up.kubectl('delete', 'srp,srs', '--all', '--wait=true', '--timeout=60s');
-  await sr.up.kubectl('delete', 'srcs', '--all', '--wait=true', '--timeout=60s');
-  await waitFor('no processor processes', () => sr.up.processorPidsAll().length === 0, 30_000, 100);
 }
 
 /** What the log files of a Processor's container hold beyond what they held at `mark` (logs are appended). */
@@ -54,17 +49,7 @@ async function applyAndWaitReady(file: string, timeoutMs = 90_000): Promise<stri
   return names;
 }
 
-function scenario(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      const state = await sr.up.kubectl('get', 'srcs,srs,srp', '-o', 'wide').catch((e: unknown) => String(e));
-      const conditions = await sr.up.kubectl('get', 'srp', '-o', 'jsonpath={range .items[*]}{.metadata.name}: {.status.conditions[0].reason} {.status.conditions[0].message}{"\\n"}{end}').catch(() => '');
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${conditions}`);
-    } finally { await cleanUp(); }
-  });
-}
+const scenario = (name: string, body: () => Promise<void>): void => upScenario(sr, name, body);
 
 const TIMESTAMP_DD_MM_YYYY = /^\d\d\/\d\d\/\d{4} \d\d:\d\d:\d\d$/;
 

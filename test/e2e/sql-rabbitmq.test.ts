@@ -7,9 +7,9 @@
 //    (a RabbitMQ exchange of partition queues).
 //  - anomaly detection: `event_time` is `metadata.from: timestamp`; on RabbitMQ that is the AMQP `timestamp`
 //    property (milliseconds as JavaScript publishers write it, seconds as AMQP and Spring write it).
-import { test, after } from 'node:test';
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -18,7 +18,8 @@ import { SAMPLES_DIR } from '../support/controllers-samples';
 import { rabbitProbe, type OutMessage } from '../support/controllers-data';
 import { rabbitCleanup } from '../support/processor-harness';
 import { rabbitUrl, uniqueName } from '../support/rabbitmq';
-import { SqlOracle, type OracleValue } from '../support/sql-oracle';
+import { SqlOracle, canonicalRows, sqlTime, type OracleValue } from '../support/sql-oracle';
+import { upScenario } from '../support/up-scenario';
 import { waitFor } from '../support/ports';
 
 const sr = useSrUp();
@@ -80,15 +81,6 @@ async function publish(exchange: string, records: { value: object; partition?: n
   }
 }
 
-/** `yyyy-MM-dd HH:mm:ss[.SSS]` (Flink's JSON TIMESTAMP, UTC) → epoch ms. */
-function sqlTime(value: unknown): number {
-  assert.equal(typeof value, 'string', `a SQL timestamp string, got ${JSON.stringify(value)}`);
-  const ms = Date.parse(`${(value as string).replace(' ', 'T')}Z`);
-  assert.ok(Number.isFinite(ms), `parses: ${String(value)}`);
-  return ms;
-}
-
-const canonical = (rows: Record<string, OracleValue>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
 
 /** Waits until `expected` rows came, then a little longer so a duplicate would show. */
 async function rowsOf(probe: { messages: OutMessage[] }, expected: number, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
@@ -103,38 +95,7 @@ async function rowsOf(probe: { messages: OutMessage[] }, expected: number, timeo
   return probe.messages.map((m) => JSON.parse(m.value) as Record<string, unknown>);
 }
 
-/** Every running processor's /debug/state (watermarks, open windows, exchange), for failure reports. */
-async function debugStates(): Promise<string> {
-  const logs = join(sr.up.dir, 'logs');
-  const out: string[] = [];
-  for (const f of readdirSync(logs).filter((x) => /^default_.*-\d+\.log$/.test(x))) {
-    const text = readFileSync(join(logs, f), 'utf8');
-    const port = /"debugPort":(\d+)/.exec(text.split('\n').reverse().join('\n'))?.[1];
-    const state = port ? await fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.text()).catch(() => 'unreachable') : 'no debug port';
-    const warnings = text.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-3).join('\n');
-    out.push(`--- ${f}: ${state.replace(/\s+/g, ' ').slice(0, 3000)}\n${warnings}`);
-  }
-  return out.join('\n');
-}
-
-async function cleanUp(): Promise<void> {
-  await sr.up.kubectl('delete', 'srp,srs', '--all', '--wait=true', '--timeout=60s');
-  await sr.up.kubectl('delete', 'srcs', '--all', '--wait=true', '--timeout=60s');
-  await waitFor('no processor processes', () => sr.up.processorPidsAll().length === 0, 30_000, 100);
-}
-
-function scenario(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      const state = await sr.up.kubectl('get', 'srcs,srs,srp', '-o', 'wide').catch((e: unknown) => String(e));
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${await debugStates()}`);
-    } finally {
-      await cleanUp();
-    }
-  });
-}
+const scenario = (name: string, body: () => Promise<void>): void => upScenario(sr, name, body);
 
 type IotEvent = { error_code: string | null; type: string; application: string; version: string; description: string; ts: number };
 
@@ -198,7 +159,7 @@ scenario('iot-monitoring on RabbitMQ: windows over five partition queues equal S
     assert.ok(expectedFirst.length >= 16, 'four windows of four codes and NULL');
     const toRow = (r: Record<string, unknown>): Record<string, OracleValue> => ({ window_start: sqlTime(r.window_start), window_end: sqlTime(r.window_end), error_code: r.error_code as string | null, error_count: r.error_count as number });
     const one = (await rowsOf(probe, expectedFirst.length)).map(toRow);
-    assert.deepEqual(canonical(one), canonical(expectedFirst), 'one replica');
+    assert.deepEqual(canonicalRows(one), canonicalRows(expectedFirst), 'one replica');
 
     // Two replicas: each consumes its partition queues and re-keys by error_code through the exchange.
     probe.messages.length = 0;
@@ -212,7 +173,7 @@ scenario('iot-monitoring on RabbitMQ: windows over five partition queues equal S
     await send(second, t1 + 6 * MINUTE);
     const expectedSecond = await iotExpected(second);
     const two = (await rowsOf(probe, expectedSecond.length, 120_000)).map(toRow);
-    assert.deepEqual(canonical(two), canonical(expectedSecond), 'two replicas');
+    assert.deepEqual(canonicalRows(two), canonicalRows(expectedSecond), 'two replicas');
   } finally {
     await probe.close();
   }
@@ -253,7 +214,7 @@ scenario('anomaly detection on RabbitMQ: the `timestamp` metadata column is the 
     assert.equal(expected.length, 2);
     const rows = await rowsOf(probe, expected.length);
     const got = rows.map((r) => ({ window_start: sqlTime(r.window_start), window_end: sqlTime(r.window_end), card_number: r.card_number as string, authorization_attempts: r.authorization_attempts as number }));
-    assert.deepEqual(canonical(got), canonical(expected));
+    assert.deepEqual(canonicalRows(got), canonicalRows(expected));
   } finally {
     await probe.close();
   }

@@ -2,9 +2,8 @@
 // songs) applied verbatim on the real `sr up`, fed with records this test generates, and every row that comes out
 // compared with an independent computation of the same query by SQLite over the same records (test/support/
 // sql-oracle.ts). The SRP processors of those files whose UDF is a container image are not what is tested here.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { execFile } from 'node:child_process';
@@ -12,7 +11,8 @@ import { promisify } from 'node:util';
 import { SR_ENTRY, useSrUp } from '../support/controllers-up';
 import { SAMPLES_DIR } from '../support/controllers-samples';
 import type { OutMessage } from '../support/controllers-data';
-import { SqlOracle, type OracleValue } from '../support/sql-oracle';
+import { SqlOracle, canonicalRows, sqlTime, type OracleValue } from '../support/sql-oracle';
+import { debugPortOf, upScenario } from '../support/up-scenario';
 import { waitFor } from '../support/ports';
 
 const sr = useSrUp();
@@ -51,67 +51,25 @@ class Records {
   async close(): Promise<void> { await this.producer?.disconnect(); }
 }
 
-/** `yyyy-MM-dd HH:mm:ss[.SSS]` (Flink's JSON TIMESTAMP, UTC) → epoch ms. */
-function sqlTime(value: unknown): number {
-  assert.equal(typeof value, 'string', `a SQL timestamp string, got ${JSON.stringify(value)}`);
-  const ms = Date.parse(`${(value as string).replace(' ', 'T')}Z`);
-  assert.ok(Number.isFinite(ms), `parses: ${String(value)}`);
-  return ms;
-}
-
 const rowsOf = (messages: OutMessage[]): Record<string, unknown>[] => messages.map((m) => JSON.parse(m.value) as Record<string, unknown>);
-const canonical = (rows: Record<string, OracleValue>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
-
-/** Every running processor's /debug/state (plan, watermarks, open windows), for failure reports. */
-async function debugStates(): Promise<string> {
-  const logs = join(sr.up.dir, 'logs');
-  const out: string[] = [];
-  for (const f of readdirSync(logs).filter((x) => /^default_.*-\d+\.log$/.test(x))) {
-    const text = readFileSync(join(logs, f), 'utf8');
-    const port = /"debugPort":(\d+)/.exec(text.split('\n').reverse().join('\n'))?.[1];
-    const errors = text.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-5).join('\n');
-    if (!port) { out.push(`--- ${f}: no debug port; last warnings:\n${errors}`); continue; }
-    const state = await fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.text()).catch(() => 'unreachable');
-    out.push(`--- ${f}: ${state.replace(/\s+/g, ' ').slice(0, 4000)}\n${errors}`);
-  }
-  return out.join('\n');
-}
 
 /** A processor instance's /debug/state (its debug port from its log). */
 async function processorState(name: string, index = 0): Promise<{ sql?: { engine?: { statements?: { operators?: Record<string, unknown>[] }[] } } } | undefined> {
-  const port = await debugPortOf(name, index);
+  const port = debugPortOf(sr.up, name, index);
   if (!port) return undefined;
   return fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.json() as Promise<{ sql?: { engine?: { statements?: { operators?: Record<string, unknown>[] }[] } } }>).catch(() => undefined);
 }
 
-async function debugPortOf(name: string, index = 0): Promise<string | undefined> {
-  const file = join(sr.up.dir, 'logs', `default_${name}-${index}.log`);
-  return /"debugPort":(\d+)/.exec(readFileSync(file, 'utf8').split('\n').reverse().join('\n'))?.[1];
-}
-
 async function processorMetrics(name: string): Promise<string> {
-  const port = await debugPortOf(name);
+  const port = debugPortOf(sr.up, name);
   return port ? fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()) : '';
 }
 
-async function cleanUp(): Promise<void> {
-  await sr.up.kubectl('delete', 'srp,srs', '--all', '--wait=true', '--timeout=60s');
-  await sr.up.kubectl('delete', 'srcs', '--all', '--wait=true', '--timeout=60s');
-  await waitFor('no processor processes', () => sr.up.processorPidsAll().length === 0, 30_000, 100);
-}
-
+/** A scenario with its own Kafka record writer on the dev cluster. */
 function scenario(name: string, body: (records: Records) => Promise<void>): void {
-  test(name, async () => {
+  upScenario(sr, name, async () => {
     const records = new Records(sr.up.kafkaBootstrap);
-    try {
-      await body(records);
-    } catch (err) {
-      const state = await sr.up.kubectl('get', 'srcs,srs,srp', '-o', 'wide').catch((e: unknown) => String(e));
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\n${await debugStates()}`);
-    } finally {
-      await records.close();
-      await cleanUp();
-    }
+    try { await body(records); } finally { await records.close(); }
   });
 }
 
@@ -160,7 +118,7 @@ scenario('iot-monitoring: filter + 1-minute TUMBLE count per error code equals S
 
   const rows = await collectRows('error-count', mark, expected.length);
   const got = rows.map((r) => ({ window_start: sqlTime(r.window_start), window_end: sqlTime(r.window_end), error_code: r.error_code as string | null, error_count: r.error_count as number }));
-  assert.deepEqual(canonical(got), canonical(expected));
+  assert.deepEqual(canonicalRows(got), canonicalRows(expected));
 
   // A row for a window that already fired is late: dropped (and counted), the window is not emitted again.
   const late = await sr.kafka.mark('error-count');
@@ -210,7 +168,7 @@ scenario('anomaly detection: 5-second TUMBLE on the record timestamp, HAVING COU
 
   const rows = await collectRows('possible-fraud', mark, expected.length);
   const got = rows.map((r) => ({ window_start: sqlTime(r.window_start), window_end: sqlTime(r.window_end), card_number: r.card_number as string, authorization_attempts: r.authorization_attempts as number }));
-  assert.deepEqual(canonical(got), canonical(expected));
+  assert.deepEqual(canonicalRows(got), canonicalRows(expected));
 });
 
 scenario('clickstream: regular INNER JOIN of clicks and users on record names, WHERE level = PLATINUM; a click before its user', async (records) => {
@@ -240,7 +198,7 @@ scenario('clickstream: regular INNER JOIN of clicks and users on record names, W
 
   const rows = await collectRows('vip-action', mark, expected.length);
   const got = rows.map((r) => ({ user_id: r.user_id as string, name: r.name as string, page: r.page as number, action: r.action as string, event_time: sqlTime(r.event_time) }));
-  assert.deepEqual(canonical(got), canonical(expected));
+  assert.deepEqual(canonicalRows(got), canonicalRows(expected));
 });
 
 scenario('top-k songs: join → songplays → 60 s TUMBLE count → window Top-3 per genre (ties)', async (records) => {
@@ -336,7 +294,7 @@ async function forwardingReplica(name: string, stream: string, replicas: number)
   let found: number | undefined;
   await waitFor(`a replica of ${name} consuming ${stream}`, async () => {
     for (let index = 0; index < replicas && found === undefined; index++) {
-      const port = await debugPortOf(name, index);
+      const port = debugPortOf(sr.up, name, index);
       const state = port ? await fetch(`http://127.0.0.1:${port}/debug/state`).then((r) => r.json() as Promise<{ inputs?: { stream: string; detail?: { assignedPartitions?: number[] } }[] }>).catch(() => undefined) : undefined;
       if (state?.inputs?.some((i) => i.stream === stream && (i.detail?.assignedPartitions?.length ?? 0) > 0)) found = index;
     }
@@ -365,7 +323,7 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
   await close(base + 6 * MINUTE);
   const expectedFirst = await iotExpected(first);
   const one = iotRows(await collectRows('error-count', mark, expectedFirst.length));
-  assert.deepEqual(canonical(one), canonical(expectedFirst), 'one replica');
+  assert.deepEqual(canonicalRows(one), canonicalRows(expectedFirst), 'one replica');
 
   // Three replicas: the same statement over the same kind of data, split by error_code through the exchange.
   await sr.up.kubectl('scale', 'srp', 'iot-monitoring-sql-aggregation', '--replicas=3');
@@ -389,9 +347,9 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
   await close(t1 + 6 * MINUTE);
   const expectedSecond = await iotExpected(second);
   const three = iotRows(await collectRows('error-count', mark, expectedSecond.length, 180_000));
-  assert.deepEqual(canonical(three), canonical(expectedSecond), 'three replicas, one killed mid-window');
+  assert.deepEqual(canonicalRows(three), canonicalRows(expectedSecond), 'three replicas, one killed mid-window');
   // Same data shape, same answers: the windows of both runs agree row for row once shifted by the runs' offset.
-  const shift = (rows: Record<string, OracleValue>[], by: number): string[] => canonical(rows.map((r) => ({ ...r, window_start: (r.window_start as number) - by, window_end: (r.window_end as number) - by })));
+  const shift = (rows: Record<string, OracleValue>[], by: number): string[] => canonicalRows(rows.map((r) => ({ ...r, window_start: (r.window_start as number) - by, window_end: (r.window_end as number) - by })));
   assert.deepEqual(shift(three, t1), shift(one, base), 'replicas 1 and 3 agree');
 });
 

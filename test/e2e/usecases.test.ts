@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SR_ENTRY, useSrUp } from '../support/controllers-up';
 import { SAMPLES_DIR } from '../support/controllers-samples';
-import { waitFor } from '../support/ports';
+import { deleteEverything } from '../support/up-scenario';
+import { sqlTime } from '../support/sql-oracle';
 
 const sr = useSrUp();
 
@@ -26,7 +27,6 @@ interface UseCase {
   check: (row: Record<string, unknown>) => void;
 }
 
-const sqlTime = (v: unknown): number => Date.parse(`${String(v).replace(' ', 'T')}Z`);
 
 const CASES: UseCase[] = [
   {
@@ -79,12 +79,6 @@ const CASES: UseCase[] = [
   },
 ];
 
-async function cleanUp(): Promise<void> {
-  await sr.up.kubectl('delete', 'srp,srs', '--all', '--wait=true', '--timeout=60s');
-  await sr.up.kubectl('delete', 'srcs', '--all', '--wait=true', '--timeout=60s');
-  await waitFor('no processor processes', () => sr.up.processorPidsAll().length === 0, 30_000, 100);
-}
-
 for (const c of CASES) {
   test(c.name, async () => {
     let generator: ChildProcess | undefined;
@@ -106,7 +100,7 @@ for (const c of CASES) {
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state}\ngenerator: ${generatorOutput.slice(-2000)}`);
     } finally {
       generator?.kill('SIGINT');
-      await cleanUp();
+      await deleteEverything(sr.up);
     }
   });
 }

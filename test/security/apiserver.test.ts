@@ -7,35 +7,22 @@ import { request as httpsRequest } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlFor } from '../support/apiserver-kubectl';
-import { startEtcd, type EtcdHandle } from '../support/etcd';
+import type { EtcdHandle } from '../support/etcd';
 import { waitFor } from '../support/ports';
-import { startSecuredApiserver, type RunningApiserver } from '../support/security-apiserver';
+import { fullSecurityFlags, startSecuredApiserver, startSecurityTestBed, stopSecurityTestBed, type RunningApiserver } from '../support/security-apiserver';
 import { httpsCall, plainHttpProbe, statusOf, type RequestOptions, type Response } from '../support/security-client';
-import { createSecurityFixtures, GROUP, GROUP_VERSION_PATH as GV, TOKENS, type SecurityFixtures } from '../support/security-fixtures';
+import { GROUP, GROUP_VERSION_PATH as GV, streamManifest, TOKENS, type SecurityFixtures } from '../support/security-fixtures';
 
 const AGGREGATED_DISCOVERY = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
 
 let fixtures: SecurityFixtures;
 let etcd: EtcdHandle;
 
-function stream(name: string, namespace: string): Record<string, unknown> {
-  return {
-    apiVersion: `${GROUP}/v1alpha1`,
-    kind: 'Stream',
-    metadata: { name, namespace },
-    spec: { protocol: 'kafka', keys: ['truckid'], storage: { clusterStream: `${name}-cluster-stream` } },
-  };
-}
-
 before(async () => {
-  fixtures = createSecurityFixtures();
-  etcd = await startEtcd();
+  ({ fixtures, etcd } = await startSecurityTestBed());
 });
 
-after(async () => {
-  await etcd?.destroy();
-  fixtures?.remove();
-});
+after(() => stopSecurityTestBed(etcd, fixtures));
 
 describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () => {
   let server: RunningApiserver;
@@ -51,21 +38,10 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
 
   before(async () => {
     auditPath = join(fixtures.dir, 'audit-e2e.log');
-    server = await startSecuredApiserver(fixtures, etcd.endpoint, [
-      `--client-ca-file=${fixtures.clientCaFile}`,
-      `--token-auth-file=${fixtures.tokenFile}`,
-      `--requestheader-client-ca-file=${fixtures.frontProxyCaFile}`,
-      '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User',
-      '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-      '--authorization-mode=RBAC',
-      `--authorization-policy-file=${fixtures.policyFile}`,
-      `--audit-log-path=${auditPath}`,
-    ]);
+    server = await startSecuredApiserver(fixtures, etcd.endpoint, fullSecurityFlags(fixtures, auditPath));
     // Objects the permission checks act on, created by an administrator (client certificate in system:masters).
     for (const [name, namespace] of [['orders', 'team-b'], ['payments', 'team-b'], ['existing', 'default']]) {
-      const created = await call(`${GV}/namespaces/${namespace}/streams`, { method: 'POST', body: stream(name, namespace), cert: fixtures.admin });
+      const created = await call(`${GV}/namespaces/${namespace}/streams`, { method: 'POST', body: streamManifest(name, namespace), cert: fixtures.admin });
       assert.equal(created.status, 201, created.text);
     }
   });
@@ -87,7 +63,7 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
   test('front proxy with an allowed CN: the header user, with that user\'s permissions', async () => {
     const list = await call(`${GV}/namespaces/default/streams`, viaAggregator('reader', []));
     assert.equal(list.status, 200, list.text);
-    const create = await call(`${GV}/namespaces/default/streams`, viaAggregator('reader', [], { method: 'POST', body: stream('by-reader', 'default') }));
+    const create = await call(`${GV}/namespaces/default/streams`, viaAggregator('reader', [], { method: 'POST', body: streamManifest('by-reader', 'default') }));
     assert.equal(create.status, 403);
     assert.equal(statusOf(create).message, `streams.${GROUP} is forbidden: User "reader" cannot create resource "streams" in API group "${GROUP}" in the namespace "default"`);
     // Groups from headers count: sr:readers may read.
@@ -107,12 +83,12 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
     const reader = { token: TOKENS.reader };
     assert.equal((await call(`${GV}/namespaces/default/streams/existing`, reader)).status, 200);
     const attempts: Array<[string, string, unknown, string?]> = [
-      ['POST', `${GV}/namespaces/default/streams`, stream('nope', 'default')],
-      ['PUT', `${GV}/namespaces/default/streams/existing`, stream('existing', 'default')],
+      ['POST', `${GV}/namespaces/default/streams`, streamManifest('nope', 'default')],
+      ['PUT', `${GV}/namespaces/default/streams/existing`, streamManifest('existing', 'default')],
       ['PATCH', `${GV}/namespaces/default/streams/existing`, { metadata: { labels: { a: 'b' } } }, 'application/merge-patch+json'],
       ['DELETE', `${GV}/namespaces/default/streams/existing`, undefined],
       ['DELETE', `${GV}/namespaces/default/streams`, undefined],
-      ['PUT', `${GV}/namespaces/default/streams/existing/status`, { ...stream('existing', 'default'), status: {} }],
+      ['PUT', `${GV}/namespaces/default/streams/existing/status`, { ...streamManifest('existing', 'default'), status: {} }],
       ['PATCH', `${GV}/namespaces/default/streams/existing/status`, { status: { conditions: [] } }, 'application/merge-patch+json'],
     ];
     for (const [method, path, body, contentType] of attempts) {
@@ -120,7 +96,7 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
       assert.equal(response.status, 403, `${method} ${path}: ${response.text}`);
       assert.equal(statusOf(response).reason, 'Forbidden');
     }
-    const status = await call(`${GV}/namespaces/default/streams/existing/status`, { ...reader, method: 'PUT', body: stream('existing', 'default') });
+    const status = await call(`${GV}/namespaces/default/streams/existing/status`, { ...reader, method: 'PUT', body: streamManifest('existing', 'default') });
     assert.equal(statusOf(status).message, `streams.${GROUP} "existing" is forbidden: User "reader" cannot update resource "streams/status" in API group "${GROUP}" in the namespace "default"`);
     // Nothing changed.
     const after = await call(`${GV}/namespaces/default/streams/existing`, { cert: fixtures.admin });
@@ -131,11 +107,11 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
   test('RBAC: namespaces, resourceNames and subresources', async () => {
     // Client certificate alice (O=team-a): the team-a RoleBinding to sr-editor applies in team-a only.
     const alice = { cert: fixtures.alice };
-    const created = await call(`${GV}/namespaces/team-a/streams`, { ...alice, method: 'POST', body: stream('alice-stream', 'team-a') });
+    const created = await call(`${GV}/namespaces/team-a/streams`, { ...alice, method: 'POST', body: streamManifest('alice-stream', 'team-a') });
     assert.equal(created.status, 201, created.text);
-    assert.equal((await call(`${GV}/namespaces/team-b/streams`, { ...alice, method: 'POST', body: stream('alice-stream', 'team-b') })).status, 403);
+    assert.equal((await call(`${GV}/namespaces/team-b/streams`, { ...alice, method: 'POST', body: streamManifest('alice-stream', 'team-b') })).status, 403);
     assert.equal((await call(`${GV}/streams`, alice)).status, 403, 'all-namespace list needs a cluster-wide grant');
-    assert.equal((await call(`${GV}/namespaces/team-a/streams/alice-stream/status`, { ...alice, method: 'PUT', body: stream('alice-stream', 'team-a') })).status, 403, 'status is not granted');
+    assert.equal((await call(`${GV}/namespaces/team-a/streams/alice-stream/status`, { ...alice, method: 'PUT', body: streamManifest('alice-stream', 'team-a') })).status, 403, 'status is not granted');
     const scale = await call(`${GV}/namespaces/team-a/processors/p/scale`, alice);
     assert.ok(scale.status !== 401 && scale.status !== 403, `processors/scale is granted (got ${scale.status})`);
     const deleted = await call(`${GV}/namespaces/team-a/streams/alice-stream`, { ...alice, method: 'DELETE' });
@@ -158,7 +134,7 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
   });
 
   test('client certificate and token users: identity as expected', async () => {
-    const carol = await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: stream('carol-stream', 'team-a') });
+    const carol = await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: streamManifest('carol-stream', 'team-a') });
     assert.equal(carol.status, 201, carol.text);
     assert.equal((await call(`${GV}/namespaces/team-a/streams`, { token: 'wrong-token' })).status, 401);
     const admin = await call(`${GV}/clusterstreams`, { token: TOKENS.admin });
@@ -186,14 +162,14 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
     // A user's CRUD, proxied: the user in X-Remote-User, groups in repeated X-Remote-Group.
     const alice = (opts: RequestOptions = {}): RequestOptions => viaAggregator('alice', ['team-a', 'system:authenticated'], opts);
     const base = `${GV}/namespaces/team-a/streams`;
-    const created = await call(base, alice({ method: 'POST', body: stream('via-aggregator', 'team-a') }));
+    const created = await call(base, alice({ method: 'POST', body: streamManifest('via-aggregator', 'team-a') }));
     assert.equal(created.status, 201, created.text);
     assert.equal((await call(`${base}/via-aggregator`, alice())).status, 200);
     assert.equal((await call(base, alice())).status, 200);
     const patched = await call(`${base}/via-aggregator`, alice({ method: 'PATCH', body: { metadata: { labels: { via: 'aggregator' } } }, headers: { 'content-type': 'application/merge-patch+json' } }));
     assert.equal(patched.status, 200, patched.text);
     assert.equal((await call(`${base}/via-aggregator`, alice({ method: 'DELETE' }))).status, 200);
-    assert.equal((await call(`${GV}/namespaces/team-b/streams`, alice({ method: 'POST', body: stream('x', 'team-b') }))).status, 403);
+    assert.equal((await call(`${GV}/namespaces/team-b/streams`, alice({ method: 'POST', body: streamManifest('x', 'team-b') }))).status, 403);
     // Without its certificate the same headers are nothing.
     assert.equal((await call(base, { headers: { 'X-Remote-User': 'alice', 'X-Remote-Group': 'team-a' } })).status, 401);
   });
@@ -237,7 +213,7 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
     }));
     const reader = kubectlFor(kubeconfig('reader', { token: TOKENS.reader }));
     try {
-      const manifest = JSON.stringify(stream('kubectl-stream', 'team-a'));
+      const manifest = JSON.stringify(streamManifest('kubectl-stream', 'team-a'));
       assert.match(await alice.ok(['create', '-f', '-'], { input: manifest }), /kubectl-stream created/);
       assert.match(await reader.ok(['get', 'streams', '-n', 'team-a', 'kubectl-stream', '-o', 'name']), /kubectl-stream/);
       const denied = await reader.run(['delete', 'stream', 'kubectl-stream', '-n', 'team-a']);
@@ -246,7 +222,7 @@ describe('sr apiserver with client CA, tokens, front proxy, RBAC and audit', () 
       const impersonation = await reader.run(['get', 'streams', '-n', 'team-a', '--as=admin', '--as-group=system:masters']);
       assert.notEqual(impersonation.code, 0);
       assert.match(impersonation.stderr, /users "admin" is forbidden: User "reader" cannot impersonate resource "users" in API group "" at the cluster scope/);
-      const elsewhere = await alice.run(['create', '-n', 'team-b', '-f', '-'], { input: JSON.stringify(stream('kubectl-stream', 'team-b')) });
+      const elsewhere = await alice.run(['create', '-n', 'team-b', '-f', '-'], { input: JSON.stringify(streamManifest('kubectl-stream', 'team-b')) });
       assert.notEqual(elsewhere.code, 0);
       assert.match(elsewhere.stderr, /is forbidden: User "alice" cannot create resource "streams"/);
       assert.equal((await call(`${GV}/namespaces/team-a/streams/kubectl-stream`, { cert: fixtures.alice, method: 'DELETE' })).status, 200);
@@ -289,13 +265,13 @@ describe('sr apiserver with anonymous access and tiny in-flight limits', () => {
     for (const path of [`${GV}/namespaces/default/streams`, `${GV}/clusterstreams`, '/metrics']) {
       assert.equal((await call(path)).status, 401, path);
     }
-    assert.equal((await call(`${GV}/namespaces/default/streams`, { method: 'POST', body: stream('anon', 'default') })).status, 401);
+    assert.equal((await call(`${GV}/namespaces/default/streams`, { method: 'POST', body: streamManifest('anon', 'default') })).status, 401);
   });
 
   test('429 TooManyRequests with Retry-After while the mutating budget is taken', async () => {
     // A create whose body is still arriving occupies the single mutating slot. system:masters is exempt from the
     // limits, so the slot is held by a counted user: carol (group team-a), creating in team-a.
-    const body = JSON.stringify(stream('slow', 'team-a'));
+    const body = JSON.stringify(streamManifest('slow', 'team-a'));
     const held = httpsRequest({
       hostname: '127.0.0.1', port: server.port, path: `${GV}/namespaces/team-a/streams`, method: 'POST', ca: [fixtures.servingCaPem], servername: 'localhost', agent: false,
       headers: { authorization: `Bearer ${TOKENS.teamA}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) + 10 },
@@ -305,7 +281,7 @@ describe('sr apiserver with anonymous access and tiny in-flight limits', () => {
     try {
       let rejected: Response | undefined;
       await waitFor('the held create to occupy the mutating slot', async () => {
-        rejected = await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: stream('second', 'team-a') });
+        rejected = await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: streamManifest('second', 'team-a') });
         return rejected.status === 429;
       }, 15_000, 100);
       assert.equal(rejected?.headers['retry-after'], '1');
@@ -313,10 +289,10 @@ describe('sr apiserver with anonymous access and tiny in-flight limits', () => {
       assert.equal(statusOf(rejected!).code, 429);
       // Reads have their own budget; an administrator is never limited.
       assert.equal((await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA })).status, 200);
-      assert.equal((await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.admin, method: 'POST', body: stream('by-admin', 'team-a') })).status, 201);
+      assert.equal((await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.admin, method: 'POST', body: streamManifest('by-admin', 'team-a') })).status, 201);
     } finally {
       held.destroy();
     }
-    await waitFor('the slot to be released', async () => (await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: stream('after', 'team-a') })).status === 201, 15_000, 100);
+    await waitFor('the slot to be released', async () => (await call(`${GV}/namespaces/team-a/streams`, { token: TOKENS.teamA, method: 'POST', body: streamManifest('after', 'team-a') })).status === 201, 15_000, 100);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createSecurityFixtures, GROUP, GROUP_VERSION_PATH as GV, TOKENS, type SecurityFixtures } from '../support/security-fixtures';
 import { startSecuredApp, type EchoBody, type SecuredApp } from '../support/security-app';
 import { httpsCall, plainHttpProbe, statusOf, type RequestOptions, type Response } from '../support/security-client';
-import { startKubeStub, type KubeStub } from '../support/security-kube-stub';
+import { kubeStubTls, publishedFrontProxy, startKubeStub, type KubeStub } from '../support/security-kube-stub';
 import { waitFor } from '../support/ports';
 
 let fixtures: SecurityFixtures;
@@ -325,10 +325,7 @@ describe('delegation to kube-apiserver: TokenReview, SubjectAccessReview, publis
   const call = caller(() => app);
   before(async () => {
     stub = await startKubeStub({
-      certPem: fixtures.serving.certPem,
-      keyPem: fixtures.serving.keyPem,
-      caPem: fixtures.servingCaPem,
-      dir: fixtures.dir,
+      ...kubeStubTls(fixtures),
       tokens: { 'sa-token': { username: 'system:serviceaccount:team-a:builder', uid: 'sa-uid', groups: ['system:serviceaccounts', 'system:serviceaccounts:team-a'] } },
       decide: (spec) => {
         const attrs = spec.resourceAttributes;
@@ -338,13 +335,7 @@ describe('delegation to kube-apiserver: TokenReview, SubjectAccessReview, publis
         if (spec.nonResourceAttributes?.path === '/apis') return { allowed: true };
         return { allowed: false };
       },
-      publishedAuthentication: {
-        'requestheader-client-ca-file': readFileSync(fixtures.frontProxyCaFile, 'utf8'),
-        'requestheader-allowed-names': '["front-proxy-client"]',
-        'requestheader-username-headers': '["X-Remote-User"]',
-        'requestheader-group-headers': '["X-Remote-Group"]',
-        'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
-      },
+      publishedAuthentication: publishedFrontProxy(readFileSync(fixtures.frontProxyCaFile, 'utf8')),
     });
     app = await startSecuredApp(fixtures, {
       authenticationKubeconfig: stub.kubeconfigPath,

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { startEtcd, type EtcdHandle } from './etcd';
 import { freePort, waitFor } from './ports';
 import { tempDir } from './tmp';
 
@@ -192,4 +193,27 @@ export async function startApiServer(options: StartApiServerOptions): Promise<Ap
     stop: async () => { await stopProcess(); dir.remove(); },
     restart: async () => { await stopProcess(); await launch(); },
   };
+}
+
+/** An etcd of its own and one `sr apiserver` on it: what an apiserver test file starts in `before`. */
+export interface ApiServerOnEtcd {
+  etcd: EtcdHandle;
+  api: ApiServerHandle;
+}
+
+export async function startEtcdAndApiServer(options: Omit<StartApiServerOptions, 'etcdEndpoint'> = {}): Promise<ApiServerOnEtcd> {
+  const etcd = await startEtcd();
+  try {
+    return { etcd, api: await startApiServer({ ...options, etcdEndpoint: etcd.endpoint }) };
+  } catch (err) {
+    // The caller never gets the handle, so it could not destroy this etcd in its `after`.
+    await etcd.destroy();
+    throw err;
+  }
+}
+
+/** Undoes startEtcdAndApiServer in `after`; either may be missing when `before` failed. */
+export async function stopApiServerAndEtcd(api: ApiServerHandle | undefined, etcd: EtcdHandle | undefined): Promise<void> {
+  await api?.stop();
+  await etcd?.destroy();
 }

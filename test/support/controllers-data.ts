@@ -32,12 +32,30 @@ export class KafkaData {
   private admin: Admin | undefined;
 
   constructor(bootstrap: string) {
-    this.kafka = new Kafka({ clientId: 'sr-e2e', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING });
+    // Generous connection timeouts and retries: the end-to-end files share two cores with a whole `sr up` (the
+    // samples sweep with some 130 processes), where kafkajs' 1 s connection timeout is missed.
+    this.kafka = new Kafka({ clientId: 'sr-e2e', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 10_000, retry: { retries: 10 } });
   }
 
   async produce(topic: string, values: object[], headers: Record<string, string> = {}, partition?: number): Promise<void> {
-    if (!this.producer) { this.producer = this.kafka.producer(); await this.producer.connect(); }
-    await this.producer.send({ topic, messages: values.map((v) => ({ value: JSON.stringify(v), headers: { contentType: 'application/json', ...headers }, ...(partition !== undefined ? { partition } : {}) })) });
+    const messages = values.map((v) => ({ value: JSON.stringify(v), headers: { contentType: 'application/json', ...headers }, ...(partition !== undefined ? { partition } : {}) }));
+    try {
+      await (await this.connectedProducer()).send({ topic, messages });
+    } catch (err) {
+      // A producer whose connection was dropped (a request timed out under load) stays disconnected: a new one.
+      if (!/disconnected/i.test(err instanceof Error ? err.message : String(err))) throw err;
+      this.producer = undefined;
+      await (await this.connectedProducer()).send({ topic, messages });
+    }
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer();
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
   }
 
   /** The next offset of every partition: messages at or after it were written after this call. */
@@ -52,8 +70,10 @@ export class KafkaData {
   /** Reads the topic from the mark until `done(messages)` holds. */
   async collect(topic: string, mark: Map<number, number>, done: (messages: OutMessage[]) => boolean, timeoutMs = 60_000): Promise<OutMessage[]> {
     // A fresh group (3 s first join on the dev Kafka). Short fetch waits: the mock answers a fetch only when its
-    // wait is over, even if data arrived meanwhile, and disconnect waits for the fetch in flight.
-    const consumer = this.kafka.consumer({ groupId: `sr-e2e-${randomBytes(4).toString('hex')}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
+    // wait is over, even if data arrived meanwhile, and disconnect waits for the fetch in flight. A long session: a
+    // heartbeat missed on a loaded machine would otherwise restart the group, and the mock waits `session - 1 s`
+    // before it completes any rebalance after the first.
+    const consumer = this.kafka.consumer({ groupId: `sr-e2e-${randomBytes(4).toString('hex')}`, sessionTimeout: 30_000, rebalanceTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 100 });
     const messages: OutMessage[] = [];
     await consumer.connect();
     try {

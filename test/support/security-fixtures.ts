@@ -24,6 +24,16 @@ export const TOKENS = {
   bob: 'bob-token-0123456789abcdef',
 };
 
+/** A Stream in `namespace` as the security tests create it, to act on and to find in audit lines. */
+export function streamManifest(name: string, namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: `${GROUP}/v1alpha1`,
+    kind: 'Stream',
+    metadata: { name, namespace },
+    spec: { protocol: 'kafka', keys: ['truckid'], storage: { clusterStream: `${name}-cluster-stream` } },
+  };
+}
+
 /** The policy the RBAC tests run against. */
 export const POLICY_YAML = `
 apiVersion: rbac.authorization.k8s.io/v1

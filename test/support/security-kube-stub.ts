@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SecurityFixtures } from './security-fixtures';
 
 export interface ReviewedUser {
   username: string;
@@ -32,6 +33,8 @@ export interface KubeStubOptions {
   decide: (spec: SubjectAccessReviewSpecSeen) => { allowed: boolean; denied?: boolean; reason?: string };
   /** Data of kube-system/extension-apiserver-authentication; undefined answers 404. */
   publishedAuthentication?: Record<string, string>;
+  /** The ConfigMap answers 500 until `setConfigMapBroken(false)` (a kube-apiserver that is still starting). */
+  configMapBroken?: boolean;
 }
 
 export interface KubeStub {
@@ -42,6 +45,10 @@ export interface KubeStub {
   reviews: SubjectAccessReviewSpecSeen[];
   /** Makes every later call fail with 500 (kube-apiserver unavailable). */
   setBroken(broken: boolean): void;
+  /** Makes later reads of the extension-apiserver-authentication ConfigMap alone fail with 500 (they are counted). */
+  setConfigMapBroken(broken: boolean): void;
+  /** Replaces the ConfigMap's data (a rotated front-proxy CA); undefined answers 404. */
+  setPublishedAuthentication(data: Record<string, string> | undefined): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,8 @@ export async function startKubeStub(opts: KubeStubOptions): Promise<KubeStub> {
   const calls = { tokenReviews: 0, subjectAccessReviews: 0, configMaps: 0 };
   const reviews: SubjectAccessReviewSpecSeen[] = [];
   let broken = false;
+  let configMapBroken = opts.configMapBroken === true;
+  let publishedAuthentication = opts.publishedAuthentication;
   const server: Server = createServer({ cert: opts.certPem, key: opts.keyPem }, (req, res) => {
     void (async () => {
       if (req.headers.authorization !== `Bearer ${DELEGATOR_TOKEN}`) return reply(res, 401, { kind: 'Status', code: 401 });
@@ -90,12 +99,13 @@ export async function startKubeStub(opts: KubeStubOptions): Promise<KubeStub> {
       }
       if (req.method === 'GET' && path === '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication') {
         calls.configMaps++;
-        if (!opts.publishedAuthentication) return reply(res, 404, { kind: 'Status', code: 404, reason: 'NotFound' });
+        if (configMapBroken) return reply(res, 500, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: 'etcdserver: leader changed' });
+        if (!publishedAuthentication) return reply(res, 404, { kind: 'Status', code: 404, reason: 'NotFound' });
         return reply(res, 200, {
           apiVersion: 'v1',
           kind: 'ConfigMap',
           metadata: { name: 'extension-apiserver-authentication', namespace: 'kube-system' },
-          data: opts.publishedAuthentication,
+          data: publishedAuthentication,
         });
       }
       return reply(res, 404, { kind: 'Status', code: 404 });
@@ -122,6 +132,25 @@ export async function startKubeStub(opts: KubeStubOptions): Promise<KubeStub> {
     calls,
     reviews,
     setBroken: (value) => { broken = value; },
+    setConfigMapBroken: (value) => { configMapBroken = value; },
+    setPublishedAuthentication: (data) => { publishedAuthentication = data; },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** The stub's TLS and kubeconfig directory from the security fixtures: it serves the fixtures' serving pair. */
+export function kubeStubTls(fixtures: SecurityFixtures): Pick<KubeStubOptions, 'certPem' | 'keyPem' | 'caPem' | 'dir'> {
+  return { certPem: fixtures.serving.certPem, keyPem: fixtures.serving.keyPem, caPem: fixtures.servingCaPem, dir: fixtures.dir };
+}
+
+/** extension-apiserver-authentication's data as kube-apiserver publishes it for the front proxy of the security
+ *  fixtures (allowed name and X-Remote-* headers), trusting the front-proxy CA `caPem`. */
+export function publishedFrontProxy(caPem: string): Record<string, string> {
+  return {
+    'requestheader-client-ca-file': caPem,
+    'requestheader-allowed-names': '["front-proxy-client"]',
+    'requestheader-username-headers': '["X-Remote-User"]',
+    'requestheader-group-headers': '["X-Remote-Group"]',
+    'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
   };
 }

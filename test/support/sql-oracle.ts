@@ -13,6 +13,17 @@ interface SqlJsDatabase {
 
 export type OracleValue = string | number | null;
 
+/** `yyyy-MM-dd HH:mm:ss[.SSS]` (Flink's JSON TIMESTAMP, UTC) → epoch ms; throws on anything else. */
+export function sqlTime(value: unknown): number {
+  if (typeof value !== 'string') throw new Error(`a SQL timestamp string, got ${JSON.stringify(value)}`);
+  const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
+  if (!Number.isFinite(ms)) throw new Error(`not a SQL timestamp: ${value}`);
+  return ms;
+}
+
+/** Result rows in a canonical, order-free form, to compare with the oracle's. */
+export const canonicalRows = (rows: Record<string, OracleValue>[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
+
 export class SqlOracle {
   private constructor(private readonly db: SqlJsDatabase) {}
 

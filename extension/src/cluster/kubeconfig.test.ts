@@ -1,7 +1,7 @@
 // The kubeconfig through @kubernetes/client-node's loader: the shapes `sr up` and kubectl users write, contexts,
 // exec credential plugins (run by the loader, cached until their expiry), and clear errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,29 @@ describe('kubeconfig', () => {
       const credentials = await connection.credentials();
       assert.equal(credentials.headers.Authorization, 'Bearer secret-token');
       assert.equal(String((credentials.agent as Agent).options.ca), 'CA-PEM');
+    } finally {
+      connection.dispose();
+    }
+  });
+
+  it('reads a rotated token file on the next request, without reconnecting', async () => {
+    const rotating = join(dir, 'rotating');
+    writeFileSync(join(dir, 'rotating-token'), 'first-token\n');
+    writeFileSync(rotating, [
+      'apiVersion: v1', 'kind: Config', 'current-context: sr',
+      'clusters:', '- name: sr', '  cluster:', '    server: https://127.0.0.1:6443/',
+      'contexts:', '- name: sr', '  context:', '    cluster: sr', '    user: robot',
+      'users:', '- name: robot', '  user:', '    token-file: rotating-token',
+    ].join('\n'));
+    const connection = loadKubeconfig(rotating);
+    try {
+      assert.equal((await connection.credentials()).headers.Authorization, 'Bearer first-token');
+      // Rotation as the kubelet and cert-manager do it: a new file renamed over the old one.
+      writeFileSync(join(dir, 'rotating-token.new'), 'second-token\n');
+      renameSync(join(dir, 'rotating-token.new'), join(dir, 'rotating-token'));
+      assert.equal((await connection.credentials()).headers.Authorization, 'Bearer second-token');
+      rmSync(join(dir, 'rotating-token'));
+      await assert.rejects(connection.credentials(), /credentials for context "sr": token file .*rotating-token: ENOENT/);
     } finally {
       connection.dispose();
     }

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -41,47 +41,73 @@ export function loadKubeconfig(path: string | undefined, contextOverride?: strin
   // ~/.kube/config, else the loader's own default (in-cluster service account).
   const files = path ? [path] : (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
   if (!path && files.length === 0 && existsSync(join(homedir(), '.kube', 'config'))) files.push(join(homedir(), '.kube', 'config'));
+  const tokenFiles = new Map<string, TokenFile>();
   try {
     if (files.length === 0) config.loadFromDefault();
     files.forEach((file, i) => {
       const one = i === 0 ? config : newKubeConfig();
-      one.loadFromString(withTokenFilesRead(readFileSync(file, 'utf8'), dirname(file)));
+      one.loadFromString(withTokenFilesRead(readFileSync(file, 'utf8'), dirname(file), tokenFiles));
       one.makePathsAbsolute(dirname(file));
       if (i > 0) config.mergeConfig(one, true);
     });
   } catch (error) {
     throw new Error(`cannot read kubeconfig ${files.join(delimiter) || '(default)'}: ${messageOf(error)}`);
   }
-  return connectionFor(config, contextOverride);
+  return connectionFor(config, contextOverride, tokenFiles);
 }
 
 /** Same from kubeconfig text (tests; files it names are resolved against `baseDirectory`). */
 export function parseKubeconfig(text: string, baseDirectory: string, contextOverride?: string): ClusterConnection {
   const config = newKubeConfig();
+  const tokenFiles = new Map<string, TokenFile>();
   try {
-    config.loadFromString(withTokenFilesRead(text, baseDirectory));
+    config.loadFromString(withTokenFilesRead(text, baseDirectory, tokenFiles));
   } catch (error) {
     throw new Error(`kubeconfig: ${messageOf(error)}`);
   }
   config.makePathsAbsolute(baseDirectory);
-  return connectionFor(config, contextOverride);
+  return connectionFor(config, contextOverride, tokenFiles);
+}
+
+/**
+ * A user's token file, re-read whenever it changes: bound service-account tokens and `sr up`'s are rotated in place,
+ * and client-go re-reads its token file too, so a rotation must not need a reconnect.
+ */
+class TokenFile {
+  private seen = '';
+  private token = '';
+
+  constructor(readonly path: string) {}
+
+  /** The token, trailing newline trimmed; read again when the file's size or mtime moved. */
+  current(): string {
+    const stat = statSync(this.path);
+    const version = `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+    if (version !== this.seen) {
+      this.token = readFileSync(this.path, 'utf8').trim();
+      this.seen = version;
+    }
+    return this.token;
+  }
 }
 
 /**
  * kubectl's `tokenFile` (relative to the kubeconfig, trailing newline trimmed) as an inline token: the loader knows
  * only `token-file`, resolves it against the working directory and keeps the newline, which no header may carry.
- * Read when connecting; *Refresh Resources* reconnects after a rotation.
+ * Each user's file is recorded in `tokenFiles` (by user name), so every request reads the token as it is now.
  */
-function withTokenFilesRead(text: string, baseDirectory: string): string {
+function withTokenFilesRead(text: string, baseDirectory: string, tokenFiles: Map<string, TokenFile>): string {
   const config: unknown = parse(text);
   const users = (config as { users?: unknown } | null)?.users;
   if (!Array.isArray(users)) return text;
   let changed = false;
-  for (const entry of users as { user?: Record<string, unknown> }[]) {
+  for (const entry of users as { name?: unknown; user?: Record<string, unknown> }[]) {
     const user = entry?.user;
     const file = user?.tokenFile ?? user?.['token-file'];
     if (!user || typeof file !== 'string' || file === '' || (typeof user.token === 'string' && user.token !== '')) continue;
-    user.token = readFileSync(isAbsolute(file) ? file : join(baseDirectory, file), 'utf8').trim();
+    const tokenFile = new TokenFile(isAbsolute(file) ? file : join(baseDirectory, file));
+    user.token = tokenFile.current();
+    if (typeof entry.name === 'string') tokenFiles.set(entry.name, tokenFile);
     delete user.tokenFile;
     delete user['token-file'];
     changed = true;
@@ -89,7 +115,7 @@ function withTokenFilesRead(text: string, baseDirectory: string): string {
   return changed ? JSON.stringify(config) : text;
 }
 
-function connectionFor(config: KubeConfig, contextOverride: string | undefined): ClusterConnection {
+function connectionFor(config: KubeConfig, contextOverride: string | undefined, tokenFiles: Map<string, TokenFile>): ClusterConnection {
   if (contextOverride) {
     if (!config.getContextObject(contextOverride)) throw new Error(`kubeconfig: context "${contextOverride}" not found`);
     config.setCurrentContext(contextOverride);
@@ -119,6 +145,14 @@ function connectionFor(config: KubeConfig, contextOverride: string | undefined):
       const headers: Record<string, string> = {};
       for (const [key, value] of Object.entries(options.headers ?? {})) {
         if (typeof value === 'string' || typeof value === 'number') headers[key] = String(value);
+      }
+      const tokenFile = tokenFiles.get(context.user);
+      if (tokenFile) {
+        try {
+          headers.Authorization = `Bearer ${tokenFile.current()}`;
+        } catch (error) {
+          throw new Error(`credentials for context "${contextName}": token file ${tokenFile.path}: ${messageOf(error)}`);
+        }
       }
       if (typeof options.auth === 'string' && headers.Authorization === undefined) {
         headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;

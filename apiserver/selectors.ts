@@ -1,6 +1,7 @@
 // Label selectors (the full k8s.io/apimachinery/pkg/labels grammar) and the field selectors custom resources
-// support (metadata.name, metadata.namespace).
-import { badRequest } from '../errors';
+// support (metadata.name, metadata.namespace). Neutral ground, like apimachinery's labels/fields packages: the
+// endpoints parse selectors from requests, the registry and the watch match stored objects against them.
+import { badRequest } from './errors';
 
 export type LabelRequirement =
   | { key: string; op: 'exists' | 'notexists' }
@@ -167,4 +168,12 @@ export function matchesFields(requirements: FieldRequirement[], meta: { name?: s
     if ((actual === r.value) !== r.equals) return false;
   }
   return true;
+}
+
+/** True when an object's labels and metadata satisfy both selectors (k8s.io/apiserver's SelectionPredicate). */
+export function matchesObject(object: Record<string, unknown>, labels: LabelRequirement[], fields: FieldRequirement[]): boolean {
+  const meta = typeof object.metadata === 'object' && object.metadata !== null && !Array.isArray(object.metadata)
+    ? (object.metadata as { labels?: Record<string, string>; name?: string; namespace?: string })
+    : {};
+  return matchesLabels(labels, meta.labels) && matchesFields(fields, meta);
 }
