@@ -294,11 +294,13 @@ export class ResourceHandler {
       if (!release) throw tooManyRequests(`too many watches open by user ${JSON.stringify(user)}, please close some and try again later`, 1);
       // A client that leaves while its watch waits (cache sync, a resourceVersion not reached yet) gives its slot
       // back at once, not when the wait ends; a watch whose client is already gone is not started.
-      reply.raw.once('close', release);
+      // ('close' on both HTTP/1.1 and HTTP/2 responses; an HTTP/2 response has no `destroyed` to ask afterwards.)
+      let clientGone = false;
+      reply.raw.once('close', () => { clientGone = true; release(); });
       try {
         await prepareWatch(this.deps.cache, watchRequest);
         reply.hijack();
-        if (reply.raw.destroyed) return;
+        if (clientGone) return;
         await serveWatch(reply.raw, this.deps.cache, store, watchRequest);
       } finally {
         release();

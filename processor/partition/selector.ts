@@ -54,16 +54,21 @@ export class PartitionSelector {
    * list of the keys' header values (hashed like a java.util.List, as the SpEL `{headers['a'], headers['b']}` would).
    */
   keyOf(message: Message): unknown {
+    return this.keyOfView(() => payloadView(message.payload, message.headers.contentType), message.headers);
+  }
+
+  /** The same for a payload already seen as expressions see it (`payload()` is asked only by a keyExpression):
+   *  a SQL result row, whose columns need no round trip through bytes. */
+  keyOfView(payload: () => unknown, headers: Record<string, string>): unknown {
     let key: unknown;
     if (this.keyExpression) {
-      const payload = payloadView(message.payload, message.headers.contentType);
-      key = this.keyExpression.evaluate({ payload, headers: message.headers });
+      key = this.keyExpression.evaluate({ payload: payload(), headers });
       if (key === null || key === undefined) {
         throw new PartitionKeyError(`partition key is null: keyExpression '${this.keyExpression.source}' gave no value`);
       }
       return key;
     }
-    const values = this.keys.map((name) => message.headers[name]);
+    const values = this.keys.map((name) => headers[name]);
     const missing = this.keys.filter((_, i) => values[i] === undefined);
     if (missing.length === this.keys.length) {
       throw new PartitionKeyError(`partition key is null: the message has no header ${missing.map((m) => `'${m}'`).join(', ')}`);

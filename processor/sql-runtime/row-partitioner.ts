@@ -2,9 +2,10 @@
 // the partition Spring Cloud Stream's selector gives (processor/partition), as an SRP's output message would, so a
 // RabbitMQ partition queue (`<destination>-<p>`) or Kafka partition downstream gets the rows of its keys. A SQL row
 // has no headers of its own: a key named in `keys` is the row's column of that name (as text, the way a header
-// carries it); a `keyExpression` sees the row as its JSON payload (`payload.card_number`), whatever the output format.
+// carries it); a `keyExpression` sees the row's columns as its payload (`payload.card_number`), whatever the output
+// format.
 import type { OutputPartitioning } from '../config';
-import { PartitionSelector } from '../partition';
+import { PartitionSelector, selectPartition } from '../partition';
 import { Headers, type Message } from '../message';
 
 export class RowPartitioner {
@@ -26,8 +27,7 @@ export class RowPartitioner {
     for (const [column, value] of Object.entries(row)) {
       if (value !== null && value !== undefined) headers[column] = typeof value === 'string' ? value : JSON.stringify(value);
     }
-    const view: Message = { payload: Buffer.from(JSON.stringify(row)), headers: { ...headers, ...message.headers, [Headers.contentType]: 'application/json' } };
-    const partition = this.selector.partitionOf(view);
+    const partition = selectPartition(this.selector.keyOfView(() => row, { ...headers, ...message.headers }), this.selector.partitionCount);
     const out: Message = { ...message, headers: { ...message.headers, [Headers.partition]: String(partition) } };
     return { message: out, partition };
   }

@@ -21,10 +21,10 @@ import { rabbitUrl, uniqueName } from '../support/rabbitmq';
 import { SqlOracle, canonicalRows, sqlTime, type OracleValue } from '../support/sql-oracle';
 import { upScenario } from '../support/up-scenario';
 import { waitFor } from '../support/ports';
+import { MINUTE, iotEvents, iotExpected, type IotEvent } from '../support/iot-monitoring';
 
 const sr = useSrUp();
 const run = uniqueName('sqlrmq');
-const MINUTE = 60_000;
 const PARTITIONS = 5; // a partitioned Stream's default partitionCount
 const cleanup = { exchanges: [] as string[], queues: [] as string[] };
 after(async () => { await rabbitCleanup(rabbitUrl(), cleanup.exchanges, cleanup.queues); });
@@ -97,26 +97,8 @@ async function rowsOf(probe: { messages: OutMessage[] }, expected: number, timeo
 
 const scenario = (name: string, body: () => Promise<void>): void => upScenario(sr, name, body);
 
-type IotEvent = { error_code: string | null; type: string; application: string; version: string; description: string; ts: number };
-
-/** `count` events over 4 minutes from t0, in time order with up to 3 s of disorder (the watermark's delay). */
-function iotEvents(t0: number, count: number, label: string): IotEvent[] {
-  const codes = ['C-1', 'C-2', 'C-3', 'C-4', null];
-  return Array.from({ length: count }, (_, i) => ({
-    error_code: codes[(i * 7) % codes.length], type: i % 4 === 0 ? 'INFO' : 'ERROR',
-    application: `app-${i % 5}`, version: '1.0', description: `${label} ${i}`,
-    ts: t0 + ((i * 613) % (4 * MINUTE)),
-  })).sort((a, b) => a.ts - b.ts);
-}
-
-async function iotExpected(events: IotEvent[]): Promise<Record<string, OracleValue>[]> {
-  const oracle = await SqlOracle.open();
-  oracle.load('t', ['error_code', 'type', 'ts'], events);
-  const rows = oracle.query(`SELECT ts - ts % ${MINUTE} AS window_start, ts - ts % ${MINUTE} + ${MINUTE} AS window_end, error_code, COUNT(*) AS error_count
-    FROM t WHERE type = 'ERROR' GROUP BY 1, 2, 3`);
-  oracle.close();
-  return rows;
-}
+/** Five error codes, one per partition queue of the input. */
+const IOT_CODES = ['C-1', 'C-2', 'C-3', 'C-4', null];
 
 scenario('iot-monitoring on RabbitMQ: windows over five partition queues equal SQLite; two replicas through the RabbitMQ exchange agree', async () => {
   const processor = 'iot-monitoring-sql-aggregation';
@@ -153,7 +135,7 @@ scenario('iot-monitoring on RabbitMQ: windows over five partition queues equal S
     };
 
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
-    const first = iotEvents(base, 400, 'one');
+    const first = iotEvents(base, 400, 'one', IOT_CODES);
     await send(first, base + 6 * MINUTE);
     const expectedFirst = await iotExpected(first);
     assert.ok(expectedFirst.length >= 16, 'four windows of four codes and NULL');
@@ -169,7 +151,7 @@ scenario('iot-monitoring on RabbitMQ: windows over five partition queues equal S
       return p.status?.readyReplicas === 2 && p.status.observedGeneration === p.metadata.generation;
     }, 120_000, 500);
     const t1 = base + 10 * MINUTE;
-    const second = iotEvents(t1, 400, 'two');
+    const second = iotEvents(t1, 400, 'two', IOT_CODES);
     await send(second, t1 + 6 * MINUTE);
     const expectedSecond = await iotExpected(second);
     const two = (await rowsOf(probe, expectedSecond.length, 120_000)).map(toRow);

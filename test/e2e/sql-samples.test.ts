@@ -14,6 +14,7 @@ import type { OutMessage } from '../support/controllers-data';
 import { SqlOracle, canonicalRows, sqlTime, type OracleValue } from '../support/sql-oracle';
 import { debugPortOf, upScenario } from '../support/up-scenario';
 import { waitFor } from '../support/ports';
+import { MINUTE, iotEvents, iotExpected } from '../support/iot-monitoring';
 
 const sr = useSrUp();
 const run = promisify(execFile);
@@ -84,7 +85,6 @@ async function collectRows(topic: string, mark: Map<number, number>, expected: n
   return rowsOf(messages);
 }
 
-const MINUTE = 60_000;
 
 scenario('iot-monitoring: filter + 1-minute TUMBLE count per error code equals SQLite; late rows dropped', async (records) => {
   await sr.up.apply(sample('iot-monitoring__streaming-pipeline.yaml'));
@@ -269,25 +269,7 @@ scenario('top-k songs: join → songplays → 60 s TUMBLE count → window Top-3
   assert.equal(got.length, top.length);
 });
 
-/** The iot-monitoring events of one run: `count` events over 4 minutes from t0 (out of order within 3 s). */
-function iotEvents(t0: number, count: number, run: string): { error_code: string | null; type: string; application: string; version: string; description: string; ts: number }[] {
-  const codes = ['C-1', 'C-2', 'C-3', 'C-4', 'C-5', null];
-  const events = Array.from({ length: count }, (_, i) => ({
-    error_code: codes[(i * 7) % codes.length], type: i % 4 === 0 ? 'INFO' : 'ERROR',
-    application: `app-${i % 5}`, version: '1.0', description: `${run} ${i}`,
-    ts: t0 + ((i * 613) % (4 * MINUTE)),
-  }));
-  return events.sort((a, b) => a.ts - b.ts);
-}
-
-async function iotExpected(events: ReturnType<typeof iotEvents>): Promise<Record<string, OracleValue>[]> {
-  const oracle = await SqlOracle.open();
-  oracle.load('t', ['error_code', 'type', 'ts'], events);
-  const rows = oracle.query(`SELECT ts - ts % ${MINUTE} AS window_start, ts - ts % ${MINUTE} + ${MINUTE} AS window_end, error_code, COUNT(*) AS error_count
-    FROM t WHERE type = 'ERROR' GROUP BY 1, 2, 3`);
-  oracle.close();
-  return rows;
-}
+const IOT_CODES = ['C-1', 'C-2', 'C-3', 'C-4', 'C-5', null];
 
 /** The index of a replica whose consumer of `stream` has partitions assigned (from its /debug/state). */
 async function forwardingReplica(name: string, stream: string, replicas: number): Promise<number> {
@@ -317,7 +299,7 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
 
   // One replica.
   const base = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
-  const first = iotEvents(base, 600, 'one');
+  const first = iotEvents(base, 600, 'one', IOT_CODES);
   let mark = await sr.kafka.mark('error-count');
   await send(first);
   await close(base + 6 * MINUTE);
@@ -332,7 +314,7 @@ scenario('replicas 1 and 3 give the same rows (keyed exchange), and kill -9 of a
     return p.status?.readyReplicas === 3 && p.status.observedGeneration === p.metadata.generation;
   }, 120_000, 500);
   const t1 = base + 10 * MINUTE;
-  const second = iotEvents(t1, 600, 'three');
+  const second = iotEvents(t1, 600, 'three', IOT_CODES);
   mark = await sr.kafka.mark('error-count');
   // kill -9, while its windows are open, the replica that forwards the input (the topic has fewer partitions than
   // replicas): the local runtime restarts it, its source partitions move to the others and back (their watermarks stay
