@@ -83,6 +83,16 @@ count() { cat "$logs"/*.test.js.log 2>/dev/null | sed -n "s/^# $1 \([0-9]*\)$/\1
 echo "== slowest files"
 cat "$logs"/*.summary | sort -k2 -n -r | head -15 | sed 's/^/   /'
 echo "== node tests: $(count tests) tests, $(count pass) pass, $(count fail) fail, $(count skipped) skipped, $(count todo) todo, $(count cancelled) cancelled"
-if grep -h '^FAILED' "$logs"/*.summary; then lanes_ok=0; fi
 echo "== wall time $((SECONDS - started)) s"
+if grep -h '^FAILED' "$logs"/*.summary; then
+  lanes_ok=0
+  # The failures again, last, so a log read from its tail (CI keeps the tail) shows what broke and why.
+  echo "== failures"
+  for log in "$logs"/*.log; do
+    if grep -q '^not ok\|^ *not ok' "$log"; then
+      echo "-- ${log##*/}"
+      grep -A 14 -E '^ *not ok' "$log" | grep -v -E '^ *(duration_ms|type|failureType|code):' | head -40
+    fi
+  done
+fi
 [ $lanes_ok = 1 ]

@@ -113,6 +113,36 @@ test('auto-provisioning: the first namespace gets <name>-cluster-stream with its
   assert.deepEqual(f.kafka.callsOf('ensure').map((c) => c.destination), ['data-in', 'team-b.data-in']);
 });
 
+test('a named ClusterStream the Stream was bound to is deleted: ClusterStreamLost, not created again; back when it is', async () => {
+  const f = fakeControllers();
+  f.api.put(clusterStream('ledger-cs', { name: 'ledger' }));
+  await reconcileClusterStream(f.ctx, 'ledger-cs');
+  f.api.put(stream('shop', 'ledger', { clusterStream: 'ledger-cs' }));
+  await reconcileStream(f.ctx, 'shop/ledger');
+  assert.equal(readyOf(f.api, 'Stream', 'shop/ledger')?.reason, 'StreamDeployed');
+
+  // The administrator deletes it (the ClusterStream reconciler lets it go).
+  f.api.delete('ClusterStream', 'ledger-cs');
+  await reconcileClusterStream(f.ctx, 'ledger-cs');
+  assert.equal(f.api.get<ClusterStream>('ClusterStream', 'ledger-cs'), undefined);
+  await reconcileStream(f.ctx, 'shop/ledger');
+  assert.deepEqual(readyOf(f.api, 'Stream', 'shop/ledger'), {
+    status: 'False', reason: 'ClusterStreamLost',
+    message: 'ClusterStream "ledger-cs" this Stream was bound to was deleted; create it again, or name another in spec.storage.clusterStream (or leave it out for an auto-provisioned one)',
+  });
+  assert.equal(f.api.writesOf('create').length, 0, 'not auto-provisioned again');
+
+  f.api.put(clusterStream('ledger-cs', { name: 'ledger' }));
+  await reconcileClusterStream(f.ctx, 'ledger-cs');
+  await reconcileStream(f.ctx, 'shop/ledger');
+  assert.equal(readyOf(f.api, 'Stream', 'shop/ledger')?.reason, 'StreamDeployed');
+
+  // A named one that never existed is still auto-provisioned (dev mode, as the original).
+  f.api.put(stream('shop', 'fresh', { clusterStream: 'fresh-cs' }));
+  await reconcileStream(f.ctx, 'shop/fresh');
+  assert.equal(f.api.get<ClusterStream>('ClusterStream', 'fresh-cs')?.spec.name, 'fresh');
+});
+
 test('auto-provisioning that fails: AutoProvisionFailed with the API\'s error, and the reconcile fails (retried)', async () => {
   const f = fakeControllers();
   f.api.failures.push({ verb: 'create', kind: 'ClusterStream', error: new ApiError(500, 'etcdserver: request timed out') });

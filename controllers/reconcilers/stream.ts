@@ -1,6 +1,7 @@
 // Stream: bind to spec.storage.clusterStream, or auto-provision `<name>-cluster-stream` (dev mode) with the
 // Stream's protocol on the default server; refuse a protocol mismatch, a destination mismatch and a ClusterStream
-// claimed by another namespace; copy the storage address; finalizer.
+// claimed by another namespace; copy the storage address; finalizer. A named ClusterStream the Stream was bound to
+// and that was deleted is not created again (ClusterStreamLost).
 // ClusterStreams are cluster-wide, Streams are not. Like a PersistentVolume bound to one claim, a ClusterStream
 // serves the Streams of ONE namespace: the first Stream that binds it writes its namespace into the ClusterStream's
 // claim label (with a resourceVersion precondition, so two namespaces racing cannot both win), and a Stream of
@@ -88,6 +89,13 @@ export const reconcileStream: Reconciler = async (ctx, key) => {
   };
 
   let cs = ctx.clusterStreams.get(csName);
+  if (!cs && stream.spec.storage?.clusterStream && previous === csName && wasBound(stream)) {
+    // The ClusterStream this Stream names and was bound to is gone: someone deleted it. Creating it again would undo
+    // their deletion (and race the wait of their `kubectl delete`, which would find a new object under the name):
+    // the claim is Lost, as a PersistentVolumeClaim's is when its volume goes, until the ClusterStream is back.
+    await report({ status: 'False', reason: 'ClusterStreamLost', message: `ClusterStream "${csName}" this Stream was bound to was deleted; create it again, or name another in spec.storage.clusterStream (or leave it out for an auto-provisioned one)` });
+    return DONE;
+  }
   if (!cs) {
     if (!ctx.options.autoProvisionClusterStreams) {
       await report({ status: 'False', reason: 'NoClusterStreamFound', message: `ClusterStream "${csName}" does not exist and auto-provisioning is off` });
@@ -160,6 +168,13 @@ export const reconcileStream: Reconciler = async (ctx, key) => {
   );
   return DONE;
 };
+
+/** Did this Stream bind its recorded ClusterStream (claim it, so it existed and was this namespace's)? The reasons
+ *  below are only written after the claim. */
+function wasBound(stream: Stream): boolean {
+  const reason = findCondition(stream.status?.conditions)?.reason;
+  return reason === 'StreamDeployed' || reason === 'ClusterStreamNotReady' || reason === 'ClusterStreamLost';
+}
 
 function autoClusterStream(stream: Stream, name: string, destination: string): ClusterStream {
   const attributes: Record<string, string> = { namespace: namespaceOf(stream) };

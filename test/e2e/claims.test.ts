@@ -4,11 +4,11 @@
 //   never shows up in the other; a Stream naming another namespace's ClusterStream is refused (ClusterStreamClaimed);
 // - credentials in a ClusterStream URL: never in any status (here through the in-cluster address note, which quoted
 //   the URL as written), and the processor gets them in its environment as binding Secrets give them, not in its
-//   configuration file.
-// Two administrators' ClusterStreams naming one exchange (DestinationInUse) are tested with a fake context in
-// controllers/reconcilers/clusterstream.test.ts; their end-to-end test was taken out: in about 1 run of 3 the holder's
-// status moved to a per-namespace destination and `kubectl delete` of it never returned (a race to fix, noted in
-// controllers/README.md).
+//   configuration file;
+// - two administrators' ClusterStreams naming one exchange on the same RabbitMQ: the later one is DestinationInUse
+//   (not provisioned, its Streams not Ready) until the first is deleted, then it takes the exchange over; the first
+//   one's Stream, which names it, is ClusterStreamLost (the controllers used to create it again, racing the wait of
+//   `kubectl delete`, which then never returned).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -60,11 +60,16 @@ spec: { inputs: [{ name: data-in }], outputs: [{ name: data-out }] }
     const [a, b] = namespaces.map((ns) => destinations.get(ns)!);
     assert.notEqual(a.in, b.in, 'two namespaces never share an input destination');
     assert.notEqual(a.out, b.out, 'nor an output destination');
-    // One keeps the original's name, the other has its per-namespace one.
-    const first = namespaces.find((ns) => destinations.get(ns)!.in === `${id}-in`);
+    // For each destination, the namespace whose Stream came first keeps the original's name and the other has its
+    // per-namespace one (each destination on its own: team-a may keep "-in" while team-b keeps "-out").
+    for (const end of ['in', 'out'] as const) {
+      const keeper = namespaces.find((ns) => destinations.get(ns)![end] === `${id}-${end}`);
+      assert.ok(keeper, `one namespace keeps "${id}-${end}": ${JSON.stringify([...destinations])}`);
+      const other = namespaces.find((ns) => ns !== keeper)!;
+      assert.equal(destinations.get(other)![end], `${other}.${id}-${end}`);
+    }
+    const first = namespaces.find((ns) => destinations.get(ns)!.in === `${id}-in`)!;
     const second = namespaces.find((ns) => ns !== first)!;
-    assert.ok(first, `one namespace keeps "${id}-in": ${JSON.stringify([...destinations])}`);
-    assert.deepEqual(destinations.get(second), { in: `${second}.${id}-in`, out: `${second}.${id}-out` });
 
     const out = new Map<string, RabbitCollector>();
     for (const ns of namespaces) {
@@ -146,5 +151,70 @@ spec: { inputs: [{ name: creds-in }], outputs: [{ name: creds-out }] }
     await up.kubectl('delete', 'processor', 'creds-relay');
   } finally {
     await rabbitCleanup(rabbitUrl(), [`${id}-in`, `${id}-out`, `${id}-in.creds-relay.dlq`], [`${id}-in.creds-relay`, `${id}-in.creds-relay.dlq`]);
+  }
+});
+
+test('two admin ClusterStreams naming one exchange on the same broker: the later one is DestinationInUse until the first is deleted', async () => {
+  const { up } = sr;
+  const id = uniqueName('dup');
+  const [first, second] = [`${id}-a`, `${id}-b`];
+  const exchange = `${id}-shared`;
+  try {
+    // One apply, `first` before `second`: created first (or in the same second, the smaller name). The second writes
+    // the same broker another way (no credentials, default port): the same server for the controllers.
+    await up.apply(`
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: ClusterStream
+metadata: { name: ${first} }
+spec: { name: ${exchange}, streamModes: [read, write], storage: { server: { protocol: rabbitmq }, reclaimPolicy: Retain } }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: ClusterStream
+metadata: { name: ${second} }
+spec: { name: ${exchange}, streamModes: [read, write], storage: { server: { protocol: rabbitmq, url: "amqp://127.0.0.1" }, reclaimPolicy: Retain } }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: ledger, namespace: ${id}-x }
+spec: { name: ${exchange}, protocol: rabbitmq, storage: { clusterStream: ${first} } }
+---
+apiVersion: streaming.tanzu.vmware.com/v1alpha1
+kind: Stream
+metadata: { name: ledger, namespace: ${id}-y }
+spec: { name: ${exchange}, protocol: rabbitmq, storage: { clusterStream: ${second} } }
+`);
+    await up.waitReady('clusterstream', first, 30_000);
+    await up.waitReady('stream', 'ledger', 30_000, `${id}-x`);
+    // The message names the first one's claim once its Stream has bound it (a claim requeues the other one).
+    let condition: Condition | undefined;
+    await waitFor('the second ClusterStream refused', async () => {
+      condition = ready(await up.getJson<Resource>(`clusterstream/${second}`));
+      return condition?.reason === 'DestinationInUse' && (condition.message ?? '').includes('claimed by namespace');
+    }, 30_000, 200).catch((err: unknown) => { throw new Error(`${String(err)}; last ${JSON.stringify(condition)}`); });
+    assert.equal(condition?.status, 'False');
+    assert.match(condition?.message ?? '', new RegExp(`exchange "${exchange}" on amqp://127\\.0\\.0\\.1:5672 is ClusterStream "${first}"'s \\(created first, claimed by namespace "${id}-x"\\)`));
+    assert.equal((await up.getJson<{ status?: { storageAddress?: unknown } }>(`clusterstream/${second}`)).status?.storageAddress, undefined, 'not provisioned');
+    let streamCondition: Condition | undefined;
+    await waitFor('its Stream not Ready', async () => {
+      streamCondition = ready(await up.getJson<Resource>('stream/ledger', `${id}-y`));
+      return streamCondition?.reason === 'ClusterStreamNotReady';
+    }, 30_000, 200).catch((err: unknown) => { throw new Error(`${String(err)}; last ${JSON.stringify(streamCondition)}`); });
+    assert.match(streamCondition?.message ?? '', new RegExp(`ClusterStream "${first}"'s`));
+
+    // The first one goes (Retain: the exchange stays): the later one is requeued, takes it over, and its Stream binds.
+    await up.kubectl('delete', 'clusterstream', first, '--timeout=60s');
+    await up.waitReady('clusterstream', second, 30_000);
+    await up.waitReady('stream', 'ledger', 30_000, `${id}-y`);
+    // Its own Stream names it: lost, and nothing made `first` again behind the administrator's back.
+    await waitFor('the first one\'s Stream lost', async () => {
+      streamCondition = ready(await up.getJson<Resource>('stream/ledger', `${id}-x`));
+      return streamCondition?.reason === 'ClusterStreamLost';
+    }, 30_000, 200).catch((err: unknown) => { throw new Error(`${String(err)}; last ${JSON.stringify(streamCondition)}`); });
+    const names = (await up.kubectl('get', 'clusterstreams', '-o', 'name')).split('\n');
+    assert.ok(names.includes(`clusterstream.streaming.tanzu.vmware.com/${second}`) && !names.includes(`clusterstream.streaming.tanzu.vmware.com/${first}`), names.join(' '));
+  } finally {
+    await up.kubectl('delete', 'stream', 'ledger', '-n', `${id}-x`, '--ignore-not-found').catch(() => undefined);
+    await up.kubectl('delete', 'stream', 'ledger', '-n', `${id}-y`, '--ignore-not-found').catch(() => undefined);
+    await rabbitCleanup(rabbitUrl(), [exchange], []);
   }
 });
