@@ -195,6 +195,8 @@ export async function main(argv: string[]): Promise<void> {
     maxWatchBufferBytes: integer(values['max-watch-buffer-bytes'], 'max-watch-buffer-bytes'),
     // One compactor per etcd prefix: under --workers, worker 0 (restarted with the same index if it dies).
     compactionIntervalMs: workerId === undefined || workerId === 0 ? parseGoDuration(values['etcd-compaction-interval'] ?? '5m0s') : 0,
+    // Likewise one garbage collector: every worker would plan from the same state and race to carry it out.
+    garbageCollector: workerId === undefined || workerId === 0,
     logger,
     aggregateMetrics: workerId !== undefined ? clusterMetrics : undefined,
   });

@@ -77,6 +77,8 @@ export interface ApiServerOptions {
    * the sum over all workers).
    */
   aggregateMetrics?: (registry: Registry) => () => Promise<{ contentType: string; body: string }>;
+  /** Whether this process runs the garbage collector (default true; under `--workers N`, worker 0 alone). */
+  garbageCollector?: boolean;
 }
 
 /** Names the self-signed serving certificate covers (besides localhost and 127.0.0.1). */
@@ -337,8 +339,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
 
   // ---------------------------------------------------------------- start
   void cache.start();
-  const garbageCollector = new GarbageCollector({ cache, stores: [...resources.values()].map((r) => r.store), logger });
-  garbageCollector.start();
+  // One collector per etcd prefix: several would act on the same snapshots and fight (409s, work done twice).
+  const garbageCollector = options.garbageCollector === false
+    ? undefined
+    : new GarbageCollector({ cache, stores: [...resources.values()].map((r) => r.store), logger, registry: metrics.registry });
+  garbageCollector?.start();
   let compactTimer: NodeJS.Timeout | undefined;
   if (options.compactionIntervalMs > 0) {
     // Like kube-apiserver: every interval, compact to the revision seen one interval earlier.
@@ -393,7 +398,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     close: async () => {
       if (compactTimer) clearInterval(compactTimer);
       servingWatch.stop();
-      garbageCollector.stop();
+      garbageCollector?.stop();
       cache.stop();
       await app.close();
       await security.close();

@@ -1,6 +1,7 @@
 // The garbage collector against a real etcd, through the same stores and watch cache the server uses: background,
 // foreground and orphan deletion carried out, controllers' finalizers respected, work left undone while it was
-// stopped finished by the next one (a restart), invalid owner references logged and left alone.
+// stopped finished by the next one (a restart), a foreground cycle stuck meanwhile broken, invalid owner references
+// logged and left alone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEtcd, type EtcdHandle } from '../../test/support/etcd';
@@ -14,6 +15,7 @@ import { ResourceStore } from '../registry/store';
 import type { WriteOptions } from '../registry/options';
 import type { PropagationPolicy } from '../registry/deletion';
 import type { ObjectMeta, OwnerReference } from '../../crds/types';
+import { Registry } from 'prom-client';
 import { GarbageCollector } from './collector';
 
 const G = 'streaming.tanzu.vmware.com';
@@ -48,9 +50,9 @@ after(async () => {
   await etcd?.destroy();
 });
 
-function startCollector(): GarbageCollector {
+function startCollector(registry?: Registry): GarbageCollector {
   collector?.stop();
-  collector = new GarbageCollector({ cache, stores: [...stores.values()], logger, debounceMs: 5, resyncIntervalMs: 60_000 });
+  collector = new GarbageCollector({ cache, stores: [...stores.values()], logger, debounceMs: 5, resyncIntervalMs: 60_000, registry });
   collector.start();
   return collector;
 }
@@ -157,6 +159,29 @@ test('a restart finishes what was under way: the first sweep collects what chang
   await gone('Stream', 'rs-dependent');
   await gone('Stream', 'rs-fg-dependent');
   await gone('Processor', 'rs-fg-owner');
+});
+
+test('a foreground cycle stuck while no collector ran (both members waiting for each other) is broken by unblocking, then both go', async () => {
+  collector?.stop();
+  const a = await processor('cy-a');
+  const b = await processor('cy-b');
+  await store('Processor').patch(NS, 'cy-a', 'merge', { metadata: { ownerReferences: [ref(b, true)] } }, '', options(), false);
+  await store('Processor').patch(NS, 'cy-b', 'merge', { metadata: { ownerReferences: [ref(a, true)] } }, '', options(), false);
+  await remove('Processor', 'cy-a', 'Foreground');
+  await remove('Processor', 'cy-b', 'Foreground');
+  const registry = new Registry();
+  startCollector(registry);
+  await gone('Processor', 'cy-a');
+  await gone('Processor', 'cy-b');
+  const metrics = await registry.getMetricsAsJSON();
+  const value = (name: string, labels: Record<string, string> = {}): number => (metrics.find((m) => m.name === name)?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
+  assert.equal(value('apiserver_garbage_collector_running'), 1);
+  assert.equal(value('apiserver_garbage_collector_actions_total', { action: 'unblockOwnerReferences', outcome: 'done' }), 2, 'each member stopped blocking the other');
+  assert.equal(value('apiserver_garbage_collector_actions_total', { action: 'removeFinalizer', outcome: 'done' }), 2);
+  assert.ok(logged.some((l) => l.startsWith('garbage collector: owner references no longer block their owners')), logged.join('\n'));
+  collector?.stop();
+  assert.equal((await registry.getMetricsAsJSON()).find((m) => m.name === 'apiserver_garbage_collector_running')?.values[0]?.value, 0);
 });
 
 test('owners across scopes: a ClusterStream may own Streams; a Stream owning a ClusterStream is invalid, logged, never acted on', async () => {

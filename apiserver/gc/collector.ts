@@ -3,6 +3,7 @@
 // snapshot (graph.ts) and acts through the registry stores, so every change it makes is validated, versioned and
 // watched like a client's. Level-triggered: each sweep looks at the whole current state, so nothing is lost across
 // a restart (the first sweep after start finishes what was under way) or a missed event (a periodic resync).
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { WatchCache } from '../storage/watch-cache';
 import type { CacheSubscription } from '../storage/watch-cache';
 import type { JsonObject, StorageEvent } from '../storage/interface';
@@ -22,6 +23,8 @@ export interface GarbageCollectorOptions {
   debounceMs?: number;
   /** A sweep also runs this often, whatever happened (kube's resync). */
   resyncIntervalMs?: number;
+  /** Where the collector reports that it runs and what its actions came to (the server's /metrics registry). */
+  registry?: Registry;
 }
 
 const FIELD_MANAGER = 'garbage-collector';
@@ -69,6 +72,8 @@ export class GarbageCollector {
   private readonly failures = new Map<string, { count: number; notBefore: number }>();
   private readonly reported = new Set<string>();
   private idleWaiters: (() => void)[] = [];
+  private readonly runningGauge: Gauge | undefined;
+  private readonly actionsTotal: Counter<'action' | 'outcome'> | undefined;
 
   constructor(private readonly options: GarbageCollectorOptions) {
     this.storesByKind = new Map(options.stores.map((s) => [s.definition.kind, s]));
@@ -79,6 +84,16 @@ export class GarbageCollector {
       namespacedByKind: new Map(options.stores.map((s) => [s.definition.kind, s.namespaced])),
     };
     this.prefix = commonPrefix(options.stores.map((s) => s.keyPrefix('')));
+    if (options.registry) {
+      // Summed over `--workers N` by /metrics: exactly one collector should run per etcd prefix.
+      this.runningGauge = new Gauge({ name: 'apiserver_garbage_collector_running', help: 'Garbage collectors running in this server (1 or 0; summed over workers, the number of collectors).', registers: [options.registry] });
+      this.actionsTotal = new Counter({
+        name: 'apiserver_garbage_collector_actions_total',
+        help: 'Actions of the garbage collector by kind (delete, removeOwnerReferences, unblockOwnerReferences, removeFinalizer) and outcome: done, changed (the object changed meanwhile: 404/409, planned again) or failed (retried).',
+        labelNames: ['action', 'outcome'],
+        registers: [options.registry],
+      });
+    }
   }
 
   start(): void {
@@ -87,6 +102,8 @@ export class GarbageCollector {
     this.follow();
     this.resyncTimer = setInterval(() => this.kick(), this.options.resyncIntervalMs ?? 30_000);
     this.resyncTimer.unref();
+    this.runningGauge?.set(1);
+    this.options.logger.info({}, 'garbage collector started');
   }
 
   stop(): void {
@@ -96,6 +113,7 @@ export class GarbageCollector {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.sweepTimer = undefined;
+    this.runningGauge?.set(0);
     this.releaseIdleWaiters();
   }
 
@@ -190,8 +208,13 @@ export class GarbageCollector {
       try {
         wroteUpTo = Math.max(wroteUpTo, await this.perform(action));
         this.failures.delete(key);
+        this.actionsTotal?.inc({ action: action.type, outcome: 'done' });
       } catch (err) {
-        if (err instanceof ObjectReplaced || (err instanceof ApiError && (err.code === 404 || err.code === 409))) continue;
+        if (err instanceof ObjectReplaced || (err instanceof ApiError && (err.code === 404 || err.code === 409))) {
+          this.actionsTotal?.inc({ action: action.type, outcome: 'changed' });
+          continue;
+        }
+        this.actionsTotal?.inc({ action: action.type, outcome: 'failed' });
         const count = (failed?.count ?? 0) + 1;
         const delay = Math.min(RETRY_FIRST_MS * 2 ** (count - 1), RETRY_MAX_MS);
         this.failures.set(key, { count, notBefore: Date.now() + delay });
@@ -266,6 +289,17 @@ export class GarbageCollector {
         });
         if (revisionOf(updated) > Number(action.object.resourceVersion)) {
           this.options.logger.info({ kind: action.object.kind, namespace, name, owners: action.ownerUids }, 'garbage collector: removed owner references');
+        }
+        return revisionOf(updated);
+      }
+      case 'unblockOwnerReferences': {
+        const updated = await store.updateWith(namespace, name, this.writeOptions(), (current) => {
+          const meta = sameObject(current);
+          if (meta.ownerReferences) meta.ownerReferences = meta.ownerReferences.map((r) => (action.ownerUids.includes(r.uid) && r.blockOwnerDeletion === true ? { ...r, blockOwnerDeletion: false } : r));
+          return current;
+        });
+        if (revisionOf(updated) > Number(action.object.resourceVersion)) {
+          this.options.logger.info({ kind: action.object.kind, namespace, name, owners: action.ownerUids }, 'garbage collector: owner references no longer block their owners, which waited for each other');
         }
         return revisionOf(updated);
       }

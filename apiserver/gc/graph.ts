@@ -25,6 +25,9 @@ export type Action =
   | { type: 'delete'; object: ObjectRef; policy: PropagationPolicy }
   /** Drop ownerReferences (by owner uid): orphaning, or references to gone owners when another owner remains. */
   | { type: 'removeOwnerReferences'; object: ObjectRef; ownerUids: string[] }
+  /** Set blockOwnerDeletion to false on these ownerReferences (by owner uid): the owners, waiting in the
+   *  foreground, stop waiting for this object, which breaks a cycle of owners waiting for each other. */
+  | { type: 'unblockOwnerReferences'; object: ObjectRef; ownerUids: string[] }
   /** The garbage collector's part of a deletion is done. */
   | { type: 'removeFinalizer'; object: ObjectRef; finalizer: typeof ORPHAN_FINALIZER | typeof FOREGROUND_FINALIZER };
 
@@ -97,6 +100,11 @@ export function planCollection(objects: readonly GraphObject[], scope: KindScope
   }
 
   const actions: Action[] = [];
+  const waitsInForeground = (o: GraphObject): boolean => o.deleting && o.finalizers.includes(FOREGROUND_FINALIZER);
+  /** The dependents an owner waiting in the foreground waits for: those whose reference to it blocks. */
+  const blockingDependentsOf = (owner: GraphObject): GraphObject[] =>
+    (dependentsOf.get(owner.uid) ?? []).filter(({ ref }) => ref.blockOwnerDeletion === true).map(({ dependent }) => dependent);
+
   for (const owner of objects) {
     if (!owner.deleting) continue;
     const dependents = dependentsOf.get(owner.uid) ?? [];
@@ -109,9 +117,32 @@ export function planCollection(objects: readonly GraphObject[], scope: KindScope
     }
     // Foreground: the owner waits only for dependents that block it (blockOwnerDeletion), as in kube; the others
     // are deleted all the same (below), possibly after it.
-    if (owner.finalizers.includes(FOREGROUND_FINALIZER) && !dependents.some(({ ref }) => ref.blockOwnerDeletion === true)) {
+    if (owner.finalizers.includes(FOREGROUND_FINALIZER) && blockingDependentsOf(owner).length === 0) {
       actions.push({ type: 'removeFinalizer', object: refOf(owner), finalizer: FOREGROUND_FINALIZER });
     }
+  }
+
+  // Owners waiting in the foreground for each other, round a cycle of blocking references, would wait forever.
+  // Kube prevents most such cycles as it deletes (below: a dependent whose own dependent already waits unblocks its
+  // references first); what it leaves stuck is broken here: a self-reference (an owner waiting for itself), owners
+  // that were deleted in the foreground together, or a cycle stuck before this rule existed. A waiting object that
+  // blocks a waiting owner it itself waits for, directly or through others, unblocks its reference to that owner —
+  // every reference on a cycle of waits, and no other.
+  const waitingFor = (o: GraphObject): GraphObject[] => (waitsInForeground(o) ? blockingDependentsOf(o).filter(waitsInForeground) : []);
+  const waitsTransitivelyFor = (from: GraphObject, target: GraphObject): boolean => {
+    const seen = new Set<GraphObject>([from]);
+    const queue = [from];
+    while (queue.length > 0) {
+      const next = queue.pop()!;
+      if (next === target) return true;
+      for (const d of waitingFor(next)) if (!seen.has(d)) { seen.add(d); queue.push(d); }
+    }
+    return false;
+  };
+  for (const [dependent, owners] of ownersOf) {
+    if (!waitsInForeground(dependent)) continue;
+    const onCycle = owners.filter(({ ref, resolved }) => ref.blockOwnerDeletion === true && resolved.state === 'waiting' && waitsTransitivelyFor(dependent, resolved.owner));
+    if (onCycle.length > 0) actions.push({ type: 'unblockOwnerReferences', object: refOf(dependent), ownerUids: onCycle.map(({ ref }) => ref.uid) });
   }
 
   for (const [dependent, owners] of ownersOf) {
@@ -127,9 +158,20 @@ export function planCollection(objects: readonly GraphObject[], scope: KindScope
       continue;
     }
     const waitedFor = gone.some(({ resolved }) => resolved.state === 'waiting');
+    const ownDependents = dependentsOf.get(dependent.uid) ?? [];
     let policy: PropagationPolicy;
-    if (waitedFor && (dependentsOf.get(dependent.uid) ?? []).length > 0) policy = 'Foreground';
-    else if (dependent.finalizers.includes(ORPHAN_FINALIZER)) policy = 'Orphan';
+    if (waitedFor && ownDependents.length > 0) {
+      // Kube's cycle guard (attemptToDeleteItem): deleted in the foreground, this object will wait for its
+      // dependents; if one of them already waits (for its own dependents, maybe for this object's owner), the two
+      // could wait for each other forever. So first nobody waits for this object: its references stop blocking.
+      // Its deletion follows from the next snapshot, which shows the references unblocked.
+      const blocking = owners.filter(({ ref }) => ref.blockOwnerDeletion === true);
+      if (blocking.length > 0 && ownDependents.some(({ dependent: d }) => waitsInForeground(d))) {
+        actions.push({ type: 'unblockOwnerReferences', object: refOf(dependent), ownerUids: blocking.map(({ ref }) => ref.uid) });
+        continue;
+      }
+      policy = 'Foreground';
+    } else if (dependent.finalizers.includes(ORPHAN_FINALIZER)) policy = 'Orphan';
     else if (dependent.finalizers.includes(FOREGROUND_FINALIZER)) policy = 'Foreground';
     else policy = 'Background';
     actions.push({ type: 'delete', object: refOf(dependent), policy });

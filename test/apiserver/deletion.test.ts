@@ -1,7 +1,8 @@
 // Deletion as Kubernetes does it, end to end against `sr apiserver` on a real etcd, with kubectl 1.32 where users
 // would use it (`kubectl delete --cascade=foreground|orphan|background` sends DeleteOptions.propagationPolicy):
 // the API server's garbage collector carries out each policy for ownerReferences between our kinds, across a
-// restart of the server; DeleteOptions are validated as kube validates them.
+// restart of the server, and foreground deletion ends through cycles of blocking owner references (as kube's
+// collector breaks them); DeleteOptions are validated as kube validates them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EtcdHandle } from '../support/etcd';
@@ -122,6 +123,71 @@ describe('cascading deletion with kubectl', () => {
     assert.match(out, /processor\.streaming\.tanzu\.vmware\.com "bg" deleted/);
     assert.equal(await getJson('srp', 'bg'), undefined);
     await gone('srs', 'bg-out');
+  });
+});
+
+describe('--cascade=foreground through cycles of blocking owner references', () => {
+  interface Member { resource: 'srp' | 'srs'; kind: 'Processor' | 'Stream'; name: string }
+
+  async function createMember(member: Member): Promise<Obj> {
+    if (member.kind === 'Processor') return createProcessor(member.name);
+    const body = JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', metadata: { name: member.name }, spec: { protocol: 'kafka', storage: { clusterStream: `cs-${member.name}` } } });
+    const res = await api.request('POST', `${NS_PATH}/streams`, { body, headers: JSON_CT });
+    assert.equal(res.status, 201, res.body);
+    return res.json<Obj>();
+  }
+
+  /** Each member owns the next (the last owns the first) with blocking references, as controllers write them. */
+  async function createCycle(members: Member[]): Promise<void> {
+    const objects = await Promise.all(members.map(createMember));
+    for (let i = 0; i < members.length; i++) {
+      const owner = objects[i];
+      const dependent = members[(i + 1) % members.length];
+      const ref = { apiVersion: `${G}/v1alpha1`, kind: members[i].kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+      await kubectl.ok(['patch', dependent.resource, dependent.name, '--type=merge', '-p', JSON.stringify({ metadata: { ownerReferences: [ref] } })]);
+    }
+  }
+
+  /** kubectl waits for the object to be gone; on today's kube rules it is, so a hang is a failure, not a stall. */
+  async function deleteInForeground(member: Member): Promise<void> {
+    const r = await kubectl.run(['delete', member.resource, member.name, '--cascade=foreground', '--timeout=30s'], { timeoutMs: 45_000 });
+    assert.equal(r.code, 0, `kubectl delete --cascade=foreground did not finish: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`"${member.name}" deleted`));
+  }
+
+  test('a Processor and a Stream owning each other: both are deleted', async () => {
+    const members: Member[] = [{ resource: 'srp', kind: 'Processor', name: 'cy2-p' }, { resource: 'srs', kind: 'Stream', name: 'cy2-s' }];
+    await createCycle(members);
+    await deleteInForeground(members[0]);
+    for (const m of members) await gone(m.resource, m.name);
+  });
+
+  test('a cycle of three: all three are deleted', async () => {
+    const members: Member[] = [
+      { resource: 'srp', kind: 'Processor', name: 'cy3-a' },
+      { resource: 'srs', kind: 'Stream', name: 'cy3-b' },
+      { resource: 'srp', kind: 'Processor', name: 'cy3-c' },
+    ];
+    await createCycle(members);
+    await deleteInForeground(members[0]);
+    for (const m of members) await gone(m.resource, m.name);
+  });
+
+  test('an object owning itself is deleted', async () => {
+    const self: Member = { resource: 'srp', kind: 'Processor', name: 'cy-self' };
+    await createCycle([self]);
+    const stored = await getJson('srp', self.name);
+    assert.equal(stored?.metadata.ownerReferences?.[0]?.uid, stored?.metadata.uid, 'it names itself as its owner');
+    await deleteInForeground(self);
+    await gone(self.resource, self.name);
+  });
+
+  test('both members of a cycle deleted in the foreground at once: both are deleted', async () => {
+    const members: Member[] = [{ resource: 'srp', kind: 'Processor', name: 'cy2x-a' }, { resource: 'srp', kind: 'Processor', name: 'cy2x-b' }];
+    await createCycle(members);
+    const r = await kubectl.run(['delete', 'srp', 'cy2x-a', 'cy2x-b', '--cascade=foreground', '--timeout=30s'], { timeoutMs: 45_000 });
+    assert.equal(r.code, 0, `kubectl delete --cascade=foreground did not finish: ${r.stderr}`);
+    for (const m of members) await gone(m.resource, m.name);
   });
 });
 

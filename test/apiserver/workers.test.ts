@@ -1,7 +1,7 @@
 // `sr apiserver --workers 2`: two server processes share the port (node:cluster). Against a real etcd and kubectl:
 // requests spread over both workers stay consistent (a create on one is read, listed and watched on the other),
-// /metrics sums both workers, a worker killed with SIGKILL is replaced while the other keeps serving, and SIGTERM
-// leaves no process behind.
+// /metrics sums both workers, one garbage collector runs (worker 0's, replaced with it when it dies), a worker
+// killed with SIGKILL is replaced while the other keeps serving, and SIGTERM leaves no process behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -41,10 +41,38 @@ function workerPids(): number[] {
   return serverPids().filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').includes('SR_APISERVER_WORKER_ID='));
 }
 
-function metricValue(text: string, name: string, labels: Record<string, string>): number {
+function workerPid(index: number): number | undefined {
+  return workerPids().find((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`SR_APISERVER_WORKER_ID=${index}`));
+}
+
+/** The log lines of collectors starting, as the worker index of each. */
+function collectorStarts(): number[] {
+  return api.logs().split('\n').filter((l) => l.includes('"msg":"garbage collector started"')).map((l) => (JSON.parse(l) as { worker: number }).worker);
+}
+
+async function metricsText(): Promise<string> {
+  const res = await api.request('GET', '/metrics', { headers: FRESH });
+  assert.equal(res.status, 200, res.body);
+  return res.body;
+}
+
+/** A Processor and a Stream it owns; deleting the Processor (background) leaves the Stream to the collector. */
+async function cascade(name: string): Promise<void> {
+  const processors = `/apis/${G}/v1alpha1/namespaces/w/processors`;
+  const owner = await api.request('POST', processors, { headers: FRESH, body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Processor', metadata: { name }, spec: { type: 'SRP', replicas: 1, inputs: [{ name: `in-${name}` }], outputs: [{ name: `out-${name}` }] } }) });
+  assert.equal(owner.status, 201, owner.body);
+  const { uid } = owner.json<{ metadata: { uid: string } }>().metadata;
+  const dependent = await api.request('POST', STREAMS, { headers: FRESH, body: JSON.stringify({ apiVersion: `${G}/v1alpha1`, kind: 'Stream', metadata: { name: `${name}-out`, ownerReferences: [{ apiVersion: `${G}/v1alpha1`, kind: 'Processor', name, uid, blockOwnerDeletion: true }] }, spec: { protocol: 'kafka' } }) });
+  assert.equal(dependent.status, 201, dependent.body);
+  const deleted = await api.request('DELETE', `${processors}/${name}`, { headers: FRESH });
+  assert.equal(deleted.status, 200, deleted.body);
+  await waitFor(`${name}-out collected`, async () => (await api.request('GET', `${STREAMS}/${name}-out`, { headers: FRESH })).status === 404, 20_000, 100);
+}
+
+function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
@@ -131,6 +159,29 @@ test('a worker killed with SIGKILL is replaced; the other keeps serving meanwhil
   await waitFor('the replacement serving', async () => (api.logs().match(/"msg":"serving"/g) ?? []).length >= 3, 20_000, 100);
   const created = await api.request('POST', STREAMS, { body: stream('after-restart'), headers: FRESH });
   assert.equal(created.status, 201);
+});
+
+test('one garbage collector runs, in worker 0; replaced with its worker when it dies', async () => {
+  // The test before may have killed worker 0 too: each of its lives started one collector, and no other worker did.
+  await waitFor('the collector started', async () => collectorStarts().length > 0, 20_000, 100);
+  const starts = collectorStarts();
+  assert.ok(starts.every((w) => w === 0), `collectors started by workers ${starts.join(', ')}: worker 0 alone should`);
+  // Any worker answers /metrics with the sum over both: one collector, whichever worker is asked.
+  for (let i = 0; i < 4; i++) assert.equal(metricValue(await metricsText(), 'apiserver_garbage_collector_running'), 1);
+  await cascade('gc-one');
+  const text = await metricsText();
+  assert.ok(metricValue(text, 'apiserver_garbage_collector_actions_total', { action: 'delete', outcome: 'done' }) >= 1, 'the collector deleted the dependent');
+  // No rival planned from the same state and lost the race for the same write.
+  assert.equal(metricValue(text, 'apiserver_garbage_collector_actions_total', { outcome: 'changed' }), 0);
+
+  const victim = workerPid(0);
+  assert.ok(victim, 'worker 0 found');
+  process.kill(victim, 'SIGKILL');
+  await waitFor('worker 0 replaced', async () => { const pid = workerPid(0); return pid !== undefined && pid !== victim; }, 20_000, 100);
+  await waitFor('its collector restarted', async () => collectorStarts().length === starts.length + 1, 20_000, 100);
+  assert.ok(collectorStarts().every((w) => w === 0));
+  await waitFor('one collector again', async () => metricValue(await metricsText(), 'apiserver_garbage_collector_running') === 1, 20_000, 100);
+  await cascade('gc-after-restart');
 });
 
 test('SIGTERM stops the primary and every worker', async () => {
