@@ -1,6 +1,7 @@
 // Where records go: a Kafka topic (kafkajs, acks from all in-sync replicas), a RabbitMQ exchange (amqplib, publisher
 // confirms, the routing key our processors bind non-partitioned destinations with: the destination's name), or
 // standard output (`--dry-run`: one JSON line per record, nothing produced).
+import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 
@@ -61,7 +62,7 @@ export class RabbitSink implements Sink {
     const channel = await this.channel;
     for (const m of messages) {
       channel.publish(exchange, exchange, m.value, {
-        persistent: true, headers: { ...m.headers, key: m.key },
+        persistent: true, messageId: randomUUID(), headers: { ...m.headers, key: m.key },
         ...(m.headers.contentType ? { contentType: m.headers.contentType } : {}),
       });
     }

@@ -7,9 +7,12 @@
 // (delivery/acknowledged-offsets.ts). When the group hands this member partitions, it reads the committed offsets with
 // their metadata (an admin client: kafkajs's consumer drops the metadata) before handing out any record, and records
 // named there are acknowledged without reaching the pipeline: they were processed before a restart or rebalance.
+// Commits run every 200 ms, and at once after acknowledgements of records held longer than that (a window that fired:
+// delivery/commit-scheduler.ts).
 import { PartitionAssigners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { BindingConfig } from '../config';
+import { CommitScheduler } from '../delivery/commit-scheduler';
 import { OffsetTracker } from '../delivery/offset-tracker';
 import { headerValueToString, type Message } from '../message';
 import { delayedAssignment, everyMemberAssigned, instancePartitionAssigner } from './kafka-assigner';
@@ -26,6 +29,8 @@ import {
 
 export const DEFAULT_MAX_IN_FLIGHT = 500;
 const COMMIT_INTERVAL_MS = 200;
+/** Early commits (a held record acknowledged) start at least this far apart: at most 50 OffsetCommits a second. */
+const EARLY_COMMIT_MIN_GAP_MS = 20;
 /** How long records wait for the committed offsets' metadata after a group join; then they are handed out as if there
  *  were none (everything above the committed offset redelivered, at-least-once as without it). */
 const RESTORE_DEADLINE_MS = 15_000;
@@ -91,8 +96,14 @@ export class KafkaInput implements InputBinder {
   private generation = 0;
   private readonly maxInFlight: number;
   private drained: (() => void) | undefined;
-  private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> = Promise.resolve();
+  /** The periodic commit, and one at once when a record held longer than the period is acknowledged (a window
+   *  fired): then the restart gap for those records is the commit's round trip, not up to 200 ms. */
+  private readonly commits = new CommitScheduler({
+    commit: () => this.commit(),
+    intervalMs: COMMIT_INTERVAL_MS,
+    heldMs: COMMIT_INTERVAL_MS,
+    minGapMs: EARLY_COMMIT_MIN_GAP_MS,
+  });
   private stopping = false;
   private paused = false;
   private receivedAny = false;
@@ -157,7 +168,7 @@ export class KafkaInput implements InputBinder {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.eachBatch(payload, handler),
     });
-    this.commitTimer = setInterval(() => { void this.commit(); }, COMMIT_INTERVAL_MS);
+    this.commits.start();
   }
 
   private async eachBatch(payload: EachBatchPayload, handler: DeliveryHandler): Promise<void> {
@@ -190,6 +201,7 @@ export class KafkaInput implements InputBinder {
       progress.track(offset);
       this.inFlight++;
       const generation = this.generation;
+      const handedOutAt = Date.now();
       let settled = false;
       handler({
         message: toMessage(record.headers, record.value, record.key),
@@ -200,6 +212,7 @@ export class KafkaInput implements InputBinder {
           if (settled) return;
           settled = true;
           progress.complete(offset);
+          this.commits.acknowledged(handedOutAt);
           if (generation === this.generation) this.inFlight--;
           if (this.inFlight < this.maxInFlight) this.wake();
         },
@@ -277,27 +290,24 @@ export class KafkaInput implements InputBinder {
     drained?.();
   }
 
-  private commit(): Promise<void> {
-    // Serialised: never two OffsetCommit requests of this consumer at once.
-    this.committing = this.committing.then(async () => {
-      const consumer = this.consumer;
-      if (!consumer) return;
-      const offsets = this.tracker.committable();
-      if (offsets.length === 0) return;
-      const topic = this.options.binding.destination;
-      try {
-        await consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset), metadata: this.commitMetadata ? o.metadata : null })));
-        for (const o of offsets) this.tracker.markCommitted(o.partition, o);
-      } catch (err) {
-        // Rebalance or broker down: retried on the next tick; after a rebalance the messages are redelivered.
-        this.lastError = errorText(err);
-        if (this.commitMetadata && kafkaErrorType(err) === 'OFFSET_METADATA_TOO_LARGE') {
-          this.commitMetadata = false;
-          this.options.log.warn({ input: this.options.binding.stream }, 'the broker refuses the acknowledged offsets in commit metadata as too large; committing offsets only (records above them are redelivered after a restart)');
-        }
+  /** One commit round; the scheduler never runs two at once (never two OffsetCommit requests of this consumer). */
+  private async commit(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const offsets = this.tracker.committable();
+    if (offsets.length === 0) return;
+    const topic = this.options.binding.destination;
+    try {
+      await consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset), metadata: this.commitMetadata ? o.metadata : null })));
+      for (const o of offsets) this.tracker.markCommitted(o.partition, o);
+    } catch (err) {
+      // Rebalance or broker down: retried on the next tick; after a rebalance the messages are redelivered.
+      this.lastError = errorText(err);
+      if (this.commitMetadata && kafkaErrorType(err) === 'OFFSET_METADATA_TOO_LARGE') {
+        this.commitMetadata = false;
+        this.options.log.warn({ input: this.options.binding.stream }, 'the broker refuses the acknowledged offsets in commit metadata as too large; committing offsets only (records above them are redelivered after a restart)');
       }
-    });
-    return this.committing;
+    }
   }
 
   pause(): void {
@@ -315,8 +325,7 @@ export class KafkaInput implements InputBinder {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake();
-    if (this.commitTimer) clearInterval(this.commitTimer);
-    await this.commit();
+    await this.commits.stop();
     this.state = 'stopped';
     // kafkajs' disconnect can hang forever after the group coordinator or a partition leader moved (seen in 5 of 31
     // fault runs); offsets are committed above, so leaving after a bound loses nothing: the group expires the member.
@@ -330,7 +339,7 @@ export class KafkaInput implements InputBinder {
     return binderStatus(this.options.binding, {
       state: this.state,
       inFlight: this.tracker.pending,
-      detail: { group: this.options.group, assignedPartitions: this.assigned, paused: this.paused, skippedAcknowledged: this.skippedAcknowledged },
+      detail: { group: this.options.group, assignedPartitions: this.assigned, paused: this.paused, skippedAcknowledged: this.skippedAcknowledged, earlyCommits: this.commits.earlyCommits },
       ...(this.lastError ? { lastError: this.lastError } : {}),
     });
   }

@@ -7,6 +7,8 @@
 // when a connection drops (duplicates are possible, loss is not). Outputs publish `mandatory`: a message no queue
 // takes is returned by the broker before its confirm, and counts as not confirmed (retried with backoff, then
 // rejected as undeliverable so the pipeline dead-letters it) — a confirm alone only says the exchange took it.
+// Every published message carries a unique AMQP `messageId` (messageIdFor); inputs hand it on with the delivery.
+import { randomBytes } from 'node:crypto';
 import type * as amqp from 'amqplib';
 import type { Logger } from 'pino';
 import type { BindingConfig } from '../config';
@@ -90,6 +92,31 @@ export function inboundMessage(msg: amqp.ConsumeMessage): Message {
   return { payload: msg.content, headers };
 }
 
+/** A RabbitMQ delivery: the AMQP `messageId` property (absent when the publisher set none) and the broker's
+ *  `redelivered` flag beside the message, not in its headers (a header would travel on with every message an SRP
+ *  derives from it). Streaming SQL's exchange recognises a source message forwarded twice by its messageId. */
+export interface AmqpDelivery extends InboundDelivery {
+  messageId?: string;
+  redelivered: boolean;
+}
+
+/** The per-process part of our messageIds: 64 random bits, so two processes (or one restarted) never collide. */
+const MESSAGE_ID_PREFIX = `sr-${randomBytes(8).toString('hex')}-`;
+let messageIds = 0;
+
+/**
+ * A messageId for a message published through this process, unique without coordination (a random per-process prefix
+ * and a counter; cheaper than a UUID per message), as Spring AMQP publishers set `messageId`. It is chosen once per
+ * `send()`: the binder's own resends of that message (after a lost confirm, a reconnect, an unroutable return) carry
+ * the same id, so a reader can tell them apart from new messages. An incoming messageId is *not* carried over when a
+ * processor forwards a message, even unchanged: one input may become several messages (a split, several outputs), and
+ * equal ids on different messages would make a reader that deduplicates by id drop data. Streaming SQL's exchange
+ * carries its source's identity in a header of its own instead (`sr-exchange-source`).
+ */
+export function messageIdFor(): string {
+  return MESSAGE_ID_PREFIX + (messageIds++).toString(36);
+}
+
 export interface RabbitInputOptions {
   binding: BindingConfig;
   group: string;
@@ -170,8 +197,11 @@ export class RabbitInput implements InputBinder {
         let settled = false;
         this.inFlight++;
         const timestamp = amqpTimestampMs(msg.properties.timestamp);
-        const delivery: InboundDelivery = {
+        const messageId = msg.properties.messageId as unknown;
+        const delivery: AmqpDelivery = {
           message,
+          ...(typeof messageId === 'string' && messageId !== '' ? { messageId } : {}),
+          redelivered: msg.fields.redelivered,
           // A partition queue's own partition is the truth (its binding routed the message there): a message carries
           // the `scst_partition` of whatever wrote it first, e.g. a source partition forwarded into another
           // partitioning (streaming SQL's exchange). One shared queue has only the header to go by.
@@ -246,6 +276,8 @@ export class RabbitInput implements InputBinder {
 interface PendingPublish {
   message: Message;
   routingKey: string;
+  /** The AMQP messageId, the same on every attempt. */
+  messageId: string;
   resolve: () => void;
   reject: (err: Error) => void;
   /** Bumped each time it is (re)published so a stale confirm callback is ignored. */
@@ -337,12 +369,14 @@ export class RabbitOutput implements OutputBinder {
   }
 
   /** basic.return: the broker routed the message to no queue. It comes before the message's confirm, on the same
-   *  channel and in publish order, so it belongs to the oldest unconfirmed publish with that routing key and
-   *  content that was not returned yet (two identical ones are interchangeable). */
+   *  channel and in publish order, so it belongs to the unconfirmed publish with its messageId (else the oldest one
+   *  with that routing key and content that was not returned yet: two identical ones are interchangeable). */
   private onReturn(msg: amqp.Message): void {
     this.returned++;
+    const messageId = msg.properties.messageId as unknown;
     for (const pending of this.unconfirmed) {
       if (pending.returnedAttempt === pending.attempt) continue;
+      if (typeof messageId === 'string' && messageId !== pending.messageId) continue;
       if (pending.routingKey !== msg.fields.routingKey || !pending.message.payload.equals(msg.content)) continue;
       pending.returnedAttempt = pending.attempt;
       return;
@@ -358,7 +392,7 @@ export class RabbitOutput implements OutputBinder {
     const { destination } = this.options.binding;
     const routingKey = partition === undefined ? destination : partitionRoutingKey(destination, partition);
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingPublish = { message, routingKey, resolve, reject, attempt: 0, returnedAttempt: 0, unroutable: 0, done: false };
+      const pending: PendingPublish = { message, routingKey, messageId: messageIdFor(), resolve, reject, attempt: 0, returnedAttempt: 0, unroutable: 0, done: false };
       if (this.channel && !this.blocked && this.backlog.length === 0) this.publish(pending);
       else this.backlog.push(pending);
     });
@@ -389,7 +423,7 @@ export class RabbitOutput implements OutputBinder {
     }
     const attempt = ++pending.attempt;
     const { message } = pending;
-    const options: amqp.Options.Publish = { headers: message.headers, persistent: true, mandatory: true };
+    const options: amqp.Options.Publish = { headers: message.headers, persistent: true, mandatory: true, messageId: pending.messageId };
     const contentType = message.headers[Headers.contentType];
     if (contentType) options.contentType = contentType;
     this.unconfirmed.add(pending);

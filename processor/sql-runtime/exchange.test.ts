@@ -10,7 +10,11 @@ import type { BinderStatus, InboundDelivery, OutputBinder } from '../binders/typ
 import type { Message } from '../message';
 import { SqlEngine } from '../sql/engine';
 import { Recorder, settle, table } from '../sql/test-support';
-import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, markerHeaders, parseMarker, PendingCopies, type SourceReport } from './exchange';
+import type { AmqpDelivery } from '../binders/rabbitmq';
+import { memoryState, type StateBackend } from '../sql/state';
+import { RocksDbSqlState } from '../sql/state-rocksdb';
+import { tempDir } from '../../test/support/tmp';
+import { DoneSources, EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, markerHeaders, parseMarker, PendingCopies, sourceIdentity, type SourceReport } from './exchange';
 import { decodeRow } from './row-codec';
 
 const T0 = 1_700_000_000_000; // a multiple of 10 s: windows [T0 + 10k s, T0 + 10(k+1) s)
@@ -147,7 +151,7 @@ class Reader {
         const source = message.headers[EXCHANGE_HEADERS.source];
         if (!this.copies.admit(q, source)) continue;
         const row = decodeRow(EVENTS, message, T0, 0);
-        this.engine.push('ev', q, row, () => this.copies.done(source));
+        this.engine.push('ev', q, row, () => this.copies.done(q, source));
       }
     }
     await settle();
@@ -219,7 +223,7 @@ test('duplicates: a copy whose offset a marker already reported confirmed is a s
   const copies = new PendingCopies(clock);
   assert.equal(copies.admit(0, '3:10'), true);
   assert.equal(copies.admit(0, '3:10'), false, 'the first copy is pending');
-  copies.done('3:10');
+  copies.done(0, '3:10');
   clock.marker(0, { from: 0, sources: { 3: { w: T0, o: 10 } } });
   assert.equal(copies.admit(0, '3:10'), false, 'reported confirmed before this copy: the first copy came before the marker');
   assert.equal(copies.admit(0, '3:11'), true);
@@ -329,4 +333,182 @@ test('kill -9 of replica B mid-window, B comes back, its partition 3 moves to A:
   assert.equal(reader.copies.duplicates, 6, 'B\'s uncommitted copies (3 per partition) were recognised');
   // Windows up to 50 s fired: each once, with every row.
   assert.deepEqual(emittedCounts(recorder), expectedCounts(topic, T0 + 49_999));
+});
+
+/** A RabbitMQ source message as the input binder hands it on: the messageId (when the publisher set one) beside it. */
+function amqpDelivery(event: { k: string; n: number; ts: number }, messageId: string | undefined): AmqpDelivery {
+  const message: Message = { payload: Buffer.from(JSON.stringify(event)), headers: {} };
+  return { message, partition: 0, redelivered: messageId !== undefined, ...(messageId !== undefined ? { messageId } : {}), ack: () => undefined };
+}
+
+/** Stage two over RabbitMQ exchange queues, as runtime.ts runs it: a queue redelivers whatever was not acknowledged
+ *  (`acked` outlives a restart, as the broker's queues do); a copy is acknowledged once DoneSources recorded it. */
+class QueueReader {
+  readonly clock: ExchangeClock;
+  readonly copies: PendingCopies;
+  readonly engine: SqlEngine;
+  readonly recorder = new Recorder();
+
+  constructor(private readonly exchange: ExchangeLog, private readonly acked: Set<Message>, wall: WallClock, doneSources: DoneSources) {
+    this.clock = new ExchangeClock({ forwarders: 1, idleTimeoutMs: IDLE_MS, now: wall.now });
+    this.copies = new PendingCopies(this.clock, doneSources);
+    const created = SqlEngine.create({ statements: [STATEMENT], tables: [EVENTS, COUNTS], emit: this.recorder.emit, idleTimeoutMs: IDLE_MS, now: wall.now });
+    assert.deepEqual(created.diagnostics, []);
+    this.engine = created.engine!;
+    this.engine.useExternalWatermarks('ev');
+    for (let q = 0; q < exchange.logs.length; q++) this.engine.markPartition('ev', q);
+  }
+
+  private readonly delivered = new Set<Message>();
+
+  async read(): Promise<void> {
+    for (let q = 0; q < this.exchange.logs.length; q++) {
+      for (const message of this.exchange.logs[q]) {
+        if (this.acked.has(message) || this.delivered.has(message)) continue;
+        this.delivered.add(message);
+        if (message.headers[EXCHANGE_HEADERS.watermark] !== undefined) {
+          const wm = this.clock.marker(q, parseMarker(message.headers));
+          if (wm !== undefined) this.engine.externalWatermark('ev', q, wm);
+          this.acked.add(message);
+          continue;
+        }
+        const source = message.headers[EXCHANGE_HEADERS.source];
+        if (!this.copies.admit(q, source)) {
+          this.acked.add(message);
+          continue;
+        }
+        this.engine.push('ev', q, decodeRow(EVENTS, message, T0, 0), () => this.copies.done(q, source, () => this.acked.add(message)));
+      }
+    }
+    await settle();
+  }
+}
+
+/** Waits for RocksDB's batched writes (a done id is acknowledged once on disk). */
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), what);
+}
+
+/**
+ * A RabbitMQ source through the exchange, stage two restarted between the two copies of m1: m1 and m2 (key a) fill
+ * window [0 s, 10 s), m3 (key b, 12 s) fires it — (a, 2) — and waits in [10 s, 20 s). Stage two restarts (a new engine;
+ * the done ids in RocksDB survive); m1 comes again (RabbitMQ redelivering it to another forwarder), then m4 (25 s)
+ * fires [10 s, 20 s). Returns what the restarted stage two wrote and how many copies it dropped.
+ */
+async function secondCopyAfterRestart(messageIds: boolean): Promise<{ rows: string[]; duplicates: number; doneIds: number }> {
+  const dir = tempDir('exchange-done-');
+  const stores: RocksDbSqlState[] = [];
+  const openDoneSources = async (): Promise<DoneSources> => {
+    const backend = new RocksDbSqlState({ dir: dir.path });
+    stores.push(backend);
+    const done = new DoneSources({ store: backend.create<string, number>('exchange.done.ev'), now: wall.now });
+    await backend.open();
+    return done;
+  };
+  const wall = new WallClock();
+  try {
+    const exchange = new ExchangeLog(2);
+    const acked = new Set<Message>();
+    const forwarder = new ExchangeForwarder({ table: EVENTS, keyColumns: ['k'], partitions: 2, instanceIndex: 0, out: exchange, idleTimeoutMs: IDLE_MS, orderedPartitions: false, log, now: wall.now });
+    const id = (n: number): string | undefined => (messageIds ? `sr-test-${n}` : undefined);
+    const send = (event: { k: string; n: number; ts: number }): void => {
+      const delivery = amqpDelivery(event, id(event.n));
+      forwarder.forward(delivery, delivery.message, delivery.offset, () => undefined, (err) => { throw err; });
+    };
+    const m1 = { k: 'a', n: 1, ts: T0 + 1000 };
+    const first = new QueueReader(exchange, acked, wall, await openDoneSources());
+    send(m1);
+    send({ k: 'a', n: 2, ts: T0 + 2000 });
+    send({ k: 'b', n: 3, ts: T0 + 12_000 });
+    await settle();
+    wall.t += 200;
+    forwarder.tick();
+    await first.read();
+    assert.deepEqual(emittedCounts(first.recorder), [JSON.stringify([T0, T0 + 10_000, 'a', 2])]);
+    // m1's and m2's copies acknowledged (their ids on disk first); m3's waits in the open window.
+    await until('m1 and m2 acknowledged', () => exchange.logs.flat().filter((m) => m.headers[EXCHANGE_HEADERS.watermark] === undefined && acked.has(m)).length === 2);
+    await stores[0].close();
+
+    const second = new QueueReader(exchange, acked, wall, await openDoneSources());
+    send(m1);
+    send({ k: 'b', n: 4, ts: T0 + 25_000 });
+    await settle();
+    await second.read();
+    wall.t += 200;
+    forwarder.tick();
+    await second.read();
+    return { rows: emittedCounts(second.recorder), duplicates: second.copies.duplicates, doneIds: second.copies.doneSources.size };
+  } finally {
+    for (const store of stores) await store.close().catch(() => undefined);
+    dir.remove();
+  }
+}
+
+test('RabbitMQ sources: a second copy of a message (same messageId) after its first copy\'s window fired is dropped by the done ids, across a restart of stage two (ROCKSDB)', async () => {
+  const { rows, duplicates, doneIds } = await secondCopyAfterRestart(true);
+  assert.deepEqual(rows, [JSON.stringify([T0 + 10_000, T0 + 20_000, 'b', 1])], 'no second, partial row for [0 s, 10 s)');
+  assert.equal(duplicates, 1);
+  assert.equal(doneIds, 3, 'm1 and m2 restored from disk, m3 done since');
+});
+
+test('RabbitMQ sources without messageId (a foreign publisher): no identity, so the second copy is used as before — the fired window re-opens with it', async () => {
+  const { rows, duplicates } = await secondCopyAfterRestart(false);
+  assert.deepEqual(rows, [JSON.stringify([T0, T0 + 10_000, 'a', 1]), JSON.stringify([T0 + 10_000, T0 + 20_000, 'b', 1])].sort());
+  assert.equal(duplicates, 0);
+});
+
+test('source identity: Kafka partition:offset; RabbitMQ messageId and body digest; none without a messageId', () => {
+  const body = (n: number): Message => ({ payload: Buffer.from(`{"n":${n}}`), headers: {} });
+  const kafka: InboundDelivery = { message: body(1), partition: 3, offset: '17', ack: () => undefined };
+  assert.equal(sourceIdentity(kafka), '3:17');
+  const amqp = (messageId: string | undefined, n: number): AmqpDelivery => ({ message: body(n), partition: 0, redelivered: false, ...(messageId ? { messageId } : {}), ack: () => undefined });
+  assert.match(sourceIdentity(amqp('m-1', 1)) ?? '', /^amqp:m-1\/[0-9a-f]{12}$/);
+  const redelivered: AmqpDelivery = { ...amqp('m-1', 1), redelivered: true };
+  assert.equal(sourceIdentity(amqp('m-1', 1)), sourceIdentity(redelivered), 'a redelivery is the same message');
+  assert.notEqual(sourceIdentity(amqp('m-1', 1)), sourceIdentity(amqp('m-1', 2)), 'a publisher reusing an id for another body');
+  assert.equal(sourceIdentity(amqp(undefined, 1)), undefined);
+  const clock = new ExchangeClock({ forwarders: 1, idleTimeoutMs: IDLE_MS });
+  clock.marker(0, { from: 0, sources: { 0: { w: T0, o: 99 } } });
+  assert.equal(clock.delivered(0, sourceIdentity(amqp('0:5', 1))), false, 'a RabbitMQ identity is never read as a Kafka position');
+});
+
+test('done ids: bounded per exchange partition by count and by age, oldest first; a durable store keeps them across a restart and drops the expired ones', async () => {
+  const wall = new WallClock();
+  const memory = new DoneSources({ store: memoryState.create<string, number>('x'), maxPerPartition: 3, retentionMs: 1000, now: wall.now });
+  for (const s of ['a', 'b', 'c', 'd']) memory.add(0, s, () => undefined);
+  memory.add(1, 'a', () => undefined);
+  assert.deepEqual(['a', 'b', 'c', 'd'].map((s) => memory.has(0, s)), [false, true, true, true], 'count: the oldest goes first');
+  assert.equal(memory.has(1, 'a'), true, 'partitions are separate');
+  wall.t += 600;
+  memory.add(0, 'e', () => undefined);
+  wall.t += 500;
+  memory.add(0, 'f', () => undefined);
+  assert.deepEqual(['b', 'c', 'd', 'e', 'f'].map((s) => memory.has(0, s)), [false, false, false, true, true], 'age: older than 1 s');
+  assert.equal(memory.evicted, 4);
+  assert.equal((memory.describe() as { durable: boolean }).durable, false);
+
+  const dir = tempDir('exchange-done-bounds-');
+  try {
+    const open = async (): Promise<{ backend: StateBackend; done: DoneSources }> => {
+      const backend = new RocksDbSqlState({ dir: dir.path });
+      const done = new DoneSources({ store: backend.create<string, number>('exchange.done.ev'), maxPerPartition: 3, retentionMs: 1000, now: wall.now });
+      await backend.open?.();
+      return { backend, done };
+    };
+    const first = await open();
+    let acknowledged = 0;
+    first.done.add(0, 'old', () => acknowledged++);
+    wall.t += 600;
+    for (const s of ['x', 'y', 'z']) first.done.add(2, s, () => acknowledged++);
+    await until('acknowledged once on disk', () => acknowledged === 4);
+    await first.backend.close?.();
+    wall.t += 500;
+    const second = await open();
+    assert.deepEqual(['old', 'x', 'y', 'z'].map((s) => second.done.has(s === 'old' ? 0 : 2, s)), [false, true, true, true]);
+    assert.equal(second.done.restored, 3, 'the expired id is not restored');
+    await second.backend.close?.();
+  } finally {
+    dir.remove();
+  }
 });

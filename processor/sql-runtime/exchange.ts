@@ -18,22 +18,29 @@
 //
 // At-least-once across the hop: a source record is acknowledged once its copy in the exchange is confirmed; the
 // copy is acknowledged by the engine as any row is. A forwarder that dies (or loses a partition) before its source
-// offsets are committed has those records forwarded again by the partition's next owner. A copy is recognised by its
-// source position (`sr-exchange-source`) and dropped when a marker read earlier in the same exchange partition said
-// its offset was already confirmed (the first copy is before that marker), or when the first copy is still pending
-// in the engine; one whose window already fired is late and dropped (counted).
+// offsets are committed has those records forwarded again by the partition's next owner; on RabbitMQ, the broker
+// redelivers the dead forwarder's unacknowledged messages to another replica. A copy is recognised by its source
+// identity (`sr-exchange-source`: Kafka `<partition>:<offset>`, RabbitMQ `amqp:<messageId>/<payload digest>`) and
+// dropped when a marker read earlier in the same exchange partition said its offset was already confirmed (Kafka: the
+// first copy is before that marker), when the first copy is still pending in the engine, or when the first copy's row
+// is done already (DoneSources: a bounded, durable under ROCKSDB, set per exchange partition) — without that last
+// rule a RabbitMQ copy arriving after its window fired and the window re-opened (stage two restarted) counted again.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SqlTable, TableColumn } from '../../crds/sql/table';
 import type { InboundDelivery, OutputBinder } from '../binders/types';
 import { errorText } from '../binders/types';
+import type { AmqpDelivery } from '../binders/rabbitmq';
 import type { Message } from '../message';
+import type { KeyedState } from '../sql/state';
 import { TableClock } from '../sql/watermarks';
 import { decodeRow, type DecodedRow } from './row-codec';
 
 export const EXCHANGE_HEADERS = {
   /** The source record's broker timestamp (the `timestamp` metadata column), epoch ms. */
   timestamp: 'sr-exchange-timestamp',
-  /** `<source partition>:<offset>` (Kafka sources): recognises a record forwarded twice. */
+  /** The source record's identity, recognises a record forwarded twice (sourceIdentity): `<source partition>:<offset>`
+   *  (Kafka), `amqp:<messageId>/<payload digest>` (RabbitMQ; absent for a message without messageId). */
   source: 'sr-exchange-source',
   /** Markers: per source partition the forwarder reads, a SourceReport (JSON object keyed by source partition). */
   watermark: 'sr-exchange-watermark',
@@ -56,6 +63,21 @@ export function exchangePartition(values: unknown[], partitions: number): number
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % partitions;
+}
+
+/**
+ * The identity of a source record, the same on every copy of it: Kafka `<partition>:<offset>`; RabbitMQ
+ * `amqp:<messageId>/<digest>` — a message RabbitMQ redelivers (to another replica, after a forwarder died) keeps its
+ * properties, so its messageId, and its body. The digest (12 hex of the body's SHA-1) guards against a publisher that
+ * reuses messageIds for different messages: only a message with the same id *and* the same body counts as a second
+ * copy. Undefined for a RabbitMQ message without messageId (a foreign publisher that sets none): such copies are
+ * never recognised as second copies.
+ */
+export function sourceIdentity(delivery: InboundDelivery): string | undefined {
+  if (delivery.offset !== undefined) return `${delivery.partition}:${delivery.offset}`;
+  const messageId = (delivery as Partial<AmqpDelivery>).messageId;
+  if (typeof messageId !== 'string' || messageId === '') return undefined;
+  return `amqp:${messageId}/${createHash('sha1').update(delivery.message.payload).digest('hex').slice(0, 12)}`;
 }
 
 const NUMERIC = new Set(['TINYINT', 'SMALLINT', 'INT', 'BIGINT', 'FLOAT', 'DOUBLE', 'DECIMAL', 'TIMESTAMP', 'TIMESTAMP_LTZ', 'DATE', 'TIME']);
@@ -194,7 +216,10 @@ export class ExchangeForwarder {
       ? 0
       : exchangePartition(this.keys.map((c) => canonicalKeyValue(c, row.values[c.name])), this.o.partitions);
     const headers: Record<string, string> = { ...delivery.message.headers, [EXCHANGE_HEADERS.timestamp]: String(row.timestamp) };
-    if (offset !== undefined) headers[EXCHANGE_HEADERS.source] = `${delivery.partition}:${offset}`;
+    const identity = offset !== undefined ? `${delivery.partition}:${offset}` : sourceIdentity(delivery);
+    // A header that came with the source record names some other record: never carried over.
+    if (identity === undefined) delete headers[EXCHANGE_HEADERS.source];
+    else headers[EXCHANGE_HEADERS.source] = identity;
     const copy: Message = { payload: delivery.message.payload, headers };
     if (delivery.message.key) copy.key = delivery.message.key;
     const rowtime = this.rowtimeColumn === undefined ? undefined : eventTime(row.values[this.rowtimeColumn]);
@@ -377,7 +402,8 @@ export class ExchangeClock {
   /** True when a marker read earlier from `partition` said this copy's source record (`<partition>:<offset>`) was
    *  already confirmed: its first copy came before that marker, so this one is a duplicate. */
   delivered(partition: number, source: string | undefined): boolean {
-    if (source === undefined) return false;
+    // Only Kafka positions are ordered and covered by markers (a RabbitMQ identity is `amqp:...`).
+    if (source === undefined || !/^\d+:\d+$/.test(source)) return false;
     const colon = source.lastIndexOf(':');
     const offset = Number(source.slice(colon + 1));
     const entry = this.exchangePartitions.get(partition)?.sources.get(source.slice(0, colon));
@@ -409,18 +435,147 @@ export class ExchangeClock {
   }
 }
 
+/** How many done source ids DoneSources keeps per exchange partition, and for how long (whichever ends first). A
+ *  second copy comes from a source record forwarded again after its forwarder died: on RabbitMQ once the broker
+ *  noticed the dead connection (at once for a killed process, the heartbeat timeout, 60 s, for a vanished host) and
+ *  the next replica reached the message behind its own prefetch window; on Kafka once the consumer group moved the
+ *  partition (the session timeout). Ten minutes cover both with room; 100,000 ids (about 20 MB of heap) cover a busy partition
+ *  for that long at ~170 rows/s — beyond, the oldest ids go first and a copy older than them is counted again. */
+export const DONE_SOURCES_PER_PARTITION = 100_000;
+export const DONE_SOURCES_RETENTION_MS = 10 * 60_000;
+
+/** A done id on disk (ROCKSDB): exchange partition, identity, when it was done (wall clock, epoch ms). */
+interface DoneRecord { p: number; s: string; at: number }
+
+function isDoneRecord(value: unknown): value is DoneRecord {
+  const v = value as Partial<DoneRecord> | null;
+  return typeof v === 'object' && v !== null && typeof v.p === 'number' && typeof v.s === 'string' && typeof v.at === 'number';
+}
+
+export interface DoneSourcesOptions {
+  /** A store of the engine's state backend, created before the backend opens: with ROCKSDB its durable copy keeps the
+   *  ids across a restart of this replica (MEMORY: the heap only, forgotten at a restart). */
+  store?: KeyedState<string, number>;
+  maxPerPartition?: number;
+  retentionMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Source identities whose rows stage two is done with (the engine acknowledged them: the window fired and its row was
+ * confirmed, or the row was late or dead-lettered), per exchange partition — a source record's copies always go to
+ * the same exchange partition (its key's). A later copy of one of them is a second copy whatever the engine's state
+ * (a window re-opened after a restart would count it again). Bounded by DONE_SOURCES_PER_PARTITION and
+ * DONE_SOURCES_RETENTION_MS (oldest first, checked as ids are added). With a durable store an id is written before
+ * the copy is acknowledged (`add`'s `then`), so a copy the exchange will not deliver again is always on disk.
+ */
+export class DoneSources {
+  /** Per exchange partition, identity → when it was done and its record id on disk (0: none); in done order. */
+  private readonly partitions = new Map<number, Map<string, { at: number; record: number }>>();
+  private readonly maxPerPartition: number;
+  private readonly retentionMs: number;
+  private ids = 0;
+  evicted = 0;
+  restored = 0;
+
+  constructor(private readonly o: DoneSourcesOptions = {}) {
+    this.maxPerPartition = o.maxPerPartition ?? DONE_SOURCES_PER_PARTITION;
+    this.retentionMs = o.retentionMs ?? DONE_SOURCES_RETENTION_MS;
+    const durable = o.store?.durable;
+    durable?.onRestore((records) => {
+      const now = this.now();
+      for (const { id, value } of records) {
+        if (!isDoneRecord(value) || now - value.at > this.retentionMs) {
+          durable.delete(id);
+          continue;
+        }
+        this.remember(value.p, value.s, value.at, id);
+        this.restored++;
+      }
+      for (const partition of [...this.partitions.keys()]) this.evict(partition, now);
+    });
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  private remember(partition: number, source: string, at: number, record: number): void {
+    let done = this.partitions.get(partition);
+    if (!done) this.partitions.set(partition, done = new Map());
+    const previous = done.get(source);
+    if (previous) {
+      done.delete(source);
+      this.ids--;
+      if (previous.record) this.o.store?.durable?.delete(previous.record);
+    }
+    done.set(source, { at, record });
+    this.ids++;
+  }
+
+  has(partition: number, source: string): boolean {
+    const entry = this.partitions.get(partition)?.get(source);
+    return entry !== undefined && this.now() - entry.at <= this.retentionMs;
+  }
+
+  /** The rows of `source`'s copy in `partition` are done; `then` (the copy's acknowledgement) runs once that is
+   *  durable — at once without a durable store. */
+  add(partition: number, source: string, then: () => void): void {
+    const now = this.now();
+    const durable = this.o.store?.durable;
+    const record = durable ? durable.nextId() : 0;
+    this.remember(partition, source, now, record);
+    this.evict(partition, now);
+    if (durable) durable.put(record, { p: partition, s: source, at: now } satisfies DoneRecord, then);
+    else then();
+  }
+
+  private evict(partition: number, now: number): void {
+    const done = this.partitions.get(partition);
+    if (!done) return;
+    for (const [source, entry] of done) {
+      if (done.size <= this.maxPerPartition && now - entry.at <= this.retentionMs) break;
+      done.delete(source);
+      this.ids--;
+      this.evicted++;
+      if (entry.record) this.o.store?.durable?.delete(entry.record);
+    }
+  }
+
+  get size(): number {
+    return this.ids;
+  }
+
+  /** For /debug/state. */
+  describe(): Record<string, unknown> {
+    return {
+      ids: this.ids,
+      perPartition: Object.fromEntries([...this.partitions].map(([p, done]) => [p, done.size])),
+      evicted: this.evicted,
+      restored: this.restored,
+      maxPerPartition: this.maxPerPartition,
+      retentionMs: this.retentionMs,
+      durable: this.o.store?.durable !== undefined,
+    };
+  }
+}
+
 /** Copies of source records forwarded twice (`sr-exchange-source`): dropped when a marker already vouched for the
- *  first copy (ExchangeClock.delivered) or while the first copy is still pending in the engine. */
+ *  first copy (ExchangeClock.delivered), while the first copy is still pending in the engine, or once its rows are
+ *  done (DoneSources). */
 export class PendingCopies {
   private readonly pending = new Set<string>();
   duplicates = 0;
 
-  constructor(private readonly clock: ExchangeClock) {}
+  constructor(private readonly clock: ExchangeClock, readonly doneSources: DoneSources = new DoneSources()) {}
 
-  /** False for a second copy of a source record (then the caller acknowledges and drops it). */
+  /** False for a second copy of a source record (then the caller acknowledges and drops it). RabbitMQ's `redelivered`
+   *  flag is no shortcut here: a copy the forwarder's binder published again after a lost confirm, and the copy of a
+   *  source message redelivered to another replica, both arrive unflagged in the exchange queue; the set lookup is a
+   *  hash lookup anyway. */
   admit(partition: number, source: string | undefined): boolean {
     if (source === undefined) return true;
-    if (this.pending.has(source) || this.clock.delivered(partition, source)) {
+    if (this.pending.has(source) || this.doneSources.has(partition, source) || this.clock.delivered(partition, source)) {
       this.duplicates++;
       return false;
     }
@@ -428,8 +583,14 @@ export class PendingCopies {
     return true;
   }
 
-  done(source: string | undefined): void {
-    if (source !== undefined) this.pending.delete(source);
+  /** The engine is done with the copy's rows: `acknowledge` runs once that is recorded (durably under ROCKSDB). */
+  done(partition: number, source: string | undefined, acknowledge: () => void = () => undefined): void {
+    if (source === undefined) {
+      acknowledge();
+      return;
+    }
+    this.pending.delete(source);
+    this.doneSources.add(partition, source, acknowledge);
   }
 
   get size(): number {

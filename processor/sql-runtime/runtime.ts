@@ -22,7 +22,8 @@ import { sqlEngineSettings, sqlStateBackend } from './settings';
 import { SqlMetrics } from './metrics';
 import { DebugQuery } from './debug-query';
 import { RowPartitioner } from './row-partitioner';
-import { EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, parseMarker, PendingCopies } from './exchange';
+import type { StateBackend } from '../sql/state';
+import { DoneSources, EXCHANGE_HEADERS, ExchangeClock, ExchangeForwarder, MARKER_INTERVAL_MS, parseMarker, PendingCopies, sourceIdentity } from './exchange';
 
 /** Unacknowledged records per SQL input when the binding names none: window aggregations hold every record of an
  *  open window (plus the watermark delay) until the window fires, so the bound must exceed what a window holds. */
@@ -99,13 +100,14 @@ export class SqlProcessorRuntime {
       return table;
     };
     const settings = sqlEngineSettings(config.attributes);
+    const state = sqlStateBackend(config, process.cwd(), log);
     const created = SqlEngine.create({
       statements: sql.statements,
       tables: sql.tables,
       emit: (sink, rows) => this.emit(sink, rows),
       reject: (row, reason) => this.rejectRow(row, reason),
       ...settings,
-      state: sqlStateBackend(config, process.cwd(), log),
+      state,
       log,
       metrics: new SqlMetrics(this.metrics.registry),
     });
@@ -123,7 +125,7 @@ export class SqlProcessorRuntime {
     for (const entry of exchange?.inputs ?? []) {
       const source = this.inputs.find((i) => i.binding.stream === entry.stream);
       if (!source || !exchange) throw new Error(`sql.exchange: "${entry.stream}" is not an input`);
-      this.attachExchange(source, entry, exchange.partitions, settings.idleTimeoutMs);
+      this.attachExchange(source, entry, exchange.partitions, settings.idleTimeoutMs, state);
     }
     this.outputs = config.outputs.map((binding) => {
       const table = tableOf(binding);
@@ -155,7 +157,7 @@ export class SqlProcessorRuntime {
 
   /** Re-keys `source` through the exchange: a forwarder for this replica's share of it, and an input of the exchange
    *  partitions this replica runs (p % replicas == index) whose rows go to the engine as the source table's. */
-  private attachExchange(source: SqlInput, entry: SqlExchangeInput, partitions: number, idleTimeoutMs: number): void {
+  private attachExchange(source: SqlInput, entry: SqlExchangeInput, partitions: number, idleTimeoutMs: number, state: StateBackend): void {
     const config = this.config;
     const out = createOutputBinder({ ...entry.binding, partitioning: { partitionCount: partitions } }, config, this.log);
     this.exchangeOutputs.push(out);
@@ -164,11 +166,14 @@ export class SqlProcessorRuntime {
     // A consumer group of its own: one group's members must all subscribe to the same topics (binders/factory.ts).
     const exchangeConfig: ProcessorConfig = { ...config, name: `${config.name}.exchange`, group: `${config.group}.exchange`, inputs: [binding] };
     const clock = new ExchangeClock({ forwarders: config.instanceCount, idleTimeoutMs });
+    // Created before the engine opens its state: with ROCKSDB the done ids are restored with the operators' state, and
+    // a restart of this replica still recognises second copies of rows it finished before.
+    const doneSources = new DoneSources({ store: state.create<string, number>(`exchange.done.${source.table.stream}`) });
     this.inputs.push({
       binding,
       table: source.table,
       binder: createInputBinder(binding, exchangeConfig, this.log),
-      exchange: { clock, copies: new PendingCopies(clock) },
+      exchange: { clock, copies: new PendingCopies(clock, doneSources) },
     });
     this.engine.useExternalWatermarks(source.table.stream);
     // Every exchange partition this replica runs holds the watermark back until its first marker: a partition whose
@@ -296,8 +301,9 @@ export class SqlProcessorRuntime {
       this.deadLetterRecord(input, delivery, 'decode', errorText(err));
       return;
     }
-    // The record's identity, by which durable state recognises a redelivery (an exchange copy: its source record's).
-    const origin = input.exchange ? message.headers[EXCHANGE_HEADERS.source] : delivery.offset !== undefined ? `${delivery.partition}:${delivery.offset}` : undefined;
+    // The record's identity, by which durable state recognises a redelivery (an exchange copy: its source record's;
+    // RabbitMQ: the messageId and the body's digest, when the publisher set a messageId).
+    const origin = input.exchange ? message.headers[EXCHANGE_HEADERS.source] : sourceIdentity(delivery);
     if (origin !== undefined) row.origin = origin;
     if (input.exchange) {
       const copies = input.exchange.copies;
@@ -306,7 +312,10 @@ export class SqlProcessorRuntime {
         delivery.ack();
         return;
       }
-      ack = () => { copies.done(source); delivery.ack(); };
+      const partition = delivery.partition;
+      // Acknowledged once the source's id is recorded as done (on disk under ROCKSDB), so that a copy the exchange
+      // will not redeliver is always recognised by a later second copy.
+      ack = () => copies.done(partition, source, () => delivery.ack());
     }
     this.origins.set(row, { input, delivery: { ...delivery, ack } });
     this.engine.push(input.table.stream, delivery.partition, row, ack);
@@ -490,6 +499,7 @@ export class SqlProcessorRuntime {
                 partitions: i.exchange!.clock.describe(),
                 pendingCopies: i.exchange!.copies.size,
                 duplicatesDropped: i.exchange!.copies.duplicates,
+                doneSources: i.exchange!.copies.doneSources.describe(),
               })),
             }
           : undefined,
