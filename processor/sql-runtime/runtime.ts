@@ -364,22 +364,24 @@ export class SqlProcessorRuntime {
     if (outputs.length === 0) return Promise.reject(new Error(`no output is bound to table ${sink.name}`));
     return Promise.all(outputs.map((output) => {
       const avro = output.avro;
+      // The row as its JSON object: the JSON payload and the partitioner's view (keys, keyExpression) are made of it.
+      const objects = !avro || output.partitioner ? rows.map((row) => rowObject(output.table, row.values)) : undefined;
       const payloads = avro
         ? Promise.all(rows.map((row) => (row.kind === 'delete' && output.table.upsert ? Promise.resolve(Buffer.alloc(0)) : avro.encode(row.values))))
-        : Promise.resolve(rows.map((row) => Buffer.from(JSON.stringify(rowObject(output.table, row.values)))));
+        : Promise.resolve(objects!.map((object) => Buffer.from(JSON.stringify(object))));
       const turn = (output.chain ?? Promise.resolve()).then(() => payloads).then((encoded) =>
-        Promise.all(rows.map((row, i) => this.send(output, sink, row, this.message(output, row, () => encoded[i])))));
+        Promise.all(rows.map((row, i) => this.send(output, sink, row, objects?.[i], this.message(output, row, () => encoded[i])))));
       output.chain = turn.then(() => undefined, () => undefined);
       return turn;
     })).then(() => undefined);
   }
 
-  private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, unrouted: Message): Promise<void> {
+  private send(output: SqlOutput, sink: SqlTable, row: EmittedRow, object: Record<string, unknown> | undefined, unrouted: Message): Promise<void> {
     let message = unrouted;
     let partition: number | undefined;
     if (output.partitioner) {
       try {
-        ({ message, partition } = output.partitioner.assign(rowObject(output.table, row.values), unrouted));
+        ({ message, partition } = output.partitioner.assign(object ?? rowObject(output.table, row.values), unrouted));
       } catch (err) {
         return this.deadLetterRow(output, unrouted, { message: `no partition for the row: ${errorText(err)}`, stage: 'partition', reason: 'partition-key' });
       }
