@@ -18,6 +18,8 @@ export interface CredentialSource {
   headersDistinct: Record<string, string[] | undefined>;
   /** Presented client certificates, leaf first. */
   peerCertificates: X509Certificate[];
+  /** The connection the request came on (the same object for every request of it), when known. */
+  connection?: object;
 }
 
 /** A user, an error (credentials presented but not valid), or null (no credentials of this kind). */
@@ -60,11 +62,27 @@ function unescapeExtraKey(encoded: string): string {
 }
 
 /** Names of every header the front-proxy authenticator reads, which must never reach the handlers. */
-export function identityHeaderNames(config: Pick<RequestHeaderConfig, 'usernameHeaders' | 'uidHeaders' | 'groupHeaders' | 'extraHeaderPrefixes'>, headers: IncomingHttpHeaders): string[] {
-  const exact = [...config.usernameHeaders, ...config.uidHeaders, ...config.groupHeaders].map((h) => h.toLowerCase());
-  const prefixes = config.extraHeaderPrefixes.map((p) => p.toLowerCase());
-  return Object.keys(headers).filter((name) => exact.includes(name) || prefixes.some((prefix) => name.startsWith(prefix)));
+export function identityHeaderNames(config: IdentityHeaderConfig, headers: IncomingHttpHeaders): string[] {
+  let lowered = loweredIdentityHeaders.get(config);
+  if (!lowered) {
+    lowered = {
+      exact: new Set([...config.usernameHeaders, ...config.uidHeaders, ...config.groupHeaders].map((h) => h.toLowerCase())),
+      prefixes: config.extraHeaderPrefixes.map((p) => p.toLowerCase()),
+    };
+    loweredIdentityHeaders.set(config, lowered);
+  }
+  const { exact, prefixes } = lowered;
+  const names: string[] = [];
+  for (const name in headers) {
+    if (exact.has(name) || prefixes.some((prefix) => name.startsWith(prefix))) names.push(name);
+  }
+  return names;
 }
+
+type IdentityHeaderConfig = Pick<RequestHeaderConfig, 'usernameHeaders' | 'uidHeaders' | 'groupHeaders' | 'extraHeaderPrefixes'>;
+
+/** The lower-cased names of a configuration, made once per configuration (it is asked on every request). */
+const loweredIdentityHeaders = new WeakMap<IdentityHeaderConfig, { exact: Set<string>; prefixes: string[] }>();
 
 /** The settings in force now: fixed, or read per request from a source that reloads them (auth/trust.ts). */
 export type Current<T> = T | (() => T | undefined);
@@ -138,7 +156,7 @@ export function bearerTokenAuthenticator(staticTokens: StaticTokens | undefined,
     async authenticate(source) {
       const token = bearerToken(source.headers);
       if (!token) return null;
-      const fromFile = staticTokens?.lookup(token);
+      const fromFile = staticTokens?.lookupOnConnection(token, source.connection);
       if (fromFile) return { user: { ...fromFile, groups: [...fromFile.groups] } };
       if (tokenReview) return tokenReview.authenticate(token);
       return { error: 'invalid bearer token' };

@@ -15,6 +15,22 @@ import { parseCsvLine, parseTokenFile } from './token-file';
 import { TtlCache } from './ttl-cache';
 import { parsePemBundle, subjectIdentity, verifyClientChain } from './x509';
 
+test('static tokens are hashed once per connection; another token, or a token set loaded anew, is looked up again', () => {
+  const { tokens } = parseTokenFile('t1,alice,u1,"dev"\nt2,bob,u2\n', 'tokens.csv');
+  const connection = {};
+  const alice = tokens.lookupOnConnection('t1', connection);
+  assert.deepEqual(alice, { name: 'alice', uid: 'u1', groups: ['dev'] });
+  assert.equal(tokens.lookupOnConnection('t1', connection), alice, 'remembered for this connection');
+  assert.deepEqual(tokens.lookupOnConnection('t2', connection), { name: 'bob', uid: 'u2', groups: [] }, 'a different token is looked up');
+  assert.equal(tokens.lookupOnConnection('t1x', connection), undefined, 'an unknown token is refused, never remembered');
+  assert.equal(tokens.lookupOnConnection('t1x', connection), undefined);
+  assert.deepEqual(tokens.lookupOnConnection('t2', {}), { name: 'bob', uid: 'u2', groups: [] }, 'another connection');
+  assert.deepEqual(tokens.lookupOnConnection('t1', undefined), alice, 'no connection known: a plain lookup');
+  // A changed file is a new token set: t1 was revoked, and no connection still passes with it.
+  const { tokens: reloaded } = parseTokenFile('t2,bob,u2\n', 'tokens.csv');
+  assert.equal(reloaded.lookupOnConnection('t1', connection), undefined);
+});
+
 test('token CSV: quoted groups, extra columns, empty uid, duplicates', () => {
   assert.deepEqual(parseCsvLine('t1,alice,1,"a,b"'), ['t1', 'alice', '1', 'a,b']);
   assert.deepEqual(parseCsvLine('t2, bob ,2, "x ""y"""'), ['t2', 'bob ', '2', 'x "y"']);

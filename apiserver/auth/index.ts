@@ -4,7 +4,6 @@
 // response completes. See README.md in this folder.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { auditTrail, type AuditEntry, type AuditTrail } from './audit-log';
 import { loadAuditPolicyFile } from './audit-policy';
@@ -21,6 +20,7 @@ import {
   anonymousUser,
   ANONYMOUS_USER,
   type Authenticator,
+  type CredentialSource,
   type RequestHeaderConfig,
 } from './authenticator';
 import {
@@ -163,19 +163,20 @@ async function buildAuthorization(opts: SecurityOptions, logger: Logger): Promis
 const distinctFromRaw = new WeakMap<object, Record<string, string[] | undefined>>();
 
 /**
- * Every value of every header, repeated headers kept apart (one group per `X-Remote-Group` line). HTTP/1.1 requests
- * have `headersDistinct`; HTTP/2 requests (Http2ServerRequest) have only `rawHeaders`, from which the same map is
- * built once per request, so that removing a name from it is seen by everything that reads it later.
+ * Every value of every header, repeated headers kept apart (one group per `X-Remote-Group` line), built from
+ * `rawHeaders` once per request when first asked (most requests never need it; HTTP/2 requests have no
+ * `headersDistinct` of their own, and HTTP/1.1's would build one on every request), so that removing a name from it
+ * is seen by everything that reads it later. Names already removed from `headers` (stripCredentials) are left out.
  */
 function headersDistinct(request: FastifyRequest): Record<string, string[] | undefined> {
-  const raw: { headersDistinct?: Record<string, string[] | undefined>; rawHeaders: string[] } = request.raw;
-  if (raw.headersDistinct) return raw.headersDistinct;
+  const raw: { rawHeaders: string[]; headers: Record<string, unknown> } = request.raw;
   let map = distinctFromRaw.get(raw);
   if (!map) {
     map = {};
     for (let i = 0; i + 1 < raw.rawHeaders.length; i += 2) {
       const name = raw.rawHeaders[i].toLowerCase();
       if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
+      if (!Object.prototype.hasOwnProperty.call(raw.headers, name)) continue; // removed (stripCredentials)
       (map[name] ??= []).push(raw.rawHeaders[i + 1]);
     }
     distinctFromRaw.set(raw, map);
@@ -183,11 +184,28 @@ function headersDistinct(request: FastifyRequest): Record<string, string[] | und
   return map;
 }
 
-function credentialSource(request: FastifyRequest): { headers: FastifyRequest['headers']; headersDistinct: Record<string, string[] | undefined>; peerCertificates: X509Certificate[] } {
+interface Http2RequestParts {
+  stream?: { session?: { socket: TLSSocket } };
+  socket: TLSSocket;
+}
+
+/**
+ * The TLS socket of the request's connection, the same object for every request of it: an HTTP/2 request's own
+ * `socket` is a new proxy per stream, which would make every per-connection cache (client certificate chains and
+ * their verdicts, tokens) miss; its session's `socket` is one per connection.
+ */
+function connectionSocket(request: FastifyRequest): TLSSocket {
+  const raw = request.raw as unknown as Http2RequestParts;
+  return raw.stream?.session?.socket ?? raw.socket;
+}
+
+function credentialSource(request: FastifyRequest): CredentialSource {
+  const socket = connectionSocket(request);
   return {
     headers: request.headers,
-    headersDistinct: headersDistinct(request),
-    peerCertificates: peerCertificateChain(request.raw.socket as TLSSocket),
+    get headersDistinct() { return headersDistinct(request); },
+    peerCertificates: peerCertificateChain(socket),
+    connection: socket,
   };
 }
 
@@ -205,11 +223,13 @@ function stripCredentials(request: FastifyRequest, requestHeader: RequestHeaderC
   // forged X-Remote-User for an identity.
   const names = identityHeaderNames(requestHeader ?? DEFAULT_IDENTITY_HEADERS, request.raw.headers);
   if (authenticated) names.push('authorization');
+  if (names.length === 0) return;
   for (const headers of targets) {
     for (const name of names) delete headers[name];
   }
-  const distinct = headersDistinct(request);
-  for (const name of names) delete distinct[name];
+  // A header map already built (by an authenticator) loses them too; one built later leaves them out.
+  const distinct = distinctFromRaw.get(request.raw);
+  if (distinct) for (const name of names) delete distinct[name];
 }
 
 export const buildSecurity: BuildSecurity = async (opts, deps) => {
@@ -259,11 +279,12 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     });
     if (auditEntry) auditEntries.set(request, auditEntry);
     let closed = false;
-    let onGone: () => void = () => undefined;
-    const gone = new Promise<void>((resolve) => { onGone = resolve; });
+    // Made only for a request that waits in the fair queue (system:masters' never do).
+    let onGone: (() => void) | undefined;
+    const gone = (): Promise<void> => (closed ? Promise.resolve() : new Promise<void>((resolve) => { onGone = resolve; }));
     reply.raw.once('close', () => {
       closed = true;
-      onGone();
+      onGone?.();
       release?.();
       const body: unknown = request.body;
       auditEntry?.complete({
@@ -301,8 +322,12 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
     }
 
     // Impersonation (kubectl --as): authorized against the real user, then the request continues as the target.
-    const impersonation = await impersonate(user, headersDistinct(request), authorizer);
-    for (const name of impersonationHeaderNames(request.raw.headers)) {
+    const impersonationHeaders = impersonationHeaderNames(request.raw.headers);
+    // Without Impersonate-* headers there is nothing to impersonate (and no header map to build for it).
+    const impersonation = impersonationHeaders.length === 0
+      ? { kind: 'none' as const }
+      : await impersonate(user, headersDistinct(request), authorizer);
+    for (const name of impersonationHeaders) {
       delete request.raw.headers[name];
       delete request.headers[name];
     }
@@ -333,7 +358,7 @@ export const buildSecurity: BuildSecurity = async (opts, deps) => {
       // The client may have gone while authentication awaited (TokenReview): never keep a slot nobody will free.
       if (closed) release();
       // Admitted: now wait for a seat, in this user's queue (fair-queue.ts).
-      const seat = await fairQueue.acquire(user.name, gone);
+      const seat = await fairQueue.acquire(user.name, gone());
       if (typeof seat !== 'function') {
         release();
         if (reply.sent) return reply; // cancelled: the client went away, or the request timed out (504 sent)

@@ -36,6 +36,7 @@ function splitPath(path: string): string[] {
 }
 
 function safeDecode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -51,6 +51,13 @@ function digest(token: string): Buffer {
 /** Users by token; looked up by the token's SHA-256 so the comparison does not leak timing about stored tokens. */
 export class StaticTokens {
   private readonly usersByDigest = new Map<string, { digest: Buffer; user: UserInfo }>();
+  /**
+   * The token each connection last authenticated with, and its user: a client sends the same token on every request
+   * of a connection (all of client-go's, over one HTTP/2 connection), so it is hashed once per connection. Kept
+   * with this set of tokens, so a set loaded anew (a changed file) starts with no remembered token: a revoked token
+   * is refused on the next request of every connection.
+   */
+  private readonly byConnection = new WeakMap<object, { token: string; user: UserInfo }>();
 
   constructor(entries: Array<{ token: string; user: UserInfo }>) {
     for (const entry of entries) {
@@ -67,6 +74,19 @@ export class StaticTokens {
     const d = digest(token);
     const hit = this.usersByDigest.get(d.toString('hex'));
     return hit && timingSafeEqual(hit.digest, d) ? hit.user : undefined;
+  }
+
+  /**
+   * lookup, remembered per connection (any object standing for it). Comparing with `===` leaks nothing: the token
+   * compared with is one this same connection already presented and had accepted.
+   */
+  lookupOnConnection(token: string, connection: object | undefined): UserInfo | undefined {
+    if (connection === undefined) return this.lookup(token);
+    const remembered = this.byConnection.get(connection);
+    if (remembered !== undefined && remembered.token === token) return remembered.user;
+    const user = this.lookup(token);
+    if (user) this.byConnection.set(connection, { token, user });
+    return user;
   }
 }
 

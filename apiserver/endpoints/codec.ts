@@ -134,7 +134,16 @@ export function bodyKind(contentType: string | undefined, forPatch: boolean): Bo
 
 /** Decodes a request body of the given content type into JSON values. */
 export function decodeBody(contentType: string | undefined, body: Buffer | undefined): unknown {
-  const text = body && body.length > 0 ? body.toString('utf8') : '';
+  return decodeText(contentType, bodyText(body));
+}
+
+/** A request body as text (UTF-8). */
+export function bodyText(body: Buffer | undefined): string {
+  return body && body.length > 0 ? body.toString('utf8') : '';
+}
+
+/** decodeBody, of a body already made text (bodyText). */
+export function decodeText(contentType: string | undefined, text: string): unknown {
   if (text.trim() === '') throw badRequest('the request body is empty');
   const type = mediaType(contentType);
   const value = type === 'application/yaml' || type === 'application/apply-patch+yaml' ? parseYamlDocument(text) : parseJson(text);

@@ -6,6 +6,7 @@ import type { ResourceStore } from '../registry/store';
 import type { FieldValidation, WriteOptions } from '../registry/options';
 import type { ListOptions, ListResult } from '../registry/list';
 import { applyJsonPatch, applyMergePatch } from '../registry/patch';
+import type { AnswerText } from '../registry/encoded';
 import { validateDeleteOptions, type DeleteOptions, type PropagationPolicy } from '../registry/deletion';
 import type { WatchCache } from '../storage/watch-cache';
 import type { JsonObject } from '../storage/interface';
@@ -13,7 +14,7 @@ import {
   badRequest, invalid, methodNotAllowed, notFoundPath, successStatus, tooManyRequests,
 } from '../errors';
 import { invalid as invalidIssue, notSupported } from '../../crds/validation/field-issue';
-import { bodyKind, decodeBody, findDuplicateFields, mediaType, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
+import { bodyKind, bodyText, decodeBody, decodeText, findDuplicateFields, mediaType, negotiate, PATCH_MEDIA_TYPES, type Negotiated } from './codec';
 import { parseFieldSelector, parseLabelSelector } from '../selectors';
 import { TableConvertor, partialObjectMetadata, type IncludeObject } from './table';
 import { prepareWatch, serveWatch, type WatchLimits } from './watch';
@@ -150,9 +151,10 @@ export class ResourceHandler {
     return this.deps.resources.get(`${path.group}/${path.version}/${path.resource}`);
   }
 
-  private send(reply: FastifyReply, code: number, body: unknown, negotiated: Negotiated, warnings: string[] = []): FastifyReply {
+  /** `json`, when given, is JSON.stringify(body), already made (a created object's, registry/encoded.ts). */
+  private send(reply: FastifyReply, code: number, body: unknown, negotiated: Negotiated, warnings: string[] = [], json?: string): FastifyReply {
     if (warnings.length > 0) reply.header('warning', warningHeaders(warnings));
-    const text = negotiated.format === 'yaml' ? toYaml(body) : JSON.stringify(body);
+    const text = negotiated.format === 'yaml' ? toYaml(body) : json ?? JSON.stringify(body);
     // Node writes an HTTP/1.1 response's headers in the encoding of a string body (UTF-8), but as latin1 with a Buffer
     // body, as HTTP/2 always does: a Buffer keeps the warnings' UTF-8 bytes as they are on both protocols.
     return reply.code(code).type(negotiated.format === 'yaml' ? 'application/yaml' : 'application/json').send(warnings.length > 0 ? Buffer.from(text) : text);
@@ -217,19 +219,19 @@ export class ResourceHandler {
     return object;
   }
 
-  private body(request: FastifyRequest, forPatch: boolean): { kind: ReturnType<typeof bodyKind>; value: unknown } {
+  private body(request: FastifyRequest, forPatch: boolean): { kind: ReturnType<typeof bodyKind>; value: unknown; text: string } {
     const kind = bodyKind(request.headers['content-type'], forPatch);
     if (kind === 'strategic') throw unsupportedMediaType('application/strategic-merge-patch+json', PATCH_MEDIA_TYPES);
-    return { kind, value: decodeBody(request.headers['content-type'], request.body as Buffer | undefined) };
+    const text = bodyText(request.body as Buffer | undefined);
+    return { kind, value: decodeText(request.headers['content-type'], text), text };
   }
 
   /** Duplicate JSON keys: an error under fieldValidation=Strict, warnings under Warn (kube's strict decoder). */
-  private checkDuplicates(request: FastifyRequest, options: WriteOptions | undefined, parsed?: unknown): void {
+  private checkDuplicates(request: FastifyRequest, options: WriteOptions | undefined, parsed: unknown, text: string): void {
     if (!options || options.fieldValidation === 'Ignore') return;
     const type = mediaType(request.headers['content-type']);
     if (type !== 'application/json' && type !== 'application/merge-patch+json') return;
-    const raw = request.body as Buffer | undefined;
-    const duplicates = raw ? findDuplicateFields(raw.toString('utf8'), parsed) : [];
+    const duplicates = text !== '' ? findDuplicateFields(text, parsed) : [];
     if (duplicates.length === 0) return;
     const messages = duplicates.map((d) => `duplicate field ${JSON.stringify(d)}`);
     if (options.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${messages.join(', ')}`);
@@ -237,8 +239,8 @@ export class ResourceHandler {
   }
 
   private objectBody(request: FastifyRequest, options?: WriteOptions): JsonObject {
-    const { value } = this.body(request, false);
-    this.checkDuplicates(request, options, value);
+    const { value, text } = this.body(request, false);
+    this.checkDuplicates(request, options, value, text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw badRequest(`the body of the request must be a JSON or YAML object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
     }
@@ -320,8 +322,10 @@ export class ResourceHandler {
       if (method === 'POST') {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
-        const created = await store.create(path.namespace, this.objectBody(request, options), options);
-        return this.send(reply, 201, this.renderObject(served, created, negotiated, query), negotiated, options.warnings);
+        const answered: AnswerText = {};
+        const created = await store.create(path.namespace, this.objectBody(request, options), options, answered);
+        const rendered = this.renderObject(served, created, negotiated, query);
+        return this.send(reply, 201, rendered, negotiated, options.warnings, rendered === created ? answered.json : undefined);
       }
       if (method === 'DELETE') {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
@@ -349,8 +353,8 @@ export class ResourceHandler {
       case 'PATCH': {
         const negotiated = negotiate(request.headers.accept, ['Object', 'PartialObjectMetadata']);
         const options = this.writeOptions(request, query, def.kind);
-        const { kind, value } = this.body(request, true);
-        this.checkDuplicates(request, options, value);
+        const { kind, value, text } = this.body(request, true);
+        this.checkDuplicates(request, options, value, text);
         const force = parseBool(first(query, 'force'), 'force') === true;
         if (kind !== 'apply' && first(query, 'force') !== undefined) {
           throw invalid({ group: '', kind: 'PatchOptions' }, '', [{ field: 'force', type: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch' }]);

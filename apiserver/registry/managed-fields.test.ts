@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplyConflictError, recordUpdate, serverSideApply, toFieldsV1 } from './managed-fields';
+import { ApplyConflictError, leafFields, leafFieldsV1, recordUpdate, serverSideApply, toFieldsV1 } from './managed-fields';
 import type { OpenApiSchema } from '../../crds/loader';
 
 const schema: OpenApiSchema = {
@@ -30,4 +30,38 @@ test('updates own what they change; apply conflicts unless forced; applied field
   const next = { ...forced.object, metadata: { ...(forced.object.metadata as object), managedFields: forced.managedFields } };
   const dropped = serverSideApply(next, { spec: { replicas: 2 } }, { manager: 'ssa', operation: 'Apply' }, 'g/v', scope, false);
   assert.equal((dropped.object.spec as { attributes?: Record<string, string> }).attributes?.k, undefined);
+});
+
+test('a create owns the trie of every field it set, built in one walk exactly as from the leaf paths', () => {
+  const rich: OpenApiSchema = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          atomic: { type: 'object', 'x-kubernetes-map-type': 'atomic' },
+          tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+          ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object' } },
+          attributes: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+      status: { type: 'object' },
+    },
+  };
+  const objects = [
+    { apiVersion: 'g/v', kind: 'K', metadata: { name: 'x', labels: { a: '1', b: '2' }, finalizers: ['f', 'f'], ownerReferences: [{ uid: 'u', name: 'o' }], uid: 'server' }, spec: { replicas: 1 } },
+    { spec: { atomic: { a: { b: 1 } }, tags: ['x', 'y', 'x'], ports: [{ name: 'a', port: 1 }, { name: 'b', port: 2, extra: {} }, { name: 'a', other: 3 }], attributes: {} }, metadata: { labels: {} }, status: { ready: true } },
+    { spec: { empty: {}, nested: { deeper: {} }, ports: [{}, {}], list: [1, [2]], n: null }, metadata: {} },
+    { metadata: { annotations: { 'example.com/k': 'v' } }, spec: {}, other: 'top' },
+    {},
+  ];
+  for (const object of objects) {
+    for (const part of ['main', 'status', 'all'] as const) {
+      const scoped = { schema: rich, part };
+      assert.deepEqual(JSON.stringify(leafFieldsV1(object, scoped)), JSON.stringify(toFieldsV1(leafFields(object, scoped))), `${JSON.stringify(object)} (${part})`);
+    }
+  }
+  const created = recordUpdate(undefined, objects[0], { manager: 'kubectl', operation: 'Update', subresource: 'status' }, 'g/v', { schema: rich, part: 'main' });
+  assert.deepEqual(Object.keys(created[0]), ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1', 'subresource']);
+  assert.deepEqual(recordUpdate(undefined, { metadata: { name: 'x' }, spec: {} }, { manager: 'm', operation: 'Update' }, 'g/v', { schema: rich, part: 'main' }), []);
 });

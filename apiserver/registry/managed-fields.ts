@@ -107,6 +107,69 @@ export function leafFields(obj: JsonObject, scope: OwnershipScope): Set<PathKey>
   return out;
 }
 
+/** `parent[segment]` as a FieldsV1 node, created empty when absent (as toFieldsV1 makes them). */
+function trieNode(parent: Record<string, unknown>, segment: string): Record<string, unknown> {
+  const existing = parent[segment];
+  if (isObject(existing)) return existing;
+  const node: Record<string, unknown> = {};
+  parent[segment] = node;
+  return node;
+}
+
+/** collect, into a FieldsV1 trie under `parent[segment]`; false when `value` has no leaf (nothing is added). */
+function collectTrie(value: Json, schema: OpenApiSchema | undefined, parent: Record<string, unknown>, segment: string): boolean {
+  if (isObject(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return false;
+    if (schema?.['x-kubernetes-map-type'] === 'atomic') { trieNode(parent, segment); return true; }
+    return collectChildren(parent, segment, keys, (node, k) => collectTrie(value[k], childSchema(schema, k), node, `f:${k}`));
+  }
+  if (Array.isArray(value)) {
+    const lt = listType(schema);
+    if (lt.type === 'map' && lt.keys.length > 0 && value.every(isObject) && value.length > 0) {
+      return collectChildren(parent, segment, value, (node, item) => collectTrie(item, schema?.items, node, itemKey(item, lt.keys)));
+    }
+    if (lt.type === 'set' && value.length > 0) {
+      const node = trieNode(parent, segment);
+      for (const item of value) trieNode(node, `v:${JSON.stringify(item)}`);
+      return true;
+    }
+  }
+  trieNode(parent, segment);
+  return true;
+}
+
+/** Collects `children` under `parent[segment]`, which is taken out again when it was new and none had a leaf. */
+function collectChildren<T>(parent: Record<string, unknown>, segment: string, children: T[], collectChild: (node: Record<string, unknown>, child: T) => boolean): boolean {
+  const existed = isObject(parent[segment]);
+  const node = trieNode(parent, segment);
+  let added = false;
+  for (const child of children) if (collectChild(node, child)) added = true;
+  if (!added && !existed) delete parent[segment];
+  return added;
+}
+
+/**
+ * toFieldsV1(leafFields(obj, scope)) in one walk, without making and splitting a path per leaf: what a create
+ * owns (every field it set) is the whole trie.
+ */
+export function leafFieldsV1(obj: JsonObject, scope: OwnershipScope): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    if (k === 'status' && scope.part === 'main') continue;
+    if (k !== 'status' && scope.part === 'status') continue;
+    if (k === 'metadata') {
+      if (!isObject(v)) continue;
+      const present = Object.keys(METADATA_SCHEMA.properties ?? {}).filter((mk) => v[mk] !== undefined);
+      collectChildren(root, 'f:metadata', present, (node, mk) => collectTrie(v[mk], METADATA_SCHEMA.properties?.[mk], node, `f:${mk}`));
+      continue;
+    }
+    collectTrie(v, scope.schema.properties?.[k], root, `f:${k}`);
+  }
+  return root;
+}
+
 function rootSchemaFor(scope: OwnershipScope): OpenApiSchema {
   return { ...scope.schema, properties: { ...(scope.schema.properties ?? {}), metadata: METADATA_SCHEMA } };
 }
@@ -267,7 +330,21 @@ export function recordUpdate(
   apiVersion: string,
   scope: OwnershipScope,
 ): ManagedFieldsEntry[] {
-  const prevMeta = previous?.metadata as { managedFields?: ManagedFieldsEntry[] } | undefined;
+  if (previous === undefined) {
+    // A create: nobody owned anything before, so the writer owns every field set.
+    const fieldsV1 = leafFieldsV1(next, scope);
+    if (Object.keys(fieldsV1).length === 0) return [];
+    return [{
+      manager: owner.manager,
+      operation: owner.operation,
+      apiVersion,
+      time: nowRfc3339(),
+      fieldsType: 'FieldsV1',
+      fieldsV1,
+      ...(owner.subresource ? { subresource: owner.subresource } : {}),
+    }];
+  }
+  const prevMeta = previous.metadata as { managedFields?: ManagedFieldsEntry[] } | undefined;
   const entries = readEntries(prevMeta?.managedFields);
   const before = previous ? leafFields(previous, scope) : new Set<PathKey>();
   const after = leafFields(next, scope);

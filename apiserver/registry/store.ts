@@ -17,6 +17,7 @@ import {
 import type { WatchCache } from '../storage/watch-cache';
 import { matchesObject, type FieldRequirement, type LabelRequirement } from '../selectors';
 import { recordUpdate } from './managed-fields';
+import { encodeWrite, typeMetaJsonHead, type AnswerText } from './encoded';
 import { KindStrategy, canonical } from './strategy';
 import { StatusStrategy, type Subresource } from './status-strategy';
 import { ListReader, type ListOptions, type ListResult } from './list';
@@ -53,6 +54,7 @@ export class ResourceStore {
   readonly scale: ScaleSubresource;
   readonly groupResource: GroupResource;
   readonly apiVersion: string;
+  private readonly typeMetaJsonHead: string;
   private readonly resourcePrefix: string;
   private readonly lists: ListReader;
   /** What validation may look up beyond the object: FSQL statements are planned against the Streams stored in the
@@ -70,6 +72,7 @@ export class ResourceStore {
     this.scale = new ScaleSubresource(this);
     this.groupResource = { group: definition.group, resource: definition.plural };
     this.apiVersion = `${definition.group}/${definition.version}`;
+    this.typeMetaJsonHead = typeMetaJsonHead(this.apiVersion, definition.kind);
     this.resourcePrefix = `${etcdPrefix.replace(/\/+$/, '')}/${definition.group}/${definition.plural}/`;
     this.lists = new ListReader(storage, cache, this.resourcePrefix, (stored) => this.toApi(stored));
     const streamsPrefix = `${etcdPrefix.replace(/\/+$/, '')}/${definition.group}/streams/`;
@@ -167,7 +170,8 @@ export class ResourceStore {
 
   // ------------------------------------------------------------------------------------------------ create
 
-  async create(namespace: string, body: JsonObject, options: WriteOptions): Promise<JsonObject> {
+  /** `text`, when given, receives the answer's JSON text (cut from the value stored, not serialised again). */
+  async create(namespace: string, body: JsonObject, options: WriteOptions, text?: AnswerText): Promise<JsonObject> {
     this.checkTypeMeta(body);
     const obj = body;
     this.checkNamespace(obj, namespace);
@@ -189,7 +193,7 @@ export class ResourceStore {
     this.validateOrThrow(obj, options);
     meta.managedFields = recordUpdate(undefined, obj, { manager: options.fieldManager, operation: 'Update' }, this.apiVersion, this.status.ownership(''));
     if (meta.managedFields.length === 0) delete meta.managedFields;
-    return this.persistNew(namespace, obj, options, generated);
+    return this.persistNew(namespace, obj, options, generated, text);
   }
 
   private resetSystemFields(meta: ObjectMetaShape & Record<string, unknown>): void {
@@ -204,21 +208,23 @@ export class ResourceStore {
   }
 
   /** Stores a new object; a generated name that is taken is drawn again (a few times), as kube does. */
-  private async persistNew(namespace: string, obj: JsonObject, options: WriteOptions, generated: boolean): Promise<JsonObject> {
+  private async persistNew(namespace: string, obj: JsonObject, options: WriteOptions, generated: boolean, text?: AnswerText): Promise<JsonObject> {
     const meta = metaOf(obj);
-    const { apiVersion: _a, kind: _k, ...stored } = obj;
-    void _a; void _k;
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
+    void _a; void _k; void _m;
     if (options.dryRun) {
       const existing = await this.storage.get(this.key(namespace, String(meta.name)));
       if (existing && !generated) throw alreadyExists(this.groupResource, String(meta.name));
-      const answer = this.toApi({ object: stored, revision: 0 });
+      const answer = this.toApi({ object: { metadata: meta, ...rest }, revision: 0 });
       delete (answer.metadata as ObjectMetaShape).resourceVersion;
       return answer;
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await this.storage.create(this.key(namespace, String(meta.name)), { apiVersion: this.apiVersion, kind: this.definition.kind, ...stored });
-        return this.toApi(result);
+        // Encoded once (per name drawn): the stored value's text, and the answer's cut from it.
+        const write = encodeWrite(this.typeMetaJsonHead, this.apiVersion, this.definition.kind, meta, rest);
+        const result = await this.storage.create(this.key(namespace, String(meta.name)), write.stored, write.storedJson);
+        return write.answer(result.revision, text);
       } catch (err) {
         if (err instanceof KeyExistsError) {
           if (generated && attempt < GENERATE_NAME_ATTEMPTS) {

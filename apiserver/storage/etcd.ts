@@ -11,6 +11,7 @@ import {
   type StoredObject, type UpdateDecision, type WatchHandlers,
 } from './interface';
 import { WriteCoalescer, type KeyTxnResult, type Refusal } from './write-coalescer';
+import { EtcdTxnClient } from './etcd-txn';
 
 export interface EtcdStorageOptions {
   endpoints: string[];
@@ -40,6 +41,14 @@ const WRITES_IN_FLIGHT = 2;
 const MAX_BATCH_BYTES = 1024 * 1024;
 
 const MAX_UPDATE_ATTEMPTS = 100;
+
+/** Writes whose watch event has not come yet, kept to hand their objects on (each a few hundred bytes). */
+const MAX_REMEMBERED_WRITES = 4096;
+
+interface WrittenValue {
+  value: Buffer;
+  object: JsonObject;
+}
 
 function parseValue(kv: IKeyValue): JsonObject {
   return JSON.parse(kv.value.toString('utf8')) as JsonObject;
@@ -80,6 +89,8 @@ export class EtcdStorage implements Storage {
   private readonly callTimeoutMs: number;
   private readonly observe: (operation: string, seconds: number) => void;
   private readonly writes: WriteCoalescer;
+  private readonly recentWrites = new Map<string, WrittenValue>();
+  private readonly txns: EtcdTxnClient | undefined;
 
   constructor(options: EtcdStorageOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
@@ -90,7 +101,10 @@ export class EtcdStorage implements Storage {
       dialTimeout: 3000,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
-    this.writes = new WriteCoalescer((request) => this.client.kv.txn(request), {
+    // Writes go through the plain gRPC call of etcd-txn.ts (etcd3 with TLS endpoints, which it leaves alone).
+    const txns = EtcdTxnClient.forEndpoints(options.endpoints, timeout);
+    this.txns = txns;
+    this.writes = new WriteCoalescer(txns ? (request) => txns.txn(request) : (request) => this.client.kv.txn(request), {
       maxInFlight: WRITES_IN_FLIGHT,
       maxBatch: options.maxBatchedWrites ?? 1,
       maxBatchBytes: MAX_BATCH_BYTES,
@@ -127,12 +141,45 @@ export class EtcdStorage implements Storage {
     }
   }
 
-  async create(key: string, object: JsonObject): Promise<StoredObject> {
+  async create(key: string, object: JsonObject, json?: string): Promise<StoredObject> {
     const keyBuf = Buffer.from(key);
-    const value = Buffer.from(JSON.stringify(object));
-    const res = await this.casTxn('create', keyBuf, '0', { request_put: { key: keyBuf, value } }, false, value.length);
-    if (!res.succeeded) throw new KeyExistsError(key);
-    return { key, object, revision: res.revision };
+    const value = Buffer.from(json ?? JSON.stringify(object));
+    const written = this.rememberWrite(key, value, object);
+    try {
+      const res = await this.casTxn('create', keyBuf, '0', { request_put: { key: keyBuf, value } }, false, value.length);
+      if (!res.succeeded) throw new KeyExistsError(key);
+      return { key, object, revision: res.revision };
+    } catch (err) {
+      this.forgetWrite(key, written);
+      throw err;
+    }
+  }
+
+  /**
+   * Remembers the object of a write on its way, so that the watch can hand on the object instead of parsing the
+   * value again when the event carries exactly these bytes (the event may come before or after the answer).
+   */
+  private rememberWrite(key: string, value: Buffer, object: JsonObject): WrittenValue {
+    const written = { value, object };
+    this.recentWrites.delete(key);
+    this.recentWrites.set(key, written);
+    // Events that never come (no watch open, or it is behind): the oldest are forgotten, and then parsed as before.
+    if (this.recentWrites.size > MAX_REMEMBERED_WRITES) this.recentWrites.delete(this.recentWrites.keys().next().value as string);
+    return written;
+  }
+
+  private forgetWrite(key: string, written: WrittenValue): void {
+    if (this.recentWrites.get(key) === written) this.recentWrites.delete(key);
+  }
+
+  /** The object of a watched key-value: the one written by this process when the bytes are the same, else parsed. */
+  private objectOf(key: string, kv: IKeyValue): JsonObject {
+    const written = this.recentWrites.get(key);
+    if (written && written.value.equals(kv.value)) {
+      this.recentWrites.delete(key);
+      return written.object;
+    }
+    return parseValue(kv);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -250,7 +297,7 @@ export class EtcdStorage implements Storage {
           if (!previous) continue;
           events.push({ type: 'DELETED', key, object: previous, previous, revision });
         } else {
-          const object = parseValue(e.kv);
+          const object = this.objectOf(key, e.kv);
           const created = e.kv.create_revision === e.kv.mod_revision;
           events.push({ type: created ? 'ADDED' : 'MODIFIED', key, object, previous, revision });
         }
@@ -299,6 +346,7 @@ export class EtcdStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.txns?.close();
     this.client.close();
   }
 }

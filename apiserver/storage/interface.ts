@@ -59,8 +59,12 @@ export interface WatchHandlers {
 export type UpdateDecision = { kind: 'put'; object: JsonObject } | { kind: 'unchanged' } | { kind: 'delete' };
 
 export interface Storage {
-  /** Fails with KeyExistsError when the key exists. Returns the stored object at its new revision. */
-  create(key: string, object: JsonObject): Promise<StoredObject>;
+  /**
+   * Fails with KeyExistsError when the key exists. Returns the stored object at its new revision. `json`, when
+   * given, is JSON.stringify(object), already made by the caller. `object` is kept as given (the watch may hand it
+   * on): it must not be changed afterwards.
+   */
+  create(key: string, object: JsonObject, json?: string): Promise<StoredObject>;
   /** Consistent read from the store. */
   get(key: string): Promise<StoredObject | undefined>;
   list(prefix: string, request: ListRequest): Promise<ListPage>;
