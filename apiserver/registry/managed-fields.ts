@@ -88,13 +88,17 @@ export interface OwnershipScope {
   part: 'main' | 'status' | 'all';
 }
 
+/** Whether a top-level field can be owned through a write of `scope` (TypeMeta never; status only through status). */
+function ownableTopLevel(field: string, scope: OwnershipScope): boolean {
+  if (field === 'apiVersion' || field === 'kind') return false;
+  return scope.part === 'all' || (field === 'status') === (scope.part === 'status');
+}
+
 /** The leaf fields set in `obj` that users can own. */
 export function leafFields(obj: JsonObject, scope: OwnershipScope): Set<PathKey> {
   const out = new Set<PathKey>();
   for (const [k, v] of Object.entries(obj)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
-    if (k === 'status' && scope.part === 'main') continue;
-    if (k !== 'status' && scope.part === 'status') continue;
+    if (!ownableTopLevel(k, scope)) continue;
     if (k === 'metadata') {
       if (!isObject(v)) continue;
       for (const mk of Object.keys(METADATA_SCHEMA.properties ?? {})) {
@@ -156,9 +160,7 @@ function collectChildren<T>(parent: Record<string, unknown>, segment: string, ch
 export function leafFieldsV1(obj: JsonObject, scope: OwnershipScope): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
-    if (k === 'status' && scope.part === 'main') continue;
-    if (k !== 'status' && scope.part === 'status') continue;
+    if (!ownableTopLevel(k, scope)) continue;
     if (k === 'metadata') {
       if (!isObject(v)) continue;
       const present = Object.keys(METADATA_SCHEMA.properties ?? {}).filter((mk) => v[mk] !== undefined);
